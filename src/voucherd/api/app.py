@@ -1,0 +1,62 @@
+"""The ASGI application: native API under /v1, OAuth at /oauth/token, probes, dialects."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from voucherd import __version__, dialects
+from voucherd.api import errors
+from voucherd.api.limits import BodyLimit
+from voucherd.api.routes import campaigns, health, oauth, value, vouchers
+from voucherd.config import Settings
+from voucherd.db.engine import make_engine
+from voucherd.services import tokens
+
+DESCRIPTION = """
+voucherd's native API. Authenticate with OAuth 2.0 client credentials at `POST /oauth/token`
+and send the token as `Authorization: Bearer ...`. Amounts are integer minor units with an
+ISO 4217 currency. Every POST accepts an `Idempotency-Key` header. Errors are RFC 9457
+`application/problem+json` with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+        app.state.signing_key = tokens.load_signing_key(engine, secret)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="voucherd",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[{"name": "OAuth"}, {"name": "Vouchers"}, {"name": "Value"},
+                      {"name": "Campaigns"}, {"name": "Customers"}, {"name": "Health"}],
+    )
+    app.state.settings = settings
+    errors.install(app)
+    for module in (oauth, health, vouchers, value, campaigns):
+        app.include_router(module.router)
+    for dialect, _command in dialects.load():
+        dialect.mount(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    logging.getLogger("voucherd").setLevel(settings.log_level.upper())
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory voucherd.api.app:app_factory``."""
+    return create_app(Settings())

@@ -1,0 +1,240 @@
+"""The ``voucherd`` command: serve, migrate, administer, verify and sweep."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine, func, select
+
+from voucherd import dialects
+from voucherd.config import Settings
+from voucherd.db import migrate
+from voucherd.db.engine import make_engine
+from voucherd.db.tables import clients
+from voucherd.db.tables import tenants as tenants_table
+from voucherd.domain import codes
+from voucherd.domain.errors import VoucherdError
+from voucherd.domain.scopes import ALL_SCOPES, parse_scopes
+from voucherd.domain.vouchers import ValidityUnit, ValueKind
+from voucherd.services import campaigns, tenants
+from voucherd.services import sweep as sweep_service
+from voucherd.services import verify as verify_service
+from voucherd.services.unit_of_work import Actor, UnitOfWork
+from voucherd.services.vouchers import NewVoucher
+
+app = typer.Typer(help="voucherd: a self-hosted voucher and gift-card service.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants (merchants).", no_args_is_help=True)
+client_app = typer.Typer(help="API clients.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Campaigns and bulk codes.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(client_app, name="client")
+app.add_typer(campaign_app, name="campaign")
+
+err = Console(stderr=True)
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="VOUCHERD_DATABASE_URL",
+                                                 help="SQLAlchemy URL; default ./voucherd.db")]
+
+
+def _engine(url: str | None) -> Engine:
+    return make_engine(url or Settings().database_url)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _fail(exc: VoucherdError) -> None:
+    err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the HTTP API (all faces) with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("voucherd.api.app:app_factory", factory=True, host=host, port=port,
+                workers=workers, log_level=log_level, access_log=False, proxy_headers=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None, revision: str = "heads") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    engine = _engine(database_url)
+    migrate.upgrade(engine, revision)
+    err.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@tenant_app.command("create")
+def tenant_create(name: Annotated[str, typer.Option(help="Tenant name")],
+                  database_url: DatabaseUrl = None) -> None:
+    """Create a tenant; prints JSON with its id."""
+    with UnitOfWork(_engine(database_url)) as uow:
+        tenant_id = tenants.create_tenant(uow, name)
+        uow.commit()
+    _print_json({"id": tenant_id, "name": name})
+
+
+@client_app.command("create")
+def client_create(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    name: Annotated[str, typer.Option(help="Client name")],
+    scopes: Annotated[str, typer.Option(help="Space-separated scopes")] = " ".join(
+        sorted(ALL_SCOPES)),
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an API client; prints JSON with client_id and client_secret (shown once)."""
+    try:
+        scope_set = parse_scopes(scopes)
+    except ValueError as exc:
+        err.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(2) from None
+    try:
+        with UnitOfWork(_engine(database_url)) as uow:
+            created = tenants.create_client(uow, tenant, name, scope_set)
+            uow.commit()
+    except VoucherdError as exc:
+        _fail(exc)
+    _print_json({"client_id": created.client_id, "client_secret": created.client_secret,
+                 "tenant_id": tenant, "scopes": sorted(created.scopes)})
+
+
+@app.command()
+def verify(database_url: DatabaseUrl = None) -> None:
+    """Check every ledger and state invariant across the whole database."""
+    engine = _engine(database_url)
+    with engine.connect() as conn:
+        count, entries, results = verify_service.run(conn)
+    table = Table(title=f"voucherd verify: {count} vouchers, {entries} ledger entries")
+    table.add_column("check")
+    table.add_column("rule")
+    table.add_column("result")
+    for result in results:
+        shown = "ok" if result.ok else f"FAILED: vouchers/entries {result.violations[:10]}"
+        table.add_row(result.name, result.description, shown)
+    Console().print(table)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        err.print(f"[red]{len(failed)} of {len(results)} checks failed[/red]")
+        raise typer.Exit(1)
+    err.print(f"all {len(results)} checks passed")
+
+
+@app.command()
+def sweep(database_url: DatabaseUrl = None) -> None:
+    """Apply due time-based transitions: expiry, lapsed reservations, old idempotency keys."""
+    result = sweep_service.run(_engine(database_url))
+    _print_json({"expired_vouchers": result.expired_vouchers,
+                 "expired_reservations": result.expired_reservations,
+                 "purged_idempotency_keys": result.purged_idempotency_keys})
+
+
+@campaign_app.command("create")
+def campaign_create(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    name: Annotated[str, typer.Option(help="Campaign name")],
+    kind: Annotated[ValueKind, typer.Option(help="Value kind")] = ValueKind.STORED_VALUE,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217")] = None,
+    amount: Annotated[int | None, typer.Option(help="Initial balance, minor units")] = None,
+    discount_amount: Annotated[int | None, typer.Option(help="Fixed discount")] = None,
+    discount_bps: Annotated[int | None, typer.Option(help="Percent discount in bp")] = None,
+    validity_value: Annotated[int | None, typer.Option()] = None,
+    validity_unit: Annotated[ValidityUnit | None, typer.Option()] = None,
+    length: Annotated[int, typer.Option(help="Random characters per code")] = 12,
+    charset: Annotated[str, typer.Option(help="Code alphabet")] = codes.UNAMBIGUOUS,
+    prefix: Annotated[str, typer.Option()] = "",
+    suffix: Annotated[str, typer.Option()] = "",
+    pattern: Annotated[str | None, typer.Option(help="e.g. ####-####")] = None,
+    check_char: Annotated[bool, typer.Option(help="Append a check character")] = False,
+    active: Annotated[bool, typer.Option(help="Create vouchers active")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a campaign; prints JSON with its id and key."""
+    try:
+        with UnitOfWork(_engine(database_url)) as uow:
+            row = campaigns.create(
+                uow, Actor(tenant, "cli"), name=name,
+                template=NewVoucher(kind=kind, currency=currency, amount=amount,
+                                    discount_amount=discount_amount, discount_bps=discount_bps,
+                                    validity_value=validity_value, validity_unit=validity_unit),
+                code_spec=codes.CodeSpec(charset=charset, length=length, prefix=prefix,
+                                         suffix=suffix, pattern=pattern, check_char=check_char),
+                activate_on_create=active,
+            )
+            uow.commit()
+    except VoucherdError as exc:
+        _fail(exc)
+    _print_json({"id": row["id"], "key": row["key"], "name": name})
+
+
+@campaign_app.command("generate")
+def campaign_generate(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    campaign: Annotated[int, typer.Option(help="Campaign id")],
+    count: Annotated[int, typer.Option(help="How many vouchers")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Generate COUNT vouchers with random codes in one transaction, with a progress bar."""
+    columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err) as progress, UnitOfWork(_engine(database_url)) as uow:
+            task = progress.add_task("codes", total=count)
+            created = campaigns.generate(uow, Actor(tenant, "cli"), campaign, count,
+                                         progress=lambda n: progress.advance(task, n))
+            uow.commit()
+    except VoucherdError as exc:
+        _fail(exc)
+    _print_json({"campaign_id": campaign, "created": created})
+
+
+@app.command()
+def bootstrap(database_url: DatabaseUrl = None) -> None:
+    """Migrate, and create a demo tenant with an all-scopes client if there is no client yet."""
+    engine = _engine(database_url)
+    migrate.upgrade(engine)
+    with UnitOfWork(engine) as uow:
+        if uow.conn.execute(select(func.count()).select_from(clients)).scalar_one():
+            names = uow.conn.execute(select(tenants_table.c.id, tenants_table.c.name)).all()
+            err.print(f"database already has clients (tenants: {[tuple(n) for n in names]});"
+                      " create more with `voucherd client create`")
+            return
+        tenant_id = tenants.create_tenant(uow, "Demo merchant")
+        created = tenants.create_client(uow, tenant_id, "demo", ALL_SCOPES)
+        uow.commit()
+    base = "http://127.0.0.1:8080"
+    err.print(f"""[bold]Demo tenant {tenant_id} and client created.[/bold]
+  client_id:     {created.client_id}
+  client_secret: {created.client_secret}   (shown once; stored hashed)
+
+Try it:
+  TOKEN=$(curl -s -u {created.client_id}:{created.client_secret} \\
+      -d grant_type=client_credentials {base}/oauth/token | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+      -d '{{"kind":"stored_value","currency":"EUR","amount":5000,"active":true}}' {base}/v1/vouchers
+  API docs: {base}/docs   OpenAPI: {base}/openapi.json
+""")
+
+
+def main() -> None:
+    for dialect, command in dialects.load():
+        if hasattr(dialect, "cli"):
+            app.add_typer(dialect.cli, name=command)
+    app()
+
+
+if __name__ == "__main__":
+    main()

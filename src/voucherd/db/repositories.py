@@ -1,0 +1,278 @@
+"""Queries, one function per question; the services decide, these only read and write.
+
+Every function takes the tenant explicitly: there is no query that can cross tenants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from voucherd.db.tables import (
+    campaigns,
+    customers,
+    events,
+    ledger_entries,
+    reservations,
+    vouchers,
+)
+from voucherd.domain.lifecycle import VoucherStatus
+from voucherd.domain.vouchers import ValidityUnit, ValueKind, VoucherState
+
+Row = RowMapping
+
+
+def insert_ignore(conn: Connection, table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+# --- vouchers --------------------------------------------------------------------------------
+
+
+def voucher_state(row: Row) -> VoucherState:
+    return VoucherState(
+        id=row["id"],
+        kind=ValueKind(row["kind"]),
+        status=VoucherStatus(row["status"]),
+        currency=row["currency"],
+        balance=row["balance"],
+        uses=row["uses"],
+        max_uses=row["max_uses"],
+        max_uses_per_customer=row["max_uses_per_customer"],
+        discount_amount=row["discount_amount"],
+        discount_bps=row["discount_bps"],
+        discount_cap=row["discount_cap"],
+        min_spend=row["min_spend"],
+        cashback_bps=row["cashback_bps"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        validity_value=row["validity_value"],
+        validity_unit=ValidityUnit(row["validity_unit"]) if row["validity_unit"] else None,
+        holder_id=row["holder_id"],
+        locked_until=row["locked_until"],
+        locking_code=row["locking_code"],
+        hold_id=row["hold_id"],
+        hold_amount=row["hold_amount"],
+        hold_expires_at=row["hold_expires_at"],
+        version=row["version"],
+    )
+
+
+def find_voucher(
+    conn: Connection,
+    tenant_id: int,
+    *,
+    id: int | None = None,
+    public_id: str | None = None,
+    code: str | None = None,
+    for_update: bool = False,
+    include_deleted: bool = False,
+) -> Row | None:
+    query = select(vouchers).where(vouchers.c.tenant_id == tenant_id)
+    if id is not None:
+        query = query.where(vouchers.c.id == id)
+    elif public_id is not None:
+        query = query.where(vouchers.c.public_id == public_id)
+    elif code is not None:
+        query = query.where(vouchers.c.code == code)
+    else:
+        raise ValueError("find_voucher needs id, public_id or code")
+    if not include_deleted:
+        query = query.where(vouchers.c.deleted_at.is_(None))
+    if for_update:
+        query = query.with_for_update()
+    return conn.execute(query).mappings().first()
+
+
+def update_voucher(
+    conn: Connection, tenant_id: int, voucher_id: int, version: int, values: Mapping[str, Any]
+) -> Row | None:
+    """Write ``values`` only if nobody changed the voucher since ``version`` was read."""
+    statement = (
+        update(vouchers)
+        .where(
+            vouchers.c.tenant_id == tenant_id,
+            vouchers.c.id == voucher_id,
+            vouchers.c.version == version,
+        )
+        .values(**values, version=version + 1)
+        .returning(*vouchers.c)
+    )
+    return conn.execute(statement).mappings().first()
+
+
+def insert_voucher(conn: Connection, values: Mapping[str, Any]) -> Row:
+    row = conn.execute(insert(vouchers).values(**values).returning(*vouchers.c)).mappings().one()
+    return row
+
+
+def list_vouchers(
+    conn: Connection,
+    tenant_id: int,
+    *,
+    after_id: int | None,
+    limit: int,
+    filters: Mapping[str, Any],
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    include_deleted: bool = False,
+) -> Sequence[Row]:
+    query = select(vouchers).where(vouchers.c.tenant_id == tenant_id)
+    if not include_deleted:
+        query = query.where(vouchers.c.deleted_at.is_(None))
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(vouchers.c[column] == value)
+    if created_from is not None:
+        query = query.where(vouchers.c.created_at >= created_from)
+    if created_to is not None:
+        query = query.where(vouchers.c.created_at < created_to)
+    if after_id is not None:
+        query = query.where(vouchers.c.id > after_id)
+    return conn.execute(query.order_by(vouchers.c.id).limit(limit)).mappings().all()
+
+
+def count_vouchers(conn: Connection, tenant_id: int, **filters: Any) -> int:
+    query = select(func.count()).select_from(vouchers).where(vouchers.c.tenant_id == tenant_id)
+    for column, value in filters.items():
+        query = query.where(vouchers.c[column] == value)
+    return int(conn.execute(query).scalar_one())
+
+
+# --- ledger, events, reservations -------------------------------------------------------------
+
+
+def insert_ledger(conn: Connection, values: Mapping[str, Any]) -> Row:
+    statement = insert(ledger_entries).values(**values).returning(*ledger_entries.c)
+    return conn.execute(statement).mappings().one()
+
+
+def find_ledger_entry(conn: Connection, tenant_id: int, entry_id: int) -> Row | None:
+    query = select(ledger_entries).where(
+        ledger_entries.c.tenant_id == tenant_id, ledger_entries.c.id == entry_id
+    )
+    return conn.execute(query).mappings().first()
+
+
+def refunded_total(conn: Connection, tenant_id: int, entry_id: int) -> tuple[int, int]:
+    """(amount refunded, number of refunds) against one charge entry."""
+    query = select(func.coalesce(func.sum(ledger_entries.c.amount), 0), func.count()).where(
+        ledger_entries.c.tenant_id == tenant_id, ledger_entries.c.refund_of == entry_id
+    )
+    amount, count = conn.execute(query).one()
+    return int(amount), int(count)
+
+
+def customer_uses(conn: Connection, tenant_id: int, voucher_id: int, customer_id: int) -> int:
+    query = select(func.coalesce(func.sum(ledger_entries.c.uses_delta), 0)).where(
+        ledger_entries.c.tenant_id == tenant_id,
+        ledger_entries.c.voucher_id == voucher_id,
+        ledger_entries.c.customer_id == customer_id,
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def list_ledger(
+    conn: Connection, tenant_id: int, voucher_id: int, *, after_id: int | None, limit: int,
+    kinds: Sequence[str] | None = None,
+) -> Sequence[Row]:
+    query = select(ledger_entries).where(
+        ledger_entries.c.tenant_id == tenant_id, ledger_entries.c.voucher_id == voucher_id
+    )
+    if kinds:
+        query = query.where(ledger_entries.c.kind.in_(kinds))
+    if after_id is not None:
+        query = query.where(ledger_entries.c.id > after_id)
+    return conn.execute(query.order_by(ledger_entries.c.id).limit(limit)).mappings().all()
+
+
+def insert_event(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(insert(events).values(**values))
+
+
+def list_events(
+    conn: Connection, tenant_id: int, voucher_id: int, *, after_id: int | None, limit: int
+) -> Sequence[Row]:
+    query = select(events).where(events.c.tenant_id == tenant_id, events.c.voucher_id == voucher_id)
+    if after_id is not None:
+        query = query.where(events.c.id > after_id)
+    return conn.execute(query.order_by(events.c.id).limit(limit)).mappings().all()
+
+
+def insert_reservation(conn: Connection, values: Mapping[str, Any]) -> Row:
+    statement = insert(reservations).values(**values).returning(*reservations.c)
+    return conn.execute(statement).mappings().one()
+
+
+def find_reservation(conn: Connection, tenant_id: int, reservation_id: int) -> Row | None:
+    query = select(reservations).where(
+        reservations.c.tenant_id == tenant_id, reservations.c.id == reservation_id
+    )
+    return conn.execute(query).mappings().first()
+
+
+def close_reservations(
+    conn: Connection, tenant_id: int, voucher_id: int, status: str, now: datetime,
+    only_id: int | None = None,
+) -> None:
+    """Mark the voucher's open reservation(s) as ``status``."""
+    statement = update(reservations).where(
+        reservations.c.tenant_id == tenant_id,
+        reservations.c.voucher_id == voucher_id,
+        reservations.c.status == "open",
+    )
+    if only_id is not None:
+        statement = statement.where(reservations.c.id == only_id)
+    conn.execute(statement.values(status=status, closed_at=now))
+
+
+
+# --- campaigns and customers -----------------------------------------------------------------
+
+
+def find_campaign(
+    conn: Connection, tenant_id: int, *, id: int | None = None, key: str | None = None
+) -> Row | None:
+    query = select(campaigns).where(campaigns.c.tenant_id == tenant_id)
+    query = query.where(campaigns.c.id == id) if id is not None else query.where(
+        campaigns.c.key == key
+    )
+    return conn.execute(query).mappings().first()
+
+
+def list_campaigns(
+    conn: Connection, tenant_id: int, *, after_id: int | None, limit: int
+) -> Sequence[Row]:
+    query = select(campaigns).where(campaigns.c.tenant_id == tenant_id)
+    if after_id is not None:
+        query = query.where(campaigns.c.id > after_id)
+    return conn.execute(query.order_by(campaigns.c.id).limit(limit)).mappings().all()
+
+
+def find_customer(
+    conn: Connection, tenant_id: int, *, id: int | None = None, external_ref: str | None = None
+) -> Row | None:
+    query = select(customers).where(customers.c.tenant_id == tenant_id)
+    if id is not None:
+        query = query.where(customers.c.id == id)
+    else:
+        query = query.where(customers.c.external_ref == external_ref)
+    return conn.execute(query).mappings().first()
+
+
+def insert_customer(conn: Connection, values: Mapping[str, Any]) -> Row:
+    return conn.execute(insert(customers).values(**values).returning(*customers.c)).mappings().one()
+
+
+def campaign_voucher_count(conn: Connection, tenant_id: int, campaign_id: int) -> int:
+    query = select(func.count()).select_from(vouchers).where(
+        and_(vouchers.c.tenant_id == tenant_id, vouchers.c.campaign_id == campaign_id)
+    )
+    return int(conn.execute(query).scalar_one())

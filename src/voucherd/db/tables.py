@@ -1,0 +1,264 @@
+"""The schema, as SQLAlchemy Core tables (the hot paths use Core, not the ORM).
+
+Every table carries ``tenant_id`` and every unique key and foreign key includes it, so the
+schema can be distributed by tenant (ARCHITECTURE.md section 4).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from voucherd.db.types import BigId, Json, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _tenant() -> Column[int]:
+    return Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False)
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("settings", Json, nullable=False, default=dict),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    _tenant(),
+    Column("name", String(255), nullable=False),
+    Column("secret_hash", String(255), nullable=False),
+    Column("scopes", String(255), nullable=False),
+    Column("kind", String(32), nullable=False, default="native"),
+    Column("extra", Json, nullable=False, default=dict),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    UniqueConstraint("tenant_id", "id"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("external_ref", String(255)),
+    Column("name", String(255)),
+    Column("email", String(255)),
+    Column("phone", String(64)),
+    Column("metadata", Json, nullable=False, default=dict),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "external_ref"),
+)
+
+# Columns shared by a campaign (the template) and each voucher (the instance).
+def _value_columns() -> list[Column[object]]:
+    return [
+        Column("kind", String(32), nullable=False),
+        Column("currency", String(3)),
+        Column("discount_amount", BigInteger),
+        Column("discount_bps", Integer),
+        Column("discount_cap", BigInteger),
+        Column("min_spend", BigInteger),
+        Column("gift_description", String(255)),
+        Column("cashback_bps", Integer),
+        Column("max_uses", Integer),
+        Column("max_uses_per_customer", Integer),
+        Column("starts_at", UtcDateTime),
+        Column("ends_at", UtcDateTime),
+        Column("validity_value", Integer),
+        Column("validity_unit", String(16)),
+        Column("medium", String(16), nullable=False, default="digital"),
+        Column("taxable", Boolean, nullable=False, default=False),
+        Column("tax_rate_bps", Integer),
+        Column("metadata", Json, nullable=False, default=dict),
+    ]
+
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("key", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("amount", BigInteger),  # initial balance of stored-value vouchers
+    *_value_columns(),
+    Column("code_charset", String(128), nullable=False),
+    Column("code_length", Integer, nullable=False),
+    Column("code_prefix", String(32), nullable=False, default=""),
+    Column("code_suffix", String(32), nullable=False, default=""),
+    Column("code_pattern", String(64)),
+    Column("code_check_char", Boolean, nullable=False, default=False),
+    Column("activate_on_create", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "key"),
+)
+
+vouchers = Table(
+    "vouchers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("public_id", String(255), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("pin_hash", String(255)),
+    Column("campaign_id", BigInteger),
+    *_value_columns(),
+    Column("status", String(16), nullable=False),
+    Column("balance", BigInteger, nullable=False, default=0),
+    Column("uses", Integer, nullable=False, default=0),
+    Column("activated_at", UtcDateTime),
+    Column("redeemed_at", UtcDateTime),
+    Column("voided_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+    Column("holder_id", BigInteger),
+    Column("claimed_at", UtcDateTime),
+    Column("locked_until", UtcDateTime),
+    Column("locking_code", String(255)),
+    Column("lock_basket_code", String(255)),
+    Column("hold_id", BigInteger),
+    Column("hold_amount", BigInteger, nullable=False, default=0),
+    Column("hold_expires_at", UtcDateTime),
+    Column("order_number", String(255)),
+    Column("sku", String(255)),
+    Column("label", String(255)),
+    Column("created_by", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("deleted_at", UtcDateTime),
+    Column("delete_reason", String(255)),
+    Column("version", Integer, nullable=False, default=1),
+    CheckConstraint("balance >= 0", name="balance_not_negative"),
+    CheckConstraint("uses >= 0", name="uses_not_negative"),
+    CheckConstraint("hold_amount >= 0 AND hold_amount <= balance", name="hold_within_balance"),
+    CheckConstraint("max_uses IS NULL OR uses <= max_uses", name="uses_within_limit"),
+    UniqueConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "code"),
+    UniqueConstraint("tenant_id", "public_id"),
+    ForeignKeyConstraint(["tenant_id", "campaign_id"], ["campaigns.tenant_id", "campaigns.id"]),
+    ForeignKeyConstraint(["tenant_id", "holder_id"], ["customers.tenant_id", "customers.id"]),
+    Index(None, "tenant_id", "campaign_id"),
+    Index(None, "status", "ends_at"),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("voucher_id", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3)),
+    Column("status", String(16), nullable=False),  # open captured released expired superseded
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("client_id", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    UniqueConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "voucher_id"], ["vouchers.tenant_id", "vouchers.id"]),
+    Index(None, "status", "expires_at"),
+    Index(None, "tenant_id", "voucher_id"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("voucher_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # issue charge refund recharge
+    Column("amount", BigInteger, nullable=False),  # signed change of the balance
+    Column("currency", String(3)),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("uses_delta", Integer, nullable=False, default=0),
+    Column("uses_after", Integer, nullable=False, default=0),
+    Column("value", BigInteger, nullable=False, default=0),
+    Column("refund_of", BigInteger),
+    Column("reservation_id", BigInteger),
+    Column("order_number", String(255)),
+    Column("customer_id", BigInteger),
+    Column("client_id", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
+    UniqueConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "voucher_id"], ["vouchers.tenant_id", "vouchers.id"]),
+    ForeignKeyConstraint(
+        ["tenant_id", "refund_of"], ["ledger_entries.tenant_id", "ledger_entries.id"]
+    ),
+    Index(None, "tenant_id", "voucher_id", "id"),
+    Index(None, "tenant_id", "refund_of"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("voucher_id", BigInteger),
+    Column("subject", String(32), nullable=False),  # voucher campaign client reservation ...
+    Column("subject_id", String(255), nullable=False),
+    Column("operation", String(32), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("reason", Text),
+    Column("before", Json),
+    Column("after", Json),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "voucher_id", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _tenant(),
+    Column("client_id", String(64), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # in_flight | done
+    Column("status_code", Integer),
+    Column("body", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "client_id", "key"),
+    Index(None, "expires_at"),
+)
+
+# Instance-wide secrets (the token-signing key): the one table that belongs to no tenant.
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

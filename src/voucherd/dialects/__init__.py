@@ -1,0 +1,34 @@
+"""Vendor-compatible faces. Each dialect package exposes:
+
+- ``mount(app: FastAPI) -> None``: adds its routes (under its own prefix) to the main app;
+- optionally ``cli: typer.Typer``: its admin commands, added as ``voucherd <name> ...``.
+
+A dialect translates wire formats only; business rules live in ``domain/`` and ``services/``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# (package, CLI command name)
+DIALECTS: tuple[tuple[str, str], ...] = (
+    ("jtl", "jtl"),
+    ("shopee", "shopee"),
+    ("spaaza", "spaaza"),
+    ("revenue_monster", "rm"),
+)
+
+
+def load() -> list[tuple[ModuleType, str]]:
+    """The dialect packages that exist in this build."""
+    found = []
+    for package, command in DIALECTS:
+        try:
+            module = importlib.import_module(f"voucherd.dialects.{package}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"voucherd.dialects.{package}":
+                raise
+            continue
+        found.append((module, command))
+    return found

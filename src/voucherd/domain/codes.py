@@ -1,0 +1,175 @@
+"""Voucher codes: generation with ``secrets``, normalisation, check characters, masking.
+
+Codes are secrets. They are compared after ``normalize`` (case-insensitive, whitespace
+ignored), stored unique per tenant, and only ever logged through ``mask``.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from voucherd.domain.errors import CodeSpaceTooSmall, ValidationFailed
+
+# No 0/O, 1/I/L: nothing a customer can misread from a printed card.
+UNAMBIGUOUS: Final = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ALPHANUMERIC: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+NUMERIC: Final = "0123456789"
+PLACEHOLDER: Final = "#"
+MAX_CODE_LENGTH: Final = 64
+# A campaign may fill at most this share of its code space: beyond it a guessed code is too
+# likely to be real and generating the last free codes costs ever more retries.
+SAFE_FILL_RATIO: Final = 0.1
+
+
+def normalize(code: str) -> str:
+    """Upper-case, with all white space removed: the form codes are stored and compared in."""
+    return "".join(code.split()).upper()
+
+
+def mask(code: str) -> str:
+    """What may appear in logs and dashboards: the last four characters only."""
+    return "*" * max(len(code) - 4, 0) + code[-4:] if len(code) > 4 else "*" * len(code)
+
+
+def check_character(body: str, charset: str) -> str:
+    """Luhn mod N check character over ``charset`` (catches every single-character typo)."""
+    n = len(charset)
+    factor, total = 2, 0
+    for char in reversed(body):
+        index = charset.find(char)
+        if index < 0:
+            return ""
+        addend = factor * index
+        factor = 1 if factor == 2 else 2
+        total += addend // n + addend % n
+    return charset[(n - total % n) % n]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSpec:
+    charset: str = UNAMBIGUOUS
+    length: int = 12
+    prefix: str = ""
+    suffix: str = ""
+    pattern: str | None = None  # e.g. "####-####": '#' is one random character
+    check_char: bool = False
+
+    def __post_init__(self) -> None:
+        charset = normalize(self.charset)
+        if len(set(charset)) != len(charset) or len(charset) < 2:
+            raise ValidationFailed(
+                "charset needs at least two distinct characters", field="charset"
+            )
+        if self.pattern is None and not 1 <= self.length <= MAX_CODE_LENGTH:
+            raise ValidationFailed(
+                f"length must be between 1 and {MAX_CODE_LENGTH}", field="length"
+            )
+        if self.pattern is not None and PLACEHOLDER not in self.pattern:
+            raise ValidationFailed("pattern needs at least one '#'", field="pattern")
+        total = len(self.prefix) + len(self.suffix) + len(self.pattern or "x" * self.length)
+        if total + self.check_char > MAX_CODE_LENGTH:
+            raise ValidationFailed(
+                f"codes would be longer than {MAX_CODE_LENGTH} characters", field="pattern"
+            )
+
+    @property
+    def random_length(self) -> int:
+        return self.pattern.count(PLACEHOLDER) if self.pattern else self.length
+
+    @property
+    def space(self) -> int:
+        """How many distinct codes this spec can produce."""
+        return len(self.charset) ** self.random_length
+
+    def ensure_room(self, wanted: int, existing: int = 0) -> None:
+        """Raises: CodeSpaceTooSmall when ``wanted`` more codes would overfill the space."""
+        limit = math.floor(self.space * SAFE_FILL_RATIO)
+        if existing + wanted > limit:
+            raise CodeSpaceTooSmall(
+                f"{wanted} more codes would fill more than {SAFE_FILL_RATIO:.0%} of this"
+                f" campaign's code space ({self.space} codes, {existing} used); use a longer"
+                " code or a larger charset",
+                space=self.space,
+                limit=limit,
+                existing=existing,
+            )
+
+    def _render(self, body: str) -> str:
+        if self.pattern:
+            parts = iter(body)
+            body = "".join(next(parts) if ch == PLACEHOLDER else ch for ch in self.pattern)
+        code = f"{self.prefix}{body}{self.suffix}"
+        if self.check_char:
+            code += check_character(code, self._check_alphabet())
+        return normalize(code)
+
+    def _check_alphabet(self) -> str:
+        return normalize(self.charset)
+
+    def generate(self, count: int) -> Iterator[str]:
+        """Yield ``count`` random codes (duplicates are possible; the database refuses them)."""
+        charset = normalize(self.charset)
+        n = len(charset)
+        # Rejection sampling done in C: bytes.translate drops the biased tail of 0..255.
+        accepted = 256 - 256 % n
+        table = bytes(ord(charset[b % n]) if b < accepted else 0 for b in range(256))
+        rejected = bytes(range(accepted, 256))
+        size = self.random_length
+        produced = 0
+        buffer = b""
+        while produced < count:
+            need = (count - produced) * size - len(buffer)
+            if need > 0:
+                raw = secrets.token_bytes(int(need * 256 / accepted) + 64)
+                buffer += raw.translate(table, rejected)
+            available = min(len(buffer) // size, count - produced)
+            chunk = buffer[: available * size].decode("ascii")
+            buffer = buffer[available * size :]
+            for i in range(available):
+                yield self._render(chunk[i * size : (i + 1) * size])
+            produced += available
+
+    def matches(self, code: str) -> bool:
+        """Whether ``code`` could have come from this spec (incl. its check character)."""
+        code = normalize(code)
+        if self.check_char:
+            body, check = code[:-1], code[-1:]
+            if check_character(body, self._check_alphabet()) != check:
+                return False
+            code = body
+        prefix, suffix = normalize(self.prefix), normalize(self.suffix)
+        if not (code.startswith(prefix) and code.endswith(suffix)):
+            return False
+        core = code[len(prefix) : len(code) - len(suffix)]
+        charset = normalize(self.charset)
+        if self.pattern:
+            pattern = normalize(self.pattern)
+            return len(core) == len(pattern) and all(
+                (c in charset) if p == PLACEHOLDER else c == p
+                for c, p in zip(core, pattern, strict=True)
+            )
+        return len(core) == self.length and all(c in charset for c in core)
+
+
+def validate_custom(code: str) -> str:
+    """Normalise an imported code, refusing what could not be typed at a till."""
+    normalized = normalize(code)
+    if not normalized:
+        raise ValidationFailed("code must not be empty", field="code", rule="required")
+    if len(normalized) > MAX_CODE_LENGTH:
+        raise ValidationFailed(
+            f"code must be at most {MAX_CODE_LENGTH} characters", field="code", rule="max"
+        )
+    if not normalized.isprintable() or not normalized.isascii():
+        raise ValidationFailed(
+            "code may hold printable ASCII characters only", field="code", rule="charset"
+        )
+    return normalized
+
+
+def random_pin(length: int = 6) -> str:
+    return "".join(secrets.choice(NUMERIC) for _ in range(length))

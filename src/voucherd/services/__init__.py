@@ -1,0 +1,1 @@
+"""Use cases. Every change to the data goes through a function here, inside a UnitOfWork."""

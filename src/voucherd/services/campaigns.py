@@ -1,0 +1,251 @@
+"""Campaigns (batches): a voucher template plus code settings; bulk generation and import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, insert, select, text
+
+from voucherd.db import repositories as repo
+from voucherd.db.tables import campaigns, events, ledger_entries, vouchers
+from voucherd.domain import codes, errors
+from voucherd.domain import vouchers as rules
+from voucherd.domain.lifecycle import VoucherStatus
+from voucherd.domain.vouchers import ValidityUnit, ValueKind
+from voucherd.services import secrets
+from voucherd.services.changes import record_event
+from voucherd.services.unit_of_work import Actor, UnitOfWork
+from voucherd.services.vouchers import NewVoucher, _row_values, validate
+
+TEMPLATE_FIELDS = (
+    "kind", "currency", "discount_amount", "discount_bps", "discount_cap", "min_spend",
+    "gift_description", "cashback_bps", "max_uses", "max_uses_per_customer", "starts_at",
+    "ends_at", "validity_value", "validity_unit", "medium", "taxable", "tax_rate_bps", "metadata",
+)
+
+
+def create(
+    uow: UnitOfWork, actor: Actor, *, name: str, template: NewVoucher,
+    code_spec: codes.CodeSpec | None = None, key: str | None = None,
+    activate_on_create: bool = False,
+) -> repo.Row:
+    """Raises: ValidationFailed, DuplicateId (key taken)."""
+    validate(template)
+    spec = code_spec or codes.CodeSpec()
+    key = key or "cmp_" + secrets.random_id(16, "0123456789abcdefghijklmnopqrstuvwxyz")
+    if repo.find_campaign(uow.conn, actor.tenant_id, key=key) is not None:
+        raise errors.DuplicateId("a campaign with this key exists", field="key")
+    values = {name_: getattr(template, name_) for name_ in TEMPLATE_FIELDS}
+    values["kind"] = template.kind.value
+    values["validity_unit"] = template.validity_unit.value if template.validity_unit else None
+    values["metadata"] = dict(template.metadata)
+    row = uow.conn.execute(
+        insert(campaigns).values(
+            tenant_id=actor.tenant_id, key=key, name=name, amount=template.amount,
+            code_charset=spec.charset, code_length=spec.length, code_prefix=spec.prefix,
+            code_suffix=spec.suffix, code_pattern=spec.pattern,
+            code_check_char=spec.check_char, activate_on_create=activate_on_create,
+            created_at=uow.now, **values,
+        ).returning(*campaigns.c)
+    ).mappings().one()
+    record_event(uow, actor, operation="create", subject="campaign", subject_id=key,
+                 after={"name": name, "kind": template.kind.value})
+    return row
+
+
+def get(uow: UnitOfWork, actor: Actor, *, id: int | None = None, key: str | None = None) -> repo.Row:
+    row = repo.find_campaign(uow.conn, actor.tenant_id, id=id, key=key)
+    if row is None:
+        raise errors.NotFound("campaign", id or key)
+    return row
+
+
+def code_spec(row: repo.Row) -> codes.CodeSpec:
+    return codes.CodeSpec(
+        charset=row["code_charset"], length=row["code_length"], prefix=row["code_prefix"],
+        suffix=row["code_suffix"], pattern=row["code_pattern"],
+        check_char=row["code_check_char"],
+    )
+
+
+def template(row: repo.Row) -> NewVoucher:
+    fields = {name: row[name] for name in TEMPLATE_FIELDS}
+    fields["kind"] = ValueKind(row["kind"])
+    fields["validity_unit"] = ValidityUnit(row["validity_unit"]) if row["validity_unit"] else None
+    return NewVoucher(amount=row["amount"], campaign_id=row["id"],
+                      active=row["activate_on_create"], **fields)
+
+
+def _base_values(row: repo.Row, actor: Actor, now: datetime) -> dict[str, Any]:
+    spec = template(row)
+    validate(spec)
+    values = _row_values(spec, actor, now)
+    if spec.active:
+        state = repo.voucher_state({**values, "id": 0, "locked_until": None, "locking_code": None,
+                                    "hold_id": None, "hold_expires_at": None})
+        change = rules.activate(state, now)
+        values.update(change.updates)
+        values["status"] = VoucherStatus.ACTIVE.value
+    values["status"] = str(values["status"])
+    return values
+
+
+Progress = Callable[[int], None]
+
+
+def generate(
+    uow: UnitOfWork, actor: Actor, campaign_id: int, count: int, *,
+    progress: Progress | None = None, chunk_size: int = 50_000,
+) -> int:
+    """Create ``count`` vouchers with fresh random codes, all in this one transaction.
+
+    Raises: NotFound, ValidationFailed, CodeSpaceTooSmall.
+    """
+    if not 1 <= count <= 10_000_000:
+        raise errors.ValidationFailed("count must be between 1 and 10000000", field="count")
+    row = get(uow, actor, id=campaign_id)
+    spec = code_spec(row)
+    spec.ensure_room(count, repo.campaign_voucher_count(uow.conn, actor.tenant_id, row["id"]))
+    base = _base_values(row, actor, uow.now)
+    generator = spec.generate(count * 4)
+    created, misses = 0, 0
+    while created < count:
+        wanted = min(chunk_size, count - created)
+        batch = [(next(generator), secrets.random_id()) for _ in range(wanted)]
+        inserted = _insert_batch(uow, actor, base, batch)
+        created += inserted
+        misses = misses + 1 if inserted == 0 else 0
+        if misses > 3:
+            raise errors.CodeSpaceTooSmall("no free codes left in this campaign's code space")
+        if progress:
+            progress(inserted)
+    record_event(uow, actor, operation="generate", subject="campaign", subject_id=row["key"],
+                 after={"count": created})
+    return created
+
+
+def import_codes(
+    uow: UnitOfWork, actor: Actor, campaign_id: int, custom_codes: Iterable[str], *,
+    progress: Progress | None = None,
+) -> int:
+    """Create one voucher per given code; any duplicate aborts the whole import.
+
+    Raises: NotFound, ValidationFailed, DuplicateCode.
+    """
+    row = get(uow, actor, id=campaign_id)
+    base = _base_values(row, actor, uow.now)
+    normalized = [codes.validate_custom(code) for code in custom_codes]
+    if len(set(normalized)) != len(normalized):
+        raise errors.DuplicateCode("the import lists a code twice", field="codes")
+    batch = [(code, secrets.random_id()) for code in normalized]
+    inserted = 0
+    for start in range(0, len(batch), 50_000):
+        part = batch[start : start + 50_000]
+        done = _insert_batch(uow, actor, base, part)
+        if done != len(part):
+            raise errors.DuplicateCode("some of these codes are already in use", field="codes")
+        inserted += done
+        if progress:
+            progress(done)
+    record_event(uow, actor, operation="import", subject="campaign", subject_id=row["key"],
+                 after={"count": inserted})
+    return inserted
+
+
+def _insert_batch(
+    uow: UnitOfWork, actor: Actor, base: Mapping[str, Any], batch: Sequence[tuple[str, str]]
+) -> int:
+    if uow.conn.dialect.name == "postgresql":
+        return _insert_batch_postgres(uow.conn, actor, base, batch)
+    return _insert_batch_generic(uow.conn, actor, base, batch)
+
+
+def _entry(actor: Actor, voucher_id: int, base: Mapping[str, Any]) -> dict[str, Any]:
+    balance = base["balance"]
+    return {"tenant_id": actor.tenant_id, "voucher_id": voucher_id, "kind": "issue",
+            "amount": balance, "currency": base["currency"], "balance_after": balance,
+            "uses_delta": 0, "uses_after": 0, "value": balance, "client_id": actor.client_id,
+            "created_at": base["created_at"]}
+
+
+def _event(actor: Actor, voucher_id: int, public_id: str, base: Mapping[str, Any]) -> dict[str, Any]:
+    return {"tenant_id": actor.tenant_id, "voucher_id": voucher_id, "subject": "voucher",
+            "subject_id": public_id, "operation": "create", "actor": actor.name, "reason": None,
+            "before": {}, "after": {"status": base["status"], "campaign_id": base["campaign_id"]},
+            "created_at": base["created_at"]}
+
+
+def _insert_batch_generic(
+    conn: Connection, actor: Actor, base: Mapping[str, Any], batch: Sequence[tuple[str, str]]
+) -> int:
+    rows = [{**base, "code": code, "public_id": public_id} for code, public_id in batch]
+    conn.execute(repo.insert_ignore(conn, vouchers), rows)
+    created: list[tuple[int, str]] = []
+    public_ids = [public_id for _, public_id in batch]
+    for start in range(0, len(public_ids), 500):
+        query = select(vouchers.c.id, vouchers.c.public_id).where(
+            vouchers.c.tenant_id == actor.tenant_id,
+            vouchers.c.public_id.in_(public_ids[start : start + 500]),
+        )
+        created.extend((r.id, r.public_id) for r in conn.execute(query))
+    if not created:
+        return 0
+    if base["balance"]:
+        conn.execute(insert(ledger_entries), [_entry(actor, vid, base) for vid, _ in created])
+    conn.execute(insert(events), [_event(actor, vid, pid, base) for vid, pid in created])
+    return len(created)
+
+
+def _insert_batch_postgres(
+    conn: Connection, actor: Actor, base: Mapping[str, Any], batch: Sequence[tuple[str, str]]
+) -> int:
+    """COPY into a staging table, then one statement inserts vouchers, entries and events."""
+    conn.execute(text(
+        "CREATE TEMP TABLE IF NOT EXISTS voucher_stage (code text, public_id text)"
+        " ON COMMIT DROP"
+    ))
+    conn.execute(text("TRUNCATE voucher_stage"))
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy("COPY voucher_stage (code, public_id) FROM STDIN") as copy:
+        for item in batch:
+            copy.write_row(item)
+    columns = [c for c in base if c not in ("code", "public_id")]
+    params = {f"p_{c}": base[c] for c in columns}
+    select_list = ", ".join(f":p_{c}" for c in columns)
+    statement = text(f"""
+        WITH ins AS (
+            INSERT INTO vouchers ({", ".join(columns)}, code, public_id)
+            SELECT {select_list}, s.code, s.public_id FROM voucher_stage s
+            ON CONFLICT DO NOTHING
+            RETURNING id, public_id, balance
+        ), led AS (
+            INSERT INTO ledger_entries (tenant_id, voucher_id, kind, amount, currency,
+                balance_after, uses_delta, uses_after, value, client_id, created_at)
+            SELECT :p_tenant_id, id, 'issue', balance, :p_currency, balance, 0, 0, balance,
+                :client_id, :p_created_at FROM ins WHERE balance > 0
+        )
+        INSERT INTO events (tenant_id, voucher_id, subject, subject_id, operation, actor,
+            before, after, created_at)
+        SELECT :p_tenant_id, id, 'voucher', public_id, 'create', :actor, '{{}}'::jsonb,
+            CAST(:after AS jsonb), :p_created_at FROM ins
+    """).bindparams(*[_bind(c, base) for c in columns])
+    after = {"status": base["status"], "campaign_id": base["campaign_id"]}
+    result = conn.execute(
+        statement,
+        {**params, "client_id": actor.client_id, "actor": actor.name,
+         "after": orjson.dumps(after).decode()},
+    )
+    return int(result.rowcount)
+
+
+def _bind(column: str, base: Mapping[str, Any]) -> Any:
+    return bindparam(f"p_{column}", type_=vouchers.c[column].type)
+
+
+def list_page(uow: UnitOfWork, actor: Actor, *, after_id: int | None, limit: int) -> Sequence[repo.Row]:
+    return repo.list_campaigns(uow.conn, actor.tenant_id, after_id=after_id, limit=limit)
+

@@ -1,0 +1,124 @@
+"""Load a voucher under protection, apply a domain ``Change``, record ledger and event.
+
+This is the one write path for every voucher operation: the conditional update on
+``version`` makes a lost race fail loudly on any database, and the ledger entry and event are
+written in the same transaction as the state they describe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from voucherd.db import repositories as repo
+from voucherd.domain import codes, errors
+from voucherd.domain.vouchers import Change
+from voucherd.services.unit_of_work import Actor, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherRef:
+    """How a caller names a voucher: internal id, public id, or code (never logged)."""
+
+    id: int | None = None
+    public_id: str | None = None
+    code: str | None = None
+
+    def __repr__(self) -> str:
+        shown = codes.mask(self.code) if self.code else None
+        return f"VoucherRef(id={self.id!r}, public_id={self.public_id!r}, code={shown!r})"
+
+
+def find(uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, for_update: bool = False) -> repo.Row:
+    """Raises: NotFound (also for another tenant's voucher, or a deleted one)."""
+    row = repo.find_voucher(
+        uow.conn,
+        actor.tenant_id,
+        id=ref.id,
+        public_id=ref.public_id,
+        code=codes.normalize(ref.code) if ref.code is not None else None,
+        for_update=for_update,
+    )
+    if row is None:
+        raise errors.NotFound("voucher", ref)
+    return row
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def record_event(
+    uow: UnitOfWork, actor: Actor, *, operation: str, subject: str, subject_id: str,
+    voucher_id: int | None = None, reason: str | None = None,
+    before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+) -> None:
+    repo.insert_event(
+        uow.conn,
+        {
+            "tenant_id": actor.tenant_id,
+            "voucher_id": voucher_id,
+            "subject": subject,
+            "subject_id": subject_id,
+            "operation": operation,
+            "actor": actor.name,
+            "reason": reason,
+            "before": {k: jsonable(v) for k, v in (before or {}).items()},
+            "after": {k: jsonable(v) for k, v in (after or {}).items()},
+            "created_at": uow.now,
+        },
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    voucher: repo.Row
+    entry: repo.Row | None = None
+
+
+def apply(
+    uow: UnitOfWork, actor: Actor, row: repo.Row, change: Change, *,
+    reason: str | None = None, ledger: dict[str, Any] | None = None,
+    operation: str | None = None,
+) -> Applied:
+    """Write ``change`` if the voucher is still at the version it was read at.
+
+    Raises:
+        ConcurrentModification: somebody changed the voucher in between.
+    """
+    updates = {**change.updates, "updated_at": uow.now}
+    updated = repo.update_voucher(uow.conn, actor.tenant_id, row["id"], row["version"], updates)
+    if updated is None:
+        raise errors.ConcurrentModification("the voucher was changed concurrently; retry")
+    entry = None
+    if change.ledger is not None:
+        delta = change.ledger
+        entry = repo.insert_ledger(
+            uow.conn,
+            {
+                "tenant_id": actor.tenant_id,
+                "voucher_id": row["id"],
+                "kind": delta.kind.value,
+                "amount": delta.amount,
+                "currency": row["currency"],
+                "balance_after": delta.balance_after,
+                "uses_delta": delta.uses_delta,
+                "uses_after": delta.uses_after,
+                "value": delta.value,
+                "client_id": actor.client_id,
+                "created_at": uow.now,
+                **(ledger or {}),
+            },
+        )
+    changed = {k: v for k, v in change.updates.items() if row[k] != v}
+    record_event(
+        uow, actor, operation=operation or change.action.value, subject="voucher",
+        subject_id=row["public_id"], voucher_id=row["id"], reason=reason,
+        before={k: row[k] for k in changed}, after=changed,
+    )
+    return Applied(updated, entry)

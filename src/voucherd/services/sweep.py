@@ -1,0 +1,121 @@
+"""Time-based transitions applied in bulk: expiry, lapsed reservations, old idempotency keys.
+
+Readers never depend on the sweep (``phase()`` already treats a voucher past its end as
+expired); the sweep makes the stored status and the event trail catch up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, text, update
+
+from voucherd.db.tables import events, reservations, vouchers
+from voucherd.services import idempotency
+from voucherd.services.unit_of_work import utcnow
+
+
+@dataclass(slots=True)
+class SweepResult:
+    expired_vouchers: int = 0
+    expired_reservations: int = 0
+    purged_idempotency_keys: int = 0
+
+
+def run(
+    engine: Engine, *, now: datetime | None = None, batch_size: int = 50_000,
+    progress: object = None,
+) -> SweepResult:
+    """Each batch is its own transaction, so a huge sweep never holds locks for long."""
+    now = now or utcnow()
+    result = SweepResult()
+    while True:
+        with engine.begin() as conn:
+            done = _expire_batch(conn, now, batch_size)
+        result.expired_vouchers += done
+        if callable(progress):
+            progress(done)
+        if done < batch_size:
+            break
+    with engine.begin() as conn:
+        result.expired_reservations = _lapse_reservations(conn, now)
+        result.purged_idempotency_keys = idempotency.purge_expired(conn, now)
+    return result
+
+
+def _due(now: datetime, batch_size: int) -> object:
+    return (
+        select(vouchers.c.id)
+        .where(vouchers.c.status.in_(("active", "inactive")), vouchers.c.ends_at <= now)
+        .limit(batch_size)
+    )
+
+
+def _expire_batch(conn: Connection, now: datetime, batch_size: int) -> int:
+    if conn.dialect.name == "postgresql":
+        # One statement: flip the statuses and write one event per voucher.
+        statement = text("""
+            WITH due AS (
+                SELECT id, status FROM vouchers
+                WHERE status IN ('active', 'inactive') AND ends_at <= :now
+                LIMIT :batch FOR UPDATE SKIP LOCKED
+            ), flipped AS (
+                UPDATE vouchers v SET status = 'expired', version = v.version + 1, updated_at = :now
+                FROM due WHERE v.id = due.id
+                RETURNING v.id, v.tenant_id, v.public_id, due.status AS old_status
+            )
+            INSERT INTO events (tenant_id, voucher_id, subject, subject_id, operation, actor,
+                                reason, before, after, created_at)
+            SELECT tenant_id, id, 'voucher', public_id, 'expire', 'system:sweep',
+                   'validity ended', jsonb_build_object('status', old_status),
+                   CAST(:after AS jsonb), :now
+            FROM flipped
+        """).bindparams(bindparam("now", type_=vouchers.c.updated_at.type))
+        return int(conn.execute(statement, {
+            "now": now, "batch": batch_size,
+            "after": orjson.dumps({"status": "expired"}).decode(),
+        }).rowcount)
+    rows = conn.execute(
+        select(vouchers.c.id, vouchers.c.tenant_id, vouchers.c.public_id, vouchers.c.status)
+        .where(vouchers.c.status.in_(("active", "inactive")), vouchers.c.ends_at <= now)
+        .limit(batch_size)
+    ).all()
+    if not rows:
+        return 0
+    ids = [r.id for r in rows]
+    for start in range(0, len(ids), 500):
+        conn.execute(
+            update(vouchers).where(vouchers.c.id.in_(ids[start : start + 500]))
+            .values(status="expired", version=vouchers.c.version + 1, updated_at=now)
+        )
+    conn.execute(insert(events), [
+        {"tenant_id": r.tenant_id, "voucher_id": r.id, "subject": "voucher",
+         "subject_id": r.public_id, "operation": "expire", "actor": "system:sweep",
+         "reason": "validity ended", "before": {"status": r.status},
+         "after": {"status": "expired"}, "created_at": now}
+        for r in rows
+    ])
+    return len(rows)
+
+
+def _lapse_reservations(conn: Connection, now: datetime) -> int:
+    lapsed = conn.execute(
+        select(reservations.c.id, reservations.c.tenant_id, reservations.c.voucher_id).where(
+            reservations.c.status == "open", reservations.c.expires_at <= now
+        )
+    ).all()
+    for r in lapsed:
+        conn.execute(
+            update(vouchers)
+            .where(and_(vouchers.c.tenant_id == r.tenant_id, vouchers.c.id == r.voucher_id,
+                        vouchers.c.hold_id == r.id))
+            .values(hold_id=None, hold_amount=0, hold_expires_at=None,
+                    version=vouchers.c.version + 1, updated_at=now)
+        )
+        conn.execute(
+            update(reservations).where(reservations.c.id == r.id)
+            .values(status="expired", closed_at=now)
+        )
+    return len(lapsed)

@@ -1,0 +1,120 @@
+"""Tenants, their API clients, and customers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from voucherd.db import repositories as repo
+from voucherd.db.tables import clients, tenants
+from voucherd.domain import errors
+from voucherd.domain.scopes import Scope
+from voucherd.services import secrets
+from voucherd.services.changes import record_event
+from voucherd.services.unit_of_work import Actor, UnitOfWork
+
+
+def create_tenant(uow: UnitOfWork, name: str, settings: Mapping[str, Any] | None = None) -> int:
+    if not name.strip():
+        raise errors.ValidationFailed("name is required", field="name")
+    tenant_id = uow.conn.execute(
+        insert(tenants).values(name=name, settings=dict(settings or {}), created_at=uow.now)
+        .returning(tenants.c.id)
+    ).scalar_one()
+    record_event(uow, Actor(tenant_id, "cli"), operation="create", subject="tenant",
+                 subject_id=str(tenant_id), after={"name": name})
+    return int(tenant_id)
+
+
+def get_tenant(uow: UnitOfWork, tenant_id: int) -> repo.Row:
+    row = uow.conn.execute(select(tenants).where(tenants.c.id == tenant_id)).mappings().first()
+    if row is None:
+        raise errors.NotFound("tenant", tenant_id)
+    return row
+
+
+def update_tenant_settings(uow: UnitOfWork, tenant_id: int, settings: Mapping[str, Any]) -> None:
+    current = dict(get_tenant(uow, tenant_id)["settings"] or {})
+    current.update(settings)
+    uow.conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(settings=current))
+
+
+@dataclass(frozen=True, slots=True)
+class NewClient:
+    client_id: str
+    client_secret: str  # shown once; only its hash is stored
+    tenant_id: int
+    scopes: frozenset[Scope]
+
+
+def create_client(
+    uow: UnitOfWork, tenant_id: int, name: str, scopes: Iterable[Scope], *,
+    kind: str = "native", extra: Mapping[str, Any] | None = None, actor: str = "cli",
+) -> NewClient:
+    get_tenant(uow, tenant_id)
+    scope_set = frozenset(scopes)
+    client_id = "cl_" + secrets.random_id(20, "0123456789abcdefghijklmnopqrstuvwxyz")
+    secret = secrets.new_client_secret()
+    uow.conn.execute(
+        insert(clients).values(
+            id=client_id, tenant_id=tenant_id, name=name,
+            secret_hash=secrets.hash_client_secret(secret),
+            scopes=" ".join(sorted(scope_set)), kind=kind, extra=dict(extra or {}),
+            created_at=uow.now,
+        )
+    )
+    record_event(uow, Actor(tenant_id, actor), operation="create", subject="client",
+                 subject_id=client_id, after={"name": name, "scopes": sorted(scope_set)})
+    return NewClient(client_id, secret, tenant_id, scope_set)
+
+
+def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> repo.Row | None:
+    """The client row if the secret matches and the client is not revoked."""
+    row = uow.conn.execute(select(clients).where(clients.c.id == client_id)).mappings().first()
+    if row is None or row["revoked_at"] is not None:
+        secrets.verify_client_secret("sha256$", secret)  # same work either way
+        return None
+    return row if secrets.verify_client_secret(row["secret_hash"], secret) else None
+
+
+def find_client(uow: UnitOfWork, client_id: str) -> repo.Row | None:
+    return uow.conn.execute(select(clients).where(clients.c.id == client_id)).mappings().first()
+
+
+def list_tenants(uow: UnitOfWork) -> list[repo.Row]:
+    return list(uow.conn.execute(select(tenants).order_by(tenants.c.id)).mappings().all())
+
+
+def create_customer(
+    uow: UnitOfWork, actor: Actor, *, external_ref: str | None = None, name: str | None = None,
+    email: str | None = None, phone: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> repo.Row:
+    """Raises: DuplicateId when ``external_ref`` is taken in this tenant."""
+    if external_ref is not None and repo.find_customer(
+        uow.conn, actor.tenant_id, external_ref=external_ref
+    ):
+        raise errors.DuplicateId("a customer with this reference exists", field="external_ref")
+    row = repo.insert_customer(
+        uow.conn,
+        {"tenant_id": actor.tenant_id, "external_ref": external_ref, "name": name,
+         "email": email, "phone": phone, "metadata": dict(metadata or {}),
+         "created_at": uow.now},
+    )
+    record_event(uow, actor, operation="create", subject="customer", subject_id=str(row["id"]),
+                 after={"external_ref": external_ref})
+    return row
+
+
+def get_customer(uow: UnitOfWork, actor: Actor, customer_id: int) -> repo.Row:
+    row = repo.find_customer(uow.conn, actor.tenant_id, id=customer_id)
+    if row is None:
+        raise errors.NotFound("customer", customer_id)
+    return row
+
+
+def customer_by_ref(uow: UnitOfWork, actor: Actor, external_ref: str) -> repo.Row | None:
+    return repo.find_customer(uow.conn, actor.tenant_id, external_ref=external_ref)

@@ -1,0 +1,73 @@
+"""One database transaction per operation; nothing persists unless ``commit()`` is called."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, RootTransaction
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: the tenant comes from the credential, never from the request body."""
+
+    tenant_id: int
+    name: str  # "client:<id>", "cli", "system:sweep", "jtl:<client id>" ...
+    client_id: str | None = None
+
+
+class UnitOfWork:
+    """A context manager around one transaction; it rolls back unless committed.
+
+    On SQLite a writing unit takes the write lock at BEGIN (see ``db/engine.py``); a
+    ``readonly`` unit does not, so lookups never queue behind writers.
+    """
+
+    def __init__(
+        self, engine: Engine, *, readonly: bool = False, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.engine = engine
+        self.readonly = readonly
+        self.clock = clock
+        self._conn: Connection | None = None
+        self._tx: RootTransaction | None = None
+        self.now = clock()
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("UnitOfWork used outside its 'with' block")
+        return self._conn
+
+    def __enter__(self) -> UnitOfWork:
+        conn = self.engine.connect()
+        if conn.dialect.name == "sqlite":
+            conn = conn.execution_options(sqlite_begin="DEFERRED" if self.readonly else "IMMEDIATE")
+        self._conn = conn
+        self._tx = conn.begin()
+        self.now = self.clock()
+        return self
+
+    def commit(self) -> None:
+        assert self._tx is not None
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        if self._tx is not None and self._tx.is_active:
+            self._tx.rollback()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None

@@ -1,0 +1,244 @@
+"""Value movements: charge (redeem), reserve/capture/release, refund, recharge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from voucherd.db import repositories as repo
+from voucherd.domain import errors
+from voucherd.domain import vouchers as rules
+from voucherd.domain.money import normalize_currency
+from voucherd.domain.vouchers import LedgerKind
+from voucherd.services import secrets
+from voucherd.services.changes import Applied, VoucherRef, apply, find, record_event
+from voucherd.services.unit_of_work import Actor, UnitOfWork
+
+RESERVATION_TTL = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Charged:
+    voucher: repo.Row
+    entry: repo.Row
+
+
+def _check_pin(row: repo.Row, pin: str | None, require_pin: bool) -> None:
+    if row["pin_hash"] is not None and (require_pin or pin is not None):
+        if not secrets.verify_pin(row["pin_hash"], pin):
+            raise errors.InvalidPin("the PIN is wrong")
+
+
+def _currency(currency: str | None) -> str | None:
+    return normalize_currency(currency) if currency is not None else None
+
+
+def charge(
+    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, amount: int | None = None,
+    currency: str | None = None, order_amount: int | None = None,
+    order_number: str | None = None, customer_id: int | None = None,
+    locking_code: str | None = None, pin: str | None = None, require_pin: bool = False,
+) -> Charged:
+    """Redeem value or one use, atomically, never past the balance or the usage limit.
+
+    Raises:
+        NotFound, InvalidPin, and everything ``domain.vouchers.charge`` raises.
+    """
+    currency = _currency(currency)
+    row = find(uow, actor, ref, for_update=True)
+    _check_pin(row, pin, require_pin)
+    used = 0
+    if customer_id is not None:
+        if repo.find_customer(uow.conn, actor.tenant_id, id=customer_id) is None:
+            raise errors.NotFound("customer", customer_id)
+        if row["max_uses_per_customer"] is not None:
+            used = repo.customer_uses(uow.conn, actor.tenant_id, row["id"], customer_id)
+    elif row["max_uses_per_customer"] is not None:
+        raise errors.ValidationFailed(
+            "this voucher limits uses per customer: name the customer", field="customer_id"
+        )
+    change = rules.charge(
+        repo.voucher_state(row), uow.now, amount=amount, currency=currency,
+        order_amount=order_amount, locking_code=locking_code, customer_uses=used,
+    )
+    applied = apply(
+        uow, actor, row, change,
+        ledger={"order_number": order_number, "customer_id": customer_id},
+    )
+    if row["hold_id"] is not None and applied.voucher["hold_id"] is None:
+        # A hold that had already lapsed is closed by the charge that overrode it.
+        repo.close_reservations(uow.conn, actor.tenant_id, row["id"], "expired", uow.now)
+    assert applied.entry is not None
+    return Charged(applied.voucher, applied.entry)
+
+
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    voucher: repo.Row
+    reservation: repo.Row
+
+
+def reserve(
+    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, amount: int | None = None,
+    currency: str | None = None, ttl: timedelta = RESERVATION_TTL, pin: str | None = None,
+    require_pin: bool = False, locking_code: str | None = None,
+) -> Reserved:
+    """Hold value (or a use); a voucher has one hold at a time and a new one replaces it.
+
+    Raises: NotFound, InvalidPin, and everything ``domain.vouchers.reserve`` raises.
+    """
+    currency = _currency(currency)
+    row = find(uow, actor, ref, for_update=True)
+    _check_pin(row, pin, require_pin)
+    state = repo.voucher_state(row)
+    reservation = repo.insert_reservation(
+        uow.conn,
+        {
+            "tenant_id": actor.tenant_id,
+            "voucher_id": row["id"],
+            "amount": amount or 0,
+            "currency": currency or row["currency"],
+            "status": "open",
+            "expires_at": uow.now + ttl,
+            "client_id": actor.client_id,
+            "created_at": uow.now,
+        },
+    )
+    change = rules.reserve(
+        state, uow.now, reservation["id"], ttl, amount=amount, currency=currency,
+        locking_code=locking_code,
+    )
+    if row["hold_id"] is not None:
+        repo.close_reservations(
+            uow.conn, actor.tenant_id, row["id"], "superseded", uow.now, only_id=row["hold_id"]
+        )
+    applied = apply(uow, actor, row, change)
+    return Reserved(applied.voucher, reservation)
+
+
+def _reservation(uow: UnitOfWork, actor: Actor, reservation_id: int) -> repo.Row:
+    reservation = repo.find_reservation(uow.conn, actor.tenant_id, reservation_id)
+    if reservation is None:
+        raise errors.NotFound("reservation", reservation_id)
+    return reservation
+
+
+def capture(
+    uow: UnitOfWork, actor: Actor, reservation_id: int, *, order_number: str | None = None,
+    amount: int | None = None, customer_id: int | None = None,
+) -> Charged:
+    """Charge a reservation: by default its whole amount, at most that.
+
+    Raises: NotFound, ReservationClosed, ReservationExpired, InvalidAmount, ...
+    """
+    reservation = _reservation(uow, actor, reservation_id)
+    row = find(uow, actor, VoucherRef(id=reservation["voucher_id"]), for_update=True)
+    if amount is not None and amount > reservation["amount"]:
+        raise errors.InvalidAmount("cannot charge more than the reservation holds")
+    change = rules.capture(
+        repo.voucher_state(row), uow.now, reservation_id, amount or reservation["amount"],
+        reservation["status"] == "open", reservation["expires_at"],
+    )
+    applied = apply(
+        uow, actor, row, change,
+        ledger={"order_number": order_number, "reservation_id": reservation_id,
+                "customer_id": customer_id},
+    )
+    repo.close_reservations(
+        uow.conn, actor.tenant_id, row["id"], "captured", uow.now, only_id=reservation_id
+    )
+    assert applied.entry is not None
+    return Charged(applied.voucher, applied.entry)
+
+
+def release(uow: UnitOfWork, actor: Actor, reservation_id: int) -> repo.Row:
+    """Cancel a reservation; the held value is free again.
+
+    Raises: NotFound, ReservationClosed.
+    """
+    reservation = _reservation(uow, actor, reservation_id)
+    if reservation["status"] != "open":
+        raise errors.ReservationClosed("the reservation was already captured or released")
+    row = repo.find_voucher(uow.conn, actor.tenant_id, id=reservation["voucher_id"],
+                            for_update=True, include_deleted=True)
+    assert row is not None
+    apply(uow, actor, row, rules.release(repo.voucher_state(row), reservation_id))
+    repo.close_reservations(
+        uow.conn, actor.tenant_id, row["id"], "released", uow.now, only_id=reservation_id
+    )
+    closed = repo.find_reservation(uow.conn, actor.tenant_id, reservation_id)
+    assert closed is not None
+    return closed
+
+
+def get_reservation(uow: UnitOfWork, actor: Actor, reservation_id: int) -> repo.Row:
+    return _reservation(uow, actor, reservation_id)
+
+
+def refund(
+    uow: UnitOfWork, actor: Actor, entry_id: int, *, amount: int | None = None,
+    currency: str | None = None, reason: str | None = None,
+) -> Charged:
+    """Give back (part of) one charge: never more than what is left of it.
+
+    Raises: NotFound, NotRefundable, RefundExceedsCharge, CurrencyMismatch, InvalidAmount.
+    """
+    currency = _currency(currency)
+    entry = repo.find_ledger_entry(uow.conn, actor.tenant_id, entry_id)
+    if entry is None:
+        raise errors.NotFound("charge", entry_id)
+    if entry["kind"] != LedgerKind.CHARGE.value:
+        raise errors.NotRefundable("only a charge can be refunded")
+    row = repo.find_voucher(uow.conn, actor.tenant_id, id=entry["voucher_id"], for_update=True)
+    if row is None:
+        raise errors.NotFound("voucher", entry["voucher_id"])
+    refunded, count = repo.refunded_total(uow.conn, actor.tenant_id, entry_id)
+    charged = -entry["amount"]
+    change = rules.refund(
+        repo.voucher_state(row), charged=charged, refunded=refunded if charged else count,
+        amount=amount, currency=currency, now=uow.now,
+    )
+    applied = apply(
+        uow, actor, row, change, reason=reason,
+        ledger={"refund_of": entry_id, "order_number": entry["order_number"],
+                "customer_id": entry["customer_id"]},
+    )
+    assert applied.entry is not None
+    return Charged(applied.voucher, applied.entry)
+
+
+def recharge(
+    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, amount: int, currency: str | None,
+    order_number: str | None = None,
+) -> Charged:
+    """Add value to a stored-value voucher.
+
+    Raises: NotFound, NotSupportedForKind, CurrencyMismatch, InvalidAmount, InvalidTransition.
+    """
+    currency = _currency(currency)
+    row = find(uow, actor, ref, for_update=True)
+    change = rules.recharge(repo.voucher_state(row), amount=amount, currency=currency,
+                            now=uow.now)
+    applied: Applied = apply(uow, actor, row, change, ledger={"order_number": order_number})
+    assert applied.entry is not None
+    return Charged(applied.voucher, applied.entry)
+
+
+def ledger(
+    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, after_id: int | None, limit: int,
+    kinds: Sequence[str] | None = None,
+) -> Sequence[repo.Row]:
+    row = find(uow, actor, ref)
+    return repo.list_ledger(uow.conn, actor.tenant_id, row["id"], after_id=after_id,
+                            limit=limit, kinds=kinds)
+
+
+def get_entry(uow: UnitOfWork, actor: Actor, entry_id: int) -> repo.Row:
+    entry = repo.find_ledger_entry(uow.conn, actor.tenant_id, entry_id)
+    if entry is None:
+        raise errors.NotFound("charge", entry_id)
+    return entry
+
+
+__all__ = ["Charged", "Reserved", "record_event"]
