@@ -230,7 +230,7 @@ Try it:
 
 
 def main() -> None:
-    for dialect, command in dialects.load():
+    for dialect, command in dialects.load(Settings().dialects):
         if hasattr(dialect, "cli"):
             app.add_typer(dialect.cli, name=command)
     app()

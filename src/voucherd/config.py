@@ -22,3 +22,5 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "info"
+    # Which vendor-compatible faces to serve (space-separated): jtl shopee spaaza revenue_monster
+    dialects: str = "jtl shopee spaaza revenue_monster"

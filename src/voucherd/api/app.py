@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (oauth, health, vouchers, value, campaigns):
         app.include_router(module.router)
-    for dialect, _command in dialects.load():
+    for dialect, _command in dialects.load(settings.dialects):
         dialect.mount(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     logging.getLogger("voucherd").setLevel(settings.log_level.upper())

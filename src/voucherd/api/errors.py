@@ -58,7 +58,9 @@ def _jsonable(value: Any) -> Any:
 
 def from_domain(exc: errors.VoucherdError) -> Response:
     status = STATUS.get(exc.code, DEFAULT_BUSINESS_STATUS)
-    extra = {k: _jsonable(v) for k, v in exc.details.items() if v is not None}
+    reserved = {"type", "title", "status", "code", "detail"}
+    extra = {(f"voucher_{k}" if k in reserved else k): _jsonable(v)
+             for k, v in exc.details.items() if v is not None}
     if isinstance(exc, errors.NotFound):
         extra = {"resource": exc.kind}
     if isinstance(exc, errors.ValidationFailed) and exc.field:

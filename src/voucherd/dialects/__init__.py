@@ -20,10 +20,19 @@ DIALECTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def load() -> list[tuple[ModuleType, str]]:
-    """The dialect packages that exist in this build."""
+def load(enabled: str | None = None) -> list[tuple[ModuleType, str]]:
+    """The dialect packages that exist in this build and are enabled (default: all).
+
+    Raises: ValueError when ``enabled`` names a dialect that does not exist.
+    """
+    names = {package for package, _ in DIALECTS}
+    wanted = names if enabled is None else set(enabled.replace(",", " ").split())
+    if wanted - names:
+        raise ValueError(f"unknown dialect(s): {sorted(wanted - names)}; known: {sorted(names)}")
     found = []
     for package, command in DIALECTS:
+        if package not in wanted:
+            continue
         try:
             module = importlib.import_module(f"voucherd.dialects.{package}")
         except ModuleNotFoundError as exc:

@@ -36,13 +36,16 @@ def mask(code: str) -> str:
 
 
 def check_character(body: str, charset: str) -> str:
-    """Luhn mod N check character over ``charset`` (catches every single-character typo)."""
+    """Luhn mod N check character over ``charset`` (catches every single-character typo).
+
+    Characters outside the charset (separators such as '-') do not take part.
+    """
     n = len(charset)
     factor, total = 2, 0
     for char in reversed(body):
         index = charset.find(char)
         if index < 0:
-            return ""
+            continue
         addend = factor * index
         factor = 1 if factor == 2 else 2
         total += addend // n + addend % n
@@ -102,7 +105,7 @@ class CodeSpec:
         if self.pattern:
             parts = iter(body)
             body = "".join(next(parts) if ch == PLACEHOLDER else ch for ch in self.pattern)
-        code = f"{self.prefix}{body}{self.suffix}"
+        code = normalize(f"{self.prefix}{body}{self.suffix}")
         if self.check_char:
             code += check_character(code, self._check_alphabet())
         return normalize(code)

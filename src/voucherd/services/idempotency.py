@@ -62,14 +62,15 @@ def begin(engine: Engine, claim: Claim, *, ttl: timedelta, lock: timedelta) -> R
     """
     now = utcnow()
     with engine.begin() as conn:
+        # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
         inserted = conn.execute(
             repo.insert_ignore(conn, keys).values(
                 tenant_id=claim.tenant_id, client_id=claim.client_id, key=claim.key,
                 request_hash=claim.request_hash, state="in_flight", created_at=now,
                 locked_until=now + lock, expires_at=now + ttl,
-            )
-        ).rowcount
-        if inserted:
+            ).returning(keys.c.key)
+        ).first()
+        if inserted is not None:
             return None
         row = conn.execute(select(keys).where(*_scope(claim))).mappings().one()
         if row["expires_at"] <= now:
@@ -98,8 +99,9 @@ def _take_over(
                       status_code=None, body=None)
     taken = conn.execute(
         update(keys).where(*_scope(claim), keys.c.locked_until == seen).values(**values)
-    ).rowcount
-    if not taken:
+        .returning(keys.c.key)
+    ).first()
+    if taken is None:
         raise IdempotencyInFlight("a request with this Idempotency-Key is still in progress")
 
 
