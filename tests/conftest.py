@@ -55,9 +55,7 @@ def _fresh_postgres(base_url: str, worker: str) -> str:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "master")
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "voucherd.db"
@@ -89,15 +87,19 @@ class TenantFixture:
     client_secret: str
 
 
-def make_tenant(engine: Engine, name: str = "t", scopes: frozenset[Scope] = ALL_SCOPES
-                ) -> TenantFixture:
+def make_tenant(
+    engine: Engine, name: str = "t", scopes: frozenset[Scope] = ALL_SCOPES
+) -> TenantFixture:
     with UnitOfWork(engine) as uow:
         tenant_id = tenants.create_tenant(uow, name)
         client = tenants.create_client(uow, tenant_id, f"{name}-client", scopes)
         uow.commit()
-    return TenantFixture(tenant_id, Actor(tenant_id, f"client:{client.client_id}",
-                                          client.client_id), client.client_id,
-                         client.client_secret)
+    return TenantFixture(
+        tenant_id,
+        Actor(tenant_id, f"client:{client.client_id}", client.client_id),
+        client.client_id,
+        client.client_secret,
+    )
 
 
 @pytest.fixture
@@ -121,11 +123,16 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(engine: Engine, database_url: str) -> Iterator[LiveServer]:
     """The real app on a real socket (uvicorn in a thread), on this session's database."""
-    settings = Settings(database_url=database_url, db_pool_size=20,
-                        secret_key="test-signing-key")  # type: ignore[arg-type]
+    settings = Settings(database_url=database_url, db_pool_size=20, secret_key="test-signing-key")  # type: ignore[arg-type]
     port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -142,8 +149,9 @@ def live_server(engine: Engine, database_url: str) -> Iterator[LiveServer]:
 class Api:
     """An httpx client of one tenant's API client, with its token."""
 
-    def __init__(self, base_url: str, client_id: str, client_secret: str,
-                 scope: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, client_id: str, client_secret: str, scope: str | None = None
+    ) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=60)
         data = {"grant_type": "client_credentials"}
         if scope is not None:
@@ -166,8 +174,13 @@ class Api:
         return self.http.request("DELETE", path, json=json, **kwargs)
 
     def create_voucher(self, **fields: Any) -> dict[str, Any]:
-        body = {"kind": "stored_value", "currency": "EUR", "amount": 10000, "active": True,
-                **fields}
+        body = {
+            "kind": "stored_value",
+            "currency": "EUR",
+            "amount": 10000,
+            "active": True,
+            **fields,
+        }
         response = self.post("/v1/vouchers", body)
         assert response.status_code == 201, response.text
         result: dict[str, Any] = response.json()

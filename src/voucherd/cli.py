@@ -28,8 +28,11 @@ from voucherd.services import verify as verify_service
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 from voucherd.services.vouchers import NewVoucher
 
-app = typer.Typer(help="voucherd: a self-hosted voucher and gift-card service.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="voucherd: a self-hosted voucher and gift-card service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (merchants).", no_args_is_help=True)
 client_app = typer.Typer(help="API clients.", no_args_is_help=True)
@@ -40,8 +43,14 @@ app.add_typer(client_app, name="client")
 app.add_typer(campaign_app, name="campaign")
 
 err = Console(stderr=True)
-DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="VOUCHERD_DATABASE_URL",
-                                                 help="SQLAlchemy URL; default ./voucherd.db")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="VOUCHERD_DATABASE_URL",
+        help="SQLAlchemy URL; default ./voucherd.db",
+    ),
+]
 
 
 def _engine(url: str | None) -> Engine:
@@ -67,8 +76,16 @@ def serve(
     """Serve the HTTP API (all faces) with uvicorn."""
     import uvicorn
 
-    uvicorn.run("voucherd.api.app:app_factory", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, access_log=False, proxy_headers=False)
+    uvicorn.run(
+        "voucherd.api.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 @db_app.command("upgrade")
@@ -80,8 +97,9 @@ def db_upgrade(database_url: DatabaseUrl = None, revision: str = "heads") -> Non
 
 
 @tenant_app.command("create")
-def tenant_create(name: Annotated[str, typer.Option(help="Tenant name")],
-                  database_url: DatabaseUrl = None) -> None:
+def tenant_create(
+    name: Annotated[str, typer.Option(help="Tenant name")], database_url: DatabaseUrl = None
+) -> None:
     """Create a tenant; prints JSON with its id."""
     with UnitOfWork(_engine(database_url)) as uow:
         tenant_id = tenants.create_tenant(uow, name)
@@ -94,7 +112,8 @@ def client_create(
     tenant: Annotated[int, typer.Option(help="Tenant id")],
     name: Annotated[str, typer.Option(help="Client name")],
     scopes: Annotated[str, typer.Option(help="Space-separated scopes")] = " ".join(
-        sorted(ALL_SCOPES)),
+        sorted(ALL_SCOPES)
+    ),
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an API client; prints JSON with client_id and client_secret (shown once)."""
@@ -109,8 +128,14 @@ def client_create(
             uow.commit()
     except VoucherdError as exc:
         _fail(exc)
-    _print_json({"client_id": created.client_id, "client_secret": created.client_secret,
-                 "tenant_id": tenant, "scopes": sorted(created.scopes)})
+    _print_json(
+        {
+            "client_id": created.client_id,
+            "client_secret": created.client_secret,
+            "tenant_id": tenant,
+            "scopes": sorted(created.scopes),
+        }
+    )
 
 
 @app.command()
@@ -138,9 +163,13 @@ def verify(database_url: DatabaseUrl = None) -> None:
 def sweep(database_url: DatabaseUrl = None) -> None:
     """Apply due time-based transitions: expiry, lapsed reservations, old idempotency keys."""
     result = sweep_service.run(_engine(database_url))
-    _print_json({"expired_vouchers": result.expired_vouchers,
-                 "expired_reservations": result.expired_reservations,
-                 "purged_idempotency_keys": result.purged_idempotency_keys})
+    _print_json(
+        {
+            "expired_vouchers": result.expired_vouchers,
+            "expired_reservations": result.expired_reservations,
+            "purged_idempotency_keys": result.purged_idempotency_keys,
+        }
+    )
 
 
 @campaign_app.command("create")
@@ -167,12 +196,26 @@ def campaign_create(
     try:
         with UnitOfWork(_engine(database_url)) as uow:
             row = campaigns.create(
-                uow, Actor(tenant, "cli"), name=name,
-                template=NewVoucher(kind=kind, currency=currency, amount=amount,
-                                    discount_amount=discount_amount, discount_bps=discount_bps,
-                                    validity_value=validity_value, validity_unit=validity_unit),
-                code_spec=codes.CodeSpec(charset=charset, length=length, prefix=prefix,
-                                         suffix=suffix, pattern=pattern, check_char=check_char),
+                uow,
+                Actor(tenant, "cli"),
+                name=name,
+                template=NewVoucher(
+                    kind=kind,
+                    currency=currency,
+                    amount=amount,
+                    discount_amount=discount_amount,
+                    discount_bps=discount_bps,
+                    validity_value=validity_value,
+                    validity_unit=validity_unit,
+                ),
+                code_spec=codes.CodeSpec(
+                    charset=charset,
+                    length=length,
+                    prefix=prefix,
+                    suffix=suffix,
+                    pattern=pattern,
+                    check_char=check_char,
+                ),
                 activate_on_create=active,
             )
             uow.commit()
@@ -193,8 +236,13 @@ def campaign_generate(
     try:
         with Progress(*columns, console=err) as progress, UnitOfWork(_engine(database_url)) as uow:
             task = progress.add_task("codes", total=count)
-            created = campaigns.generate(uow, Actor(tenant, "cli"), campaign, count,
-                                         progress=lambda n: progress.advance(task, n))
+            created = campaigns.generate(
+                uow,
+                Actor(tenant, "cli"),
+                campaign,
+                count,
+                progress=lambda n: progress.advance(task, n),
+            )
             uow.commit()
     except VoucherdError as exc:
         _fail(exc)
@@ -209,8 +257,10 @@ def bootstrap(database_url: DatabaseUrl = None) -> None:
     with UnitOfWork(engine) as uow:
         if uow.conn.execute(select(func.count()).select_from(clients)).scalar_one():
             names = uow.conn.execute(select(tenants_table.c.id, tenants_table.c.name)).all()
-            err.print(f"database already has clients (tenants: {[tuple(n) for n in names]});"
-                      " create more with `voucherd client create`")
+            err.print(
+                f"database already has clients (tenants: {[tuple(n) for n in names]});"
+                " create more with `voucherd client create`"
+            )
             return
         tenant_id = tenants.create_tenant(uow, "Demo merchant")
         created = tenants.create_client(uow, tenant_id, "demo", ALL_SCOPES)
@@ -222,7 +272,8 @@ def bootstrap(database_url: DatabaseUrl = None) -> None:
 
 Try it:
   TOKEN=$(curl -s -u {created.client_id}:{created.client_secret} \\
-      -d grant_type=client_credentials {base}/oauth/token | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
+      -d grant_type=client_credentials {base}/oauth/token \\
+      | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
       -d '{{"kind":"stored_value","currency":"EUR","amount":5000,"active":true}}' {base}/v1/vouchers
   API docs: {base}/docs   OpenAPI: {base}/openapi.json

@@ -15,30 +15,49 @@ def _token(server: LiveServer, **kwargs: object) -> httpx.Response:
     return httpx.post(f"{server.url}/oauth/token", timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def test_token_with_basic_or_body_credentials(live_server: LiveServer,
-                                              tenant: TenantFixture) -> None:
-    basic = _token(live_server, data={"grant_type": "client_credentials"},
-                   auth=(tenant.client_id, tenant.client_secret))
-    body = _token(live_server, data={"grant_type": "client_credentials",
-                                     "client_id": tenant.client_id,
-                                     "client_secret": tenant.client_secret, "scope": "read"})
+def test_token_with_basic_or_body_credentials(
+    live_server: LiveServer, tenant: TenantFixture
+) -> None:
+    basic = _token(
+        live_server,
+        data={"grant_type": "client_credentials"},
+        auth=(tenant.client_id, tenant.client_secret),
+    )
+    body = _token(
+        live_server,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": tenant.client_id,
+            "client_secret": tenant.client_secret,
+            "scope": "read",
+        },
+    )
     assert basic.status_code == body.status_code == 200
     assert basic.headers["cache-control"] == "no-store"
     assert basic.json()["token_type"] == "Bearer" and basic.json()["expires_in"] == 3600
     assert body.json()["scope"] == "read"
 
 
-@pytest.mark.parametrize(("data", "auth", "status", "error"), [
-    ({"grant_type": "password"}, True, 400, "unsupported_grant_type"),
-    ({}, True, 400, "invalid_request"),
-    ({"grant_type": "client_credentials", "scope": "read fly"}, True, 400, "invalid_scope"),
-    ({"grant_type": "client_credentials"}, False, 401, "invalid_client"),
-])
-def test_token_errors_follow_rfc6749(live_server: LiveServer, tenant: TenantFixture,
-                                     data: dict[str, str], auth: bool, status: int,
-                                     error: str) -> None:
-    response = _token(live_server, data=data,
-                      auth=(tenant.client_id, tenant.client_secret) if auth else None)
+@pytest.mark.parametrize(
+    ("data", "auth", "status", "error"),
+    [
+        ({"grant_type": "password"}, True, 400, "unsupported_grant_type"),
+        ({}, True, 400, "invalid_request"),
+        ({"grant_type": "client_credentials", "scope": "read fly"}, True, 400, "invalid_scope"),
+        ({"grant_type": "client_credentials"}, False, 401, "invalid_client"),
+    ],
+)
+def test_token_errors_follow_rfc6749(
+    live_server: LiveServer,
+    tenant: TenantFixture,
+    data: dict[str, str],
+    auth: bool,
+    status: int,
+    error: str,
+) -> None:
+    response = _token(
+        live_server, data=data, auth=(tenant.client_id, tenant.client_secret) if auth else None
+    )
     assert response.status_code == status
     assert response.json()["error"] == error
 
@@ -53,8 +72,11 @@ def test_wrong_secret_and_unknown_client(live_server: LiveServer, tenant: Tenant
 def test_scope_subset_beyond_grant_is_refused(live_server: LiveServer) -> None:
     reader = make_tenant(live_server.engine, "reader", frozenset({Scope.READ}))
     auth = base64.b64encode(f"{reader.client_id}:{reader.client_secret}".encode()).decode()
-    response = _token(live_server, data={"grant_type": "client_credentials", "scope": "manage"},
-                      headers={"Authorization": f"Basic {auth}"})
+    response = _token(
+        live_server,
+        data={"grant_type": "client_credentials", "scope": "manage"},
+        headers={"Authorization": f"Basic {auth}"},
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
 
 
@@ -72,8 +94,9 @@ def test_missing_scope_is_named(live_server: LiveServer, tenant: TenantFixture) 
 def test_missing_and_forged_tokens(live_server: LiveServer, api: Api) -> None:
     assert httpx.get(f"{live_server.url}/v1/vouchers").status_code == 401
     forged = api.token[:-2] + ("AA" if not api.token.endswith("AA") else "BB")
-    response = httpx.get(f"{live_server.url}/v1/vouchers",
-                         headers={"Authorization": f"Bearer {forged}"})
+    response = httpx.get(
+        f"{live_server.url}/v1/vouchers", headers={"Authorization": f"Bearer {forged}"}
+    )
     assert response.status_code == 401 and response.json()["code"] == "invalid_token"
 
 
@@ -86,24 +109,39 @@ def test_bad_input_is_refused_and_changes_nothing(api: Api) -> None:
     voucher = api.create_voucher(amount=1000)
     cases = [
         (b"{not json", 400, "malformed_json"),
-        (b'{"voucher_id": "%s", "amount": "ten"}' % voucher["id"].encode(), 422,
-         "validation_failed"),
-        (b'{"voucher_id": "%s", "amount": -5}' % voucher["id"].encode(), 422,
-         "validation_failed"),
-        (b'{"voucher_id": "%s", "amount": 100000000000000000}' % voucher["id"].encode(), 422,
-         "validation_failed"),
-        (b'{"voucher_id": "%s", "amount": 5, "surprise": 1}' % voucher["id"].encode(), 422,
-         "validation_failed"),
-        (b'{"voucher_id": "%s", "amount": 5, "currency": "USD"}' % voucher["id"].encode(), 422,
-         "currency_mismatch"),
-        (b'{"voucher_id": "%s", "amount": 5, "currency": "EUX"}' % voucher["id"].encode(), 422,
-         "validation_failed"),
+        (
+            b'{"voucher_id": "%s", "amount": "ten"}' % voucher["id"].encode(),
+            422,
+            "validation_failed",
+        ),
+        (b'{"voucher_id": "%s", "amount": -5}' % voucher["id"].encode(), 422, "validation_failed"),
+        (
+            b'{"voucher_id": "%s", "amount": 100000000000000000}' % voucher["id"].encode(),
+            422,
+            "validation_failed",
+        ),
+        (
+            b'{"voucher_id": "%s", "amount": 5, "surprise": 1}' % voucher["id"].encode(),
+            422,
+            "validation_failed",
+        ),
+        (
+            b'{"voucher_id": "%s", "amount": 5, "currency": "USD"}' % voucher["id"].encode(),
+            422,
+            "currency_mismatch",
+        ),
+        (
+            b'{"voucher_id": "%s", "amount": 5, "currency": "EUX"}' % voucher["id"].encode(),
+            422,
+            "validation_failed",
+        ),
         (b'{"voucher_id": "NOPE", "amount": 5}', 404, "not_found"),
         (b'{"amount": 5}', 422, "validation_failed"),
     ]
     for body, status, code in cases:
-        response = api.http.post("/v1/charges", content=body,
-                                 headers={"Content-Type": "application/json"})
+        response = api.http.post(
+            "/v1/charges", content=body, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == status, (body, response.text)
         assert response.json()["code"] == code, (body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
@@ -118,8 +156,11 @@ def test_validation_lists_every_invalid_field(api: Api) -> None:
 
 
 def test_oversized_body_is_refused(api: Api) -> None:
-    response = api.http.post("/v1/vouchers", content=b"{" + b" " * 2_000_000 + b"}",
-                             headers={"Content-Type": "application/json"})
+    response = api.http.post(
+        "/v1/vouchers",
+        content=b"{" + b" " * 2_000_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 413 and response.json()["code"] == "body_too_large"
 
 

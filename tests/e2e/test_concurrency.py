@@ -17,8 +17,12 @@ def _fire(server: LiveServer, token: str, bodies: list[dict[str, object]]) -> li
     """Send every body at once: all threads wait on a barrier, then POST together."""
     barrier = threading.Barrier(len(bodies))
     limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
-    with httpx.Client(base_url=server.url, timeout=120, limits=limits,
-                      headers={"Authorization": f"Bearer {token}"}) as client:
+    with httpx.Client(
+        base_url=server.url,
+        timeout=120,
+        limits=limits,
+        headers={"Authorization": f"Bearer {token}"},
+    ) as client:
 
         def send(body: dict[str, object]) -> httpx.Response:
             barrier.wait()
@@ -35,14 +39,17 @@ def _verify_clean(engine: Engine) -> None:
 
 
 def test_single_use_voucher_is_redeemed_exactly_once(api: Api, live_server: LiveServer) -> None:
-    voucher = api.create_voucher(kind="fixed_discount", currency="EUR", amount=None,
-                                 discount_amount=500)
+    voucher = api.create_voucher(
+        kind="fixed_discount", currency="EUR", amount=None, discount_amount=500
+    )
     responses = _fire(live_server, api.token, [{"code": voucher["code"]}] * 50)
     statuses = Counter(r.status_code for r in responses)
     assert statuses[201] == 1, statuses
     assert statuses[409] == 49, statuses
     assert {r.json()["code"] for r in responses if r.status_code == 409} <= {
-        "voucher_redeemed", "usage_limit_reached"}
+        "voucher_redeemed",
+        "usage_limit_reached",
+    }
     final = api.get(f"/v1/vouchers/{voucher['id']}").json()
     assert final["uses"] == 1 and final["status"] == "redeemed"
     _verify_clean(live_server.engine)

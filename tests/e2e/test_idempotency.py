@@ -39,16 +39,19 @@ def test_a_refusal_is_replayed_too(api: Api) -> None:
 def test_same_key_with_another_body_is_refused(api: Api) -> None:
     voucher = api.create_voucher(amount=1000)
     key = {"Idempotency-Key": "k-mismatch"}
-    assert api.post("/v1/charges", {"voucher_id": voucher["id"], "amount": 1},
-                    headers=key).status_code == 201
+    assert (
+        api.post("/v1/charges", {"voucher_id": voucher["id"], "amount": 1}, headers=key).status_code
+        == 201
+    )
     other = api.post("/v1/charges", {"voucher_id": voucher["id"], "amount": 2}, headers=key)
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
     assert api.get(f"/v1/vouchers/{voucher['id']}").json()["balance"] == 999
 
 
-def test_keys_are_scoped_per_client(live_server: LiveServer, api: Api,
-                                    tenant: TenantFixture) -> None:
+def test_keys_are_scoped_per_client(
+    live_server: LiveServer, api: Api, tenant: TenantFixture
+) -> None:
     from tests.conftest import make_tenant
 
     other = make_tenant(live_server.engine, "other")
@@ -56,10 +59,16 @@ def test_keys_are_scoped_per_client(live_server: LiveServer, api: Api,
     key = {"Idempotency-Key": "shared-key"}
     mine = api.create_voucher()
     theirs = other_api.create_voucher()
-    assert api.post("/v1/charges", {"voucher_id": mine["id"], "amount": 1},
-                    headers=key).status_code == 201
-    assert other_api.post("/v1/charges", {"voucher_id": theirs["id"], "amount": 5},
-                          headers=key).status_code == 201
+    assert (
+        api.post("/v1/charges", {"voucher_id": mine["id"], "amount": 1}, headers=key).status_code
+        == 201
+    )
+    assert (
+        other_api.post(
+            "/v1/charges", {"voucher_id": theirs["id"], "amount": 5}, headers=key
+        ).status_code
+        == 201
+    )
     other_api.close()
 
 
@@ -72,9 +81,16 @@ def test_concurrent_duplicate_in_flight_gets_409(api: Api, live_server: LiveServ
     first = api.post("/v1/charges", body, headers={"Idempotency-Key": key})
     assert first.status_code == 201
     with live_server.engine.begin() as conn:
-        conn.execute(update(idempotency_keys).where(idempotency_keys.c.key == key)
-                     .values(state="in_flight", status_code=None, body=None,
-                             locked_until=datetime.now(UTC) + timedelta(minutes=1)))
+        conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.key == key)
+            .values(
+                state="in_flight",
+                status_code=None,
+                body=None,
+                locked_until=datetime.now(UTC) + timedelta(minutes=1),
+            )
+        )
     duplicate = api.post("/v1/charges", body, headers={"Idempotency-Key": key})
     assert duplicate.status_code == 409
     assert duplicate.json()["code"] == "idempotency_in_flight"

@@ -15,14 +15,21 @@ def other(live_server: LiveServer) -> dict[str, object]:
     voucher = api_b.create_voucher(amount=5000)
     reserved_voucher = api_b.create_voucher(amount=5000)
     charge = api_b.post("/v1/charges", {"voucher_id": voucher["id"], "amount": 100}).json()
-    reservation = api_b.post("/v1/reservations", {"voucher_id": reserved_voucher["id"],
-                                                  "amount": 100}).json()
-    campaign = api_b.post("/v1/campaigns", {"name": "B", "template": {
-        "currency": "EUR", "amount": 100}}).json()
+    reservation = api_b.post(
+        "/v1/reservations", {"voucher_id": reserved_voucher["id"], "amount": 100}
+    ).json()
+    campaign = api_b.post(
+        "/v1/campaigns", {"name": "B", "template": {"currency": "EUR", "amount": 100}}
+    ).json()
     customer = api_b.post("/v1/customers", {"external_ref": "b-1"}).json()
     api_b.close()
-    return {"voucher": voucher, "charge": charge["entry"], "reservation": reservation,
-            "campaign": campaign, "customer": customer}
+    return {
+        "voucher": voucher,
+        "charge": charge["entry"],
+        "reservation": reservation,
+        "campaign": campaign,
+        "customer": customer,
+    }
 
 
 def test_every_endpoint_hides_other_tenants_objects(api: Api, other: dict[str, dict]) -> None:  # type: ignore[type-arg]
@@ -55,8 +62,16 @@ def test_every_endpoint_hides_other_tenants_objects(api: Api, other: dict[str, d
         ("GET", f"/v1/customers/{u}", None),
         ("POST", f"/v1/vouchers/{mine['id']}/claim", {"customer_id": u}),
     ]
-    for name in ("activate", "deactivate", "end", "expire", "void", "reinstate", "unclaim",
-                 "unlock"):
+    for name in (
+        "activate",
+        "deactivate",
+        "end",
+        "expire",
+        "void",
+        "reinstate",
+        "unclaim",
+        "unlock",
+    ):
         calls.append(("POST", f"/v1/vouchers/{v}/{name}", {}))
     calls.append(("POST", f"/v1/vouchers/{v}/claim", {"customer_id": u}))
     calls.append(("POST", f"/v1/vouchers/{v}/lock", {"lock_seconds": 60}))

@@ -8,8 +8,10 @@ from tests.conftest import Api
 def test_gift_card_lifecycle_over_http(api: Api) -> None:
     voucher = api.create_voucher(amount=5000)
     assert voucher["status"] == "active" and voucher["balance"] == 5000
-    charged = api.post("/v1/charges", {"code": voucher["code"].lower(), "amount": 1250,
-                                        "currency": "EUR", "order_number": "A-1"})
+    charged = api.post(
+        "/v1/charges",
+        {"code": voucher["code"].lower(), "amount": 1250, "currency": "EUR", "order_number": "A-1"},
+    )
     assert charged.status_code == 201, charged.text
     entry = charged.json()["entry"]
     assert charged.json()["voucher"]["balance"] == 3750

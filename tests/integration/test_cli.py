@@ -15,8 +15,9 @@ VOUCHERD = str(Path(sys.executable).with_name("voucherd"))
 
 def run(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VOUCHERD_DATABASE_URL": database_url}
-    result = subprocess.run([VOUCHERD, *args], capture_output=True, text=True, env=env,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [VOUCHERD, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -25,26 +26,72 @@ def run(database_url: str, *args: str, check: bool = True) -> subprocess.Complet
 def test_admin_commands_print_json(database_url: str, engine: Engine) -> None:
     run(database_url, "db", "upgrade")
     tenant = json.loads(run(database_url, "tenant", "create", "--name", "Shop").stdout)
-    client = json.loads(run(database_url, "client", "create", "--tenant", str(tenant["id"]),
-                            "--name", "pos", "--scopes", "read use").stdout)
+    client = json.loads(
+        run(
+            database_url,
+            "client",
+            "create",
+            "--tenant",
+            str(tenant["id"]),
+            "--name",
+            "pos",
+            "--scopes",
+            "read use",
+        ).stdout
+    )
     assert client["client_id"].startswith("cl_") and len(client["client_secret"]) >= 32
     assert client["scopes"] == ["read", "use"]
     with engine.connect() as conn:
-        stored = conn.execute(text("SELECT secret_hash FROM clients WHERE id = :id"),
-                              {"id": client["client_id"]}).scalar_one()
+        stored = conn.execute(
+            text("SELECT secret_hash FROM clients WHERE id = :id"), {"id": client["client_id"]}
+        ).scalar_one()
     assert client["client_secret"] not in stored
-    bad = run(database_url, "client", "create", "--tenant", str(tenant["id"]), "--name", "x",
-              "--scopes", "read fly", check=False)
+    bad = run(
+        database_url,
+        "client",
+        "create",
+        "--tenant",
+        str(tenant["id"]),
+        "--name",
+        "x",
+        "--scopes",
+        "read fly",
+        check=False,
+    )
     assert bad.returncode == 2 and "fly" in bad.stderr
 
 
 def test_generate_verify_and_sweep(database_url: str) -> None:
     tenant = json.loads(run(database_url, "tenant", "create", "--name", "Bulk").stdout)
-    campaign = json.loads(run(database_url, "campaign", "create", "--tenant", str(tenant["id"]),
-                              "--name", "Spring", "--currency", "EUR", "--amount", "1000",
-                              "--pattern", "####-####", "--active").stdout)
-    generated = run(database_url, "campaign", "generate", "--tenant", str(tenant["id"]),
-                    "--campaign", str(campaign["id"]), "--count", "3000")
+    campaign = json.loads(
+        run(
+            database_url,
+            "campaign",
+            "create",
+            "--tenant",
+            str(tenant["id"]),
+            "--name",
+            "Spring",
+            "--currency",
+            "EUR",
+            "--amount",
+            "1000",
+            "--pattern",
+            "####-####",
+            "--active",
+        ).stdout
+    )
+    generated = run(
+        database_url,
+        "campaign",
+        "generate",
+        "--tenant",
+        str(tenant["id"]),
+        "--campaign",
+        str(campaign["id"]),
+        "--count",
+        "3000",
+    )
     assert json.loads(generated.stdout)["created"] == 3000
     assert "3000/3000" in generated.stderr  # the Rich progress bar reached the end
     verify = run(database_url, "verify")
@@ -56,27 +103,78 @@ def test_generate_verify_and_sweep(database_url: str) -> None:
 
 def test_code_space_refusal_is_a_clear_error(database_url: str) -> None:
     tenant = json.loads(run(database_url, "tenant", "create", "--name", "Tiny").stdout)
-    campaign = json.loads(run(database_url, "campaign", "create", "--tenant", str(tenant["id"]),
-                              "--name", "t", "--currency", "EUR", "--amount", "1",
-                              "--charset", "AB", "--length", "3").stdout)
-    result = run(database_url, "campaign", "generate", "--tenant", str(tenant["id"]),
-                 "--campaign", str(campaign["id"]), "--count", "5", check=False)
+    campaign = json.loads(
+        run(
+            database_url,
+            "campaign",
+            "create",
+            "--tenant",
+            str(tenant["id"]),
+            "--name",
+            "t",
+            "--currency",
+            "EUR",
+            "--amount",
+            "1",
+            "--charset",
+            "AB",
+            "--length",
+            "3",
+        ).stdout
+    )
+    result = run(
+        database_url,
+        "campaign",
+        "generate",
+        "--tenant",
+        str(tenant["id"]),
+        "--campaign",
+        str(campaign["id"]),
+        "--count",
+        "5",
+        check=False,
+    )
     assert result.returncode == 2 and "code_space_too_small" in result.stderr
 
 
 def test_verify_fails_on_a_broken_ledger(database_url: str, engine: Engine) -> None:
     tenant = json.loads(run(database_url, "tenant", "create", "--name", "Broken").stdout)
-    campaign = json.loads(run(database_url, "campaign", "create", "--tenant", str(tenant["id"]),
-                              "--name", "b", "--currency", "EUR", "--amount", "500").stdout)
-    run(database_url, "campaign", "generate", "--tenant", str(tenant["id"]), "--campaign",
-        str(campaign["id"]), "--count", "1")
+    campaign = json.loads(
+        run(
+            database_url,
+            "campaign",
+            "create",
+            "--tenant",
+            str(tenant["id"]),
+            "--name",
+            "b",
+            "--currency",
+            "EUR",
+            "--amount",
+            "500",
+        ).stdout
+    )
+    run(
+        database_url,
+        "campaign",
+        "generate",
+        "--tenant",
+        str(tenant["id"]),
+        "--campaign",
+        str(campaign["id"]),
+        "--count",
+        "1",
+    )
     with engine.begin() as conn:
-        conn.execute(text("UPDATE vouchers SET balance = 499 WHERE campaign_id = :c"),
-                     {"c": campaign["id"]})
+        conn.execute(
+            text("UPDATE vouchers SET balance = 499 WHERE campaign_id = :c"), {"c": campaign["id"]}
+        )
     try:
         result = run(database_url, "verify", check=False)
         assert result.returncode == 1 and "FAILED" in result.stdout
     finally:
         with engine.begin() as conn:
-            conn.execute(text("UPDATE vouchers SET balance = 500 WHERE campaign_id = :c"),
-                         {"c": campaign["id"]})
+            conn.execute(
+                text("UPDATE vouchers SET balance = 500 WHERE campaign_id = :c"),
+                {"c": campaign["id"]},
+            )

@@ -33,8 +33,9 @@ def test_unit_of_work_rolls_back_unless_committed(engine: Engine, tenant: Tenant
         voucher_service.create(uow, tenant.actor, NewVoucher(currency="EUR", amount=5))
         raise errors.VoucherdError("boom")
     with engine.connect() as conn:
-        count = conn.execute(select(func.count()).select_from(vouchers)
-                             .where(vouchers.c.tenant_id == tenant.id)).scalar_one()
+        count = conn.execute(
+            select(func.count()).select_from(vouchers).where(vouchers.c.tenant_id == tenant.id)
+        ).scalar_one()
     assert count == 0
 
 
@@ -44,10 +45,14 @@ def test_failed_operation_changes_nothing(engine: Engine, tenant: TenantFixture)
         value.charge(uow, tenant.actor, VoucherRef(id=voucher["id"]), amount=1001)  # type: ignore[arg-type]
         uow.commit()
     with engine.connect() as conn:
-        balance = conn.execute(select(vouchers.c.balance, vouchers.c.version)
-                               .where(vouchers.c.id == voucher["id"])).one()
-        entries = conn.execute(select(func.count()).select_from(ledger_entries)
-                               .where(ledger_entries.c.voucher_id == voucher["id"])).scalar_one()
+        balance = conn.execute(
+            select(vouchers.c.balance, vouchers.c.version).where(vouchers.c.id == voucher["id"])
+        ).one()
+        entries = conn.execute(
+            select(func.count())
+            .select_from(ledger_entries)
+            .where(ledger_entries.c.voucher_id == voucher["id"])
+        ).scalar_one()
     assert tuple(balance) == (1000, voucher["version"])
     assert entries == 1  # the issue entry only
 
@@ -78,7 +83,10 @@ def test_every_kind_validates_its_fields(engine: Engine, tenant: TenantFixture) 
         {"kind": ValueKind.GIFT, "amount": None},
         {"kind": ValueKind.CASHBACK, "amount": None, "cashback_bps": 20000},
         {"currency": "XXX"},
-        {"starts_at": datetime(2027, 1, 1, tzinfo=UTC), "ends_at": datetime(2026, 1, 1, tzinfo=UTC)},
+        {
+            "starts_at": datetime(2027, 1, 1, tzinfo=UTC),
+            "ends_at": datetime(2026, 1, 1, tzinfo=UTC),
+        },
         {"validity_value": 3},
     ]
     for fields in bad:
@@ -89,22 +97,31 @@ def test_every_kind_validates_its_fields(engine: Engine, tenant: TenantFixture) 
 def test_generate_and_import(engine: Engine, tenant: TenantFixture) -> None:
     with UnitOfWork(engine) as uow:
         campaign = campaigns.create(
-            uow, tenant.actor, name="Winter", activate_on_create=True,
+            uow,
+            tenant.actor,
+            name="Winter",
+            activate_on_create=True,
             template=NewVoucher(currency="EUR", amount=2500),
             code_spec=codes.CodeSpec(pattern="####-####", prefix="W-"),
         )
         seen: list[int] = []
-        created = campaigns.generate(uow, tenant.actor, campaign["id"], 1200, chunk_size=500,
-                                     progress=seen.append)
+        created = campaigns.generate(
+            uow, tenant.actor, campaign["id"], 1200, chunk_size=500, progress=seen.append
+        )
         imported = campaigns.import_codes(uow, tenant.actor, campaign["id"], ["own-1", "OWN-2"])
         uow.commit()
     assert created == 1200 and sum(seen) == 1200 and imported == 2
     with engine.connect() as conn:
-        rows = conn.execute(select(vouchers.c.code, vouchers.c.status, vouchers.c.balance)
-                            .where(vouchers.c.campaign_id == campaign["id"])).all()
-        issue_total = conn.execute(select(func.sum(ledger_entries.c.amount)).join(
-            vouchers, vouchers.c.id == ledger_entries.c.voucher_id)
-            .where(vouchers.c.campaign_id == campaign["id"])).scalar_one()
+        rows = conn.execute(
+            select(vouchers.c.code, vouchers.c.status, vouchers.c.balance).where(
+                vouchers.c.campaign_id == campaign["id"]
+            )
+        ).all()
+        issue_total = conn.execute(
+            select(func.sum(ledger_entries.c.amount))
+            .join(vouchers, vouchers.c.id == ledger_entries.c.voucher_id)
+            .where(vouchers.c.campaign_id == campaign["id"])
+        ).scalar_one()
     assert len(rows) == 1202 and len({r.code for r in rows}) == 1202
     assert {r.status for r in rows} == {"active"} and issue_total == 1202 * 2500
     assert all(r.code.startswith("W-") for r in rows if not r.code.startswith("OWN"))
@@ -114,9 +131,13 @@ def test_generate_and_import(engine: Engine, tenant: TenantFixture) -> None:
 
 def test_code_space_too_small_is_refused(engine: Engine, tenant: TenantFixture) -> None:
     with UnitOfWork(engine) as uow:
-        campaign = campaigns.create(uow, tenant.actor, name="tiny",
-                                    template=NewVoucher(currency="EUR", amount=1),
-                                    code_spec=codes.CodeSpec(charset="AB", length=4))
+        campaign = campaigns.create(
+            uow,
+            tenant.actor,
+            name="tiny",
+            template=NewVoucher(currency="EUR", amount=1),
+            code_spec=codes.CodeSpec(charset="AB", length=4),
+        )
         with pytest.raises(errors.CodeSpaceTooSmall):
             campaigns.generate(uow, tenant.actor, campaign["id"], 2)
 
@@ -128,20 +149,32 @@ def test_sweep_expires_due_vouchers_and_lapsed_reservations(
     due = _create(engine, tenant, ends_at=soon)
     kept = _create(engine, tenant, ends_at=soon + timedelta(days=1))
     with UnitOfWork(engine) as uow:
-        reserved = value.reserve(uow, tenant.actor, VoucherRef(id=kept["id"]), amount=100,  # type: ignore[arg-type]
-                                 ttl=timedelta(seconds=10))
+        reserved = value.reserve(
+            uow,
+            tenant.actor,
+            VoucherRef(id=kept["id"]),
+            amount=100,  # type: ignore[arg-type]
+            ttl=timedelta(seconds=10),
+        )
         uow.commit()
     later = soon + timedelta(seconds=1)
     result = sweep.run(engine, now=later)
     assert result.expired_vouchers >= 1 and result.expired_reservations >= 1
     with UnitOfWork(engine, readonly=True) as uow:
-        assert voucher_service.get(uow, tenant.actor, VoucherRef(id=due["id"]))["status"] == "expired"  # type: ignore[arg-type]
+        assert (
+            voucher_service.get(uow, tenant.actor, VoucherRef(id=due["id"]))["status"] == "expired"
+        )  # type: ignore[arg-type]
         kept_row = voucher_service.get(uow, tenant.actor, VoucherRef(id=kept["id"]))  # type: ignore[arg-type]
         assert kept_row["status"] == "active" and kept_row["hold_id"] is None
         reservation = value.get_reservation(uow, tenant.actor, reserved.reservation["id"])
         assert reservation["status"] == "expired"
-        trail = voucher_service.history(uow, tenant.actor, VoucherRef(id=due["id"]),  # type: ignore[arg-type]
-                                        after_id=None, limit=10)
+        trail = voucher_service.history(
+            uow,
+            tenant.actor,
+            VoucherRef(id=due["id"]),  # type: ignore[arg-type]
+            after_id=None,
+            limit=10,
+        )
     assert trail[-1]["operation"] == "expire" and trail[-1]["actor"] == "system:sweep"
 
 
@@ -151,15 +184,17 @@ def test_verify_detects_a_tampered_balance(engine: Engine, tenant: TenantFixture
         _, _, before = verify.run(conn)
     assert all(r.ok for r in before), [r for r in before if not r.ok]
     with engine.begin() as conn:
-        conn.execute(text("UPDATE vouchers SET balance = balance + 1 WHERE id = :id"),
-                     {"id": voucher["id"]})
+        conn.execute(
+            text("UPDATE vouchers SET balance = balance + 1 WHERE id = :id"), {"id": voucher["id"]}
+        )
     with engine.connect() as conn:
         _, _, after = verify.run(conn)
     failed = {r.name: r.violations for r in after if not r.ok}
     assert voucher["id"] in failed["balance_equals_ledger_sum"]
     with engine.begin() as conn:  # put it back so later tests on this database verify clean
-        conn.execute(text("UPDATE vouchers SET balance = balance - 1 WHERE id = :id"),
-                     {"id": voucher["id"]})
+        conn.execute(
+            text("UPDATE vouchers SET balance = balance - 1 WHERE id = :id"), {"id": voucher["id"]}
+        )
 
 
 def test_events_record_actor_reason_before_and_after(engine: Engine, tenant: TenantFixture) -> None:
@@ -168,8 +203,13 @@ def test_events_record_actor_reason_before_and_after(engine: Engine, tenant: Ten
         voucher_service.activate(uow, tenant.actor, VoucherRef(id=voucher["id"]), "paid")  # type: ignore[arg-type]
         uow.commit()
     with engine.connect() as conn:
-        rows = conn.execute(select(events).where(events.c.voucher_id == voucher["id"])
-                            .order_by(events.c.id)).mappings().all()
+        rows = (
+            conn.execute(
+                select(events).where(events.c.voucher_id == voucher["id"]).order_by(events.c.id)
+            )
+            .mappings()
+            .all()
+        )
     assert [r["operation"] for r in rows] == ["create", "activate"]
     activation = rows[-1]
     assert activation["actor"] == tenant.actor.name and activation["reason"] == "paid"
@@ -179,8 +219,9 @@ def test_events_record_actor_reason_before_and_after(engine: Engine, tenant: Ten
 
 def test_client_secrets_are_stored_hashed(engine: Engine, tenant: TenantFixture) -> None:
     with engine.connect() as conn:
-        stored = conn.execute(text("SELECT secret_hash FROM clients WHERE id = :id"),
-                              {"id": tenant.client_id}).scalar_one()
+        stored = conn.execute(
+            text("SELECT secret_hash FROM clients WHERE id = :id"), {"id": tenant.client_id}
+        ).scalar_one()
     assert tenant.client_secret not in stored
     with UnitOfWork(engine, readonly=True) as uow:
         assert tenants.authenticate_client(uow, tenant.client_id, tenant.client_secret)

@@ -50,10 +50,13 @@ def machine(engine: Engine) -> type[RuleBasedStateMachine]:
         @rule(amount=amounts)
         def charge(self, amount: int) -> None:
             try:
-                charged = self._run(lambda uow: value.charge(uow, tenant.actor, self.ref,
-                                                             amount=amount, currency="EUR"))
+                charged = self._run(
+                    lambda uow: value.charge(
+                        uow, tenant.actor, self.ref, amount=amount, currency="EUR"
+                    )
+                )
             except errors.VoucherdError as exc:
-                expected = (self.status != "active" or amount > self.balance - self._held())
+                expected = self.status != "active" or amount > self.balance - self._held()
                 assert expected, f"unexpected refusal {exc.code}"
                 return
             assert self.status == "active" and amount <= self.balance - self._held()
@@ -82,8 +85,11 @@ def machine(engine: Engine) -> type[RuleBasedStateMachine]:
         @rule(amount=amounts)
         def recharge(self, amount: int) -> None:
             try:
-                self._run(lambda uow: value.recharge(uow, tenant.actor, self.ref, amount=amount,
-                                                     currency="EUR"))
+                self._run(
+                    lambda uow: value.recharge(
+                        uow, tenant.actor, self.ref, amount=amount, currency="EUR"
+                    )
+                )
             except errors.VoucherdError:
                 assert self.status == "void"
                 return
@@ -94,8 +100,9 @@ def machine(engine: Engine) -> type[RuleBasedStateMachine]:
         @rule(amount=amounts)
         def reserve(self, amount: int) -> None:
             try:
-                reserved = self._run(lambda uow: value.reserve(uow, tenant.actor, self.ref,
-                                                               amount=amount))
+                reserved = self._run(
+                    lambda uow: value.reserve(uow, tenant.actor, self.ref, amount=amount)
+                )
             except errors.VoucherdError:
                 assert self.status != "active" or amount > self.balance
                 return
@@ -135,11 +142,16 @@ def machine(engine: Engine) -> type[RuleBasedStateMachine]:
         @invariant()
         def ledger_matches_balance(self) -> None:
             with engine.connect() as conn:
-                stored = conn.execute(select(vouchers.c.balance, vouchers.c.status)
-                                      .where(vouchers.c.id == self.ref.id)).one()
-                total = conn.execute(select(func.coalesce(func.sum(ledger_entries.c.amount), 0))
-                                     .where(ledger_entries.c.voucher_id == self.ref.id)
-                                     ).scalar_one()
+                stored = conn.execute(
+                    select(vouchers.c.balance, vouchers.c.status).where(
+                        vouchers.c.id == self.ref.id
+                    )
+                ).one()
+                total = conn.execute(
+                    select(func.coalesce(func.sum(ledger_entries.c.amount), 0)).where(
+                        ledger_entries.c.voucher_id == self.ref.id
+                    )
+                ).scalar_one()
             assert stored.balance == total == self.balance
             assert stored.status == self.status
 
@@ -149,6 +161,10 @@ def machine(engine: Engine) -> type[RuleBasedStateMachine]:
 def test_random_operation_sequences_keep_the_ledger_true(engine: Engine) -> None:
     run_state_machine_as_test(
         machine(engine),
-        settings=settings(max_examples=25, stateful_step_count=25, deadline=None,
-                          suppress_health_check=list(HealthCheck)),
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
     )

@@ -22,8 +22,14 @@ from voucherd.domain.money import (
 
 @pytest.mark.parametrize(
     ("text", "currency", "minor"),
-    [("10.53", "EUR", 1053), ("0.01", "USD", 1), ("1500", "JPY", 1500), ("1.234", "KWD", 1234),
-     ("99999.99", "EUR", 9999999), (Decimal("7.5"), "EUR", 750)],
+    [
+        ("10.53", "EUR", 1053),
+        ("0.01", "USD", 1),
+        ("1500", "JPY", 1500),
+        ("1.234", "KWD", 1234),
+        ("99999.99", "EUR", 9999999),
+        (Decimal("7.5"), "EUR", 750),
+    ],
 )
 def test_from_decimal(text: str, currency: str, minor: int) -> None:
     assert from_decimal(text, currency) == minor
@@ -41,8 +47,10 @@ def test_yen_has_no_minor_units() -> None:
         from_decimal("1.5", "JPY")
 
 
-@given(st.integers(min_value=0, max_value=MAX_MINOR_UNITS),
-       st.sampled_from(["EUR", "JPY", "KWD", "CLF"]))
+@given(
+    st.integers(min_value=0, max_value=MAX_MINOR_UNITS),
+    st.sampled_from(["EUR", "JPY", "KWD", "CLF"]),
+)
 def test_format_then_parse_round_trips(minor: int, currency: str) -> None:
     assert from_decimal(format_decimal(minor, currency), currency) == minor
 

@@ -20,38 +20,60 @@ def v(**fields: object) -> VoucherState:
     return replace(BASE, **fields)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("state", "expected"), [
-    (v(status=S.INACTIVE), "inactive"), (v(), "active"), (v(status=S.REDEEMED), "active"),
-    (v(status=S.EXPIRED), "inactive"), (v(status=S.VOID), "inactive"),
-    (v(status=S.DELETED), "inactive"),
-])
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (v(status=S.INACTIVE), "inactive"),
+        (v(), "active"),
+        (v(status=S.REDEEMED), "active"),
+        (v(status=S.EXPIRED), "inactive"),
+        (v(status=S.VOID), "inactive"),
+        (v(status=S.DELETED), "inactive"),
+    ],
+)
 def test_jtl(state: VoucherState, expected: str) -> None:
     assert jtl_status(state) == expected
 
 
-@pytest.mark.parametrize(("state", "expected"), [
-    (v(starts_at=NOW + DAY, ends_at=NOW + 2 * DAY), "upcoming"),
-    (v(starts_at=NOW - DAY, ends_at=NOW + DAY), "ongoing"),
-    (v(starts_at=NOW - 2 * DAY, ends_at=NOW - DAY), "expired"),
-    (v(status=S.REDEEMED, starts_at=NOW - DAY, ends_at=NOW + DAY), "ongoing"),
-    (v(status=S.EXPIRED, ends_at=NOW), "expired"),
-    (v(status=S.VOID), "expired"), (v(status=S.INACTIVE, ends_at=NOW + DAY), "upcoming"),
-])
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (v(starts_at=NOW + DAY, ends_at=NOW + 2 * DAY), "upcoming"),
+        (v(starts_at=NOW - DAY, ends_at=NOW + DAY), "ongoing"),
+        (v(starts_at=NOW - 2 * DAY, ends_at=NOW - DAY), "expired"),
+        (v(status=S.REDEEMED, starts_at=NOW - DAY, ends_at=NOW + DAY), "ongoing"),
+        (v(status=S.EXPIRED, ends_at=NOW), "expired"),
+        (v(status=S.VOID), "expired"),
+        (v(status=S.INACTIVE, ends_at=NOW + DAY), "upcoming"),
+    ],
+)
 def test_shopee(state: VoucherState, expected: str) -> None:
     assert shopee_status(state, NOW) == expected
 
 
-@pytest.mark.parametrize(("state", "expected"), [
-    (v(), "generated"), (v(holder_id=5), "claimed"), (v(status=S.REDEEMED, holder_id=5), "redeemed"),
-    (v(status=S.EXPIRED, holder_id=5), "claimed"),  # Spaaza keeps expiry apart from status
-])
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (v(), "generated"),
+        (v(holder_id=5), "claimed"),
+        (v(status=S.REDEEMED, holder_id=5), "redeemed"),
+        (v(status=S.EXPIRED, holder_id=5), "claimed"),  # Spaaza keeps expiry apart from status
+    ],
+)
 def test_spaaza(state: VoucherState, expected: str) -> None:
     assert spaaza_status(state) == expected
 
 
-@pytest.mark.parametrize(("state", "expected"), [
-    (v(), "VALID"), (v(holder_id=2), "ISSUED"), (v(status=S.REDEEMED), "REDEEMED"),
-    (v(status=S.VOID), "VOID"), (v(ends_at=NOW - DAY), "EXPIRED"), (v(status=S.EXPIRED), "EXPIRED"),
-])
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (v(), "VALID"),
+        (v(holder_id=2), "ISSUED"),
+        (v(status=S.REDEEMED), "REDEEMED"),
+        (v(status=S.VOID), "VOID"),
+        (v(ends_at=NOW - DAY), "EXPIRED"),
+        (v(status=S.EXPIRED), "EXPIRED"),
+    ],
+)
 def test_revenue_monster(state: VoucherState, expected: str) -> None:
     assert rm_status(state, NOW) == expected

@@ -16,8 +16,13 @@ NOW = datetime(2026, 1, 31, 10, tzinfo=UTC)
 
 
 def card(**fields: object) -> VoucherState:
-    base = VoucherState(id=1, kind=ValueKind.STORED_VALUE, status=VoucherStatus.ACTIVE,
-                        currency="EUR", balance=10_000)
+    base = VoucherState(
+        id=1,
+        kind=ValueKind.STORED_VALUE,
+        status=VoucherStatus.ACTIVE,
+        currency="EUR",
+        balance=10_000,
+    )
     return replace(base, **fields)  # type: ignore[arg-type]
 
 
@@ -49,21 +54,28 @@ def test_charge_refusals() -> None:
 
 
 def test_single_use_discount_and_minimum_spend() -> None:
-    discount = card(kind=ValueKind.FIXED_DISCOUNT, balance=0, discount_amount=500, max_uses=1,
-                    min_spend=2000)
+    discount = card(
+        kind=ValueKind.FIXED_DISCOUNT, balance=0, discount_amount=500, max_uses=1, min_spend=2000
+    )
     with pytest.raises(errors.MinimumSpendNotMet):
         rules.charge(discount, NOW, order_amount=1999)
     used = rules.charge(discount, NOW, order_amount=2000)
     assert used.after is VoucherStatus.REDEEMED and used.ledger is not None
     assert used.ledger.value == 500 and used.ledger.amount == 0 and used.ledger.uses_after == 1
     with pytest.raises(errors.InvalidTransition):
-        rules.charge(replace(discount, status=VoucherStatus.REDEEMED, uses=1), NOW,
-                     order_amount=5000)
+        rules.charge(
+            replace(discount, status=VoucherStatus.REDEEMED, uses=1), NOW, order_amount=5000
+        )
 
 
 def test_percentage_discount_is_capped_and_cashback_computed() -> None:
-    pct = card(kind=ValueKind.PERCENT_DISCOUNT, balance=0, discount_bps=2000, discount_cap=1500,
-               max_uses=10)
+    pct = card(
+        kind=ValueKind.PERCENT_DISCOUNT,
+        balance=0,
+        discount_bps=2000,
+        discount_cap=1500,
+        max_uses=10,
+    )
     assert rules.charge(pct, NOW, order_amount=5000).ledger.value == 1000  # type: ignore[union-attr]
     assert rules.charge(pct, NOW, order_amount=50_000).ledger.value == 1500  # type: ignore[union-attr]
     cashback = card(kind=ValueKind.CASHBACK, balance=0, cashback_bps=500, max_uses=None)
@@ -95,8 +107,11 @@ def test_reservation_holds_value_from_others() -> None:
 def test_new_reservation_replaces_the_old_one() -> None:
     held = card(hold_id=7, hold_amount=8000, hold_expires_at=NOW + timedelta(minutes=5))
     change = rules.reserve(held, NOW, 8, timedelta(minutes=30), amount=9000)
-    assert change.fields == {"hold_id": 8, "hold_amount": 9000,
-                             "hold_expires_at": NOW + timedelta(minutes=30)}
+    assert change.fields == {
+        "hold_id": 8,
+        "hold_amount": 9000,
+        "hold_expires_at": NOW + timedelta(minutes=30),
+    }
     with pytest.raises(errors.InsufficientBalance):
         rules.reserve(held, NOW, 8, timedelta(minutes=30), amount=10_001)
 
@@ -129,8 +144,9 @@ def test_recharge_only_for_stored_value() -> None:
 
 
 def test_validity_period_starts_on_activation() -> None:
-    inactive = card(status=VoucherStatus.INACTIVE, validity_value=1,
-                    validity_unit=ValidityUnit.MONTHS)
+    inactive = card(
+        status=VoucherStatus.INACTIVE, validity_value=1, validity_unit=ValidityUnit.MONTHS
+    )
     change = rules.activate(inactive, NOW)
     assert change.fields["ends_at"] == datetime(2026, 2, 28, 10, tzinfo=UTC)  # clamped to Feb
     assert rules.add_period(NOW, 2, ValidityUnit.YEARS).year == 2028

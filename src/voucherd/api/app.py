@@ -43,8 +43,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        openapi_tags=[{"name": "OAuth"}, {"name": "Vouchers"}, {"name": "Value"},
-                      {"name": "Campaigns"}, {"name": "Customers"}, {"name": "Health"}],
+        openapi_tags=[
+            {"name": "OAuth"},
+            {"name": "Vouchers"},
+            {"name": "Value"},
+            {"name": "Campaigns"},
+            {"name": "Customers"},
+            {"name": "Health"},
+        ],
     )
     app.state.settings = settings
     errors.install(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,11 +46,17 @@ def principal(
     try:
         claims = tokens.verify(request.app.state.signing_key, credentials.credentials, AUDIENCE)
     except tokens.TokenInvalid as exc:
-        detail = "the access token has expired" if exc.reason == "expired" else (
-            "the access token is invalid")
-        raise ApiError(401, "invalid_token", detail,
-                       {"WWW-Authenticate": 'Bearer realm="voucherd", error="invalid_token"'}
-                       ) from None
+        detail = (
+            "the access token has expired"
+            if exc.reason == "expired"
+            else ("the access token is invalid")
+        )
+        raise ApiError(
+            401,
+            "invalid_token",
+            detail,
+            {"WWW-Authenticate": 'Bearer realm="voucherd", error="invalid_token"'},
+        ) from None
     actor = Actor(claims.tenant_id, f"client:{claims.client_id}", claims.client_id)
     return Principal(actor, claims.scopes)
 
@@ -61,14 +67,19 @@ def require(*needed: Scope) -> Callable[[Principal], Actor]:
     def dependency(who: Annotated[Principal, Depends(principal)]) -> Actor:
         missing = [s.value for s in needed if s not in who.scopes]
         if missing:
-            raise ApiError(403, "insufficient_scope",
-                           f"this operation needs the scope(s): {', '.join(missing)}",
-                           {"WWW-Authenticate": f'Bearer error="insufficient_scope", '
-                                                f'scope="{" ".join(missing)}"'})
+            raise ApiError(
+                403,
+                "insufficient_scope",
+                f"this operation needs the scope(s): {', '.join(missing)}",
+                {
+                    "WWW-Authenticate": f'Bearer error="insufficient_scope", '
+                    f'scope="{" ".join(missing)}"'
+                },
+            )
         return who.actor
 
     return dependency
 
 
-def scoped(*needed: Scope) -> object:
+def scoped(*needed: Scope) -> Any:
     return Depends(require(*needed))

@@ -33,19 +33,36 @@ STATUS: Final[dict[str, int]] = {
 DEFAULT_BUSINESS_STATUS: Final = 409
 
 TITLES: Final[dict[int, str]] = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
-    415: "Unsupported Media Type", 422: "Unprocessable Content", 500: "Internal Server Error",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
 }
 
 
 def problem(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response:
-    body = {"type": f"https://voucherd.dev/problems/{code}", "title": TITLES.get(status, "Error"),
-            "status": status, "code": code, "detail": detail, **extra}
-    return Response(orjson.dumps(body), status_code=status,
-                    media_type="application/problem+json", headers=headers)
+    body = {
+        "type": f"https://voucherd.dev/problems/{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -59,8 +76,11 @@ def _jsonable(value: Any) -> Any:
 def from_domain(exc: errors.VoucherdError) -> Response:
     status = STATUS.get(exc.code, DEFAULT_BUSINESS_STATUS)
     reserved = {"type", "title", "status", "code", "detail"}
-    extra = {(f"voucher_{k}" if k in reserved else k): _jsonable(v)
-             for k, v in exc.details.items() if v is not None}
+    extra = {
+        (f"voucher_{k}" if k in reserved else k): _jsonable(v)
+        for k, v in exc.details.items()
+        if v is not None
+    }
     if isinstance(exc, errors.NotFound):
         extra = {"resource": exc.kind}
     if isinstance(exc, errors.ValidationFailed) and exc.field:
@@ -78,8 +98,11 @@ def validation_problem(exc: RequestValidationError) -> Response:
     if any(e.get("type") == "json_invalid" for e in items):
         return problem(400, "malformed_json", "the request body is not valid JSON")
     listed = [
-        {"field": _field(tuple(e.get("loc", ()))), "rule": e.get("type", "invalid"),
-         "message": e.get("msg", "invalid")}
+        {
+            "field": _field(tuple(e.get("loc", ()))),
+            "rule": e.get("type", "invalid"),
+            "message": e.get("msg", "invalid"),
+        }
         for e in items
     ]
     return problem(422, "validation_failed", "the request has invalid fields", errors=listed)
@@ -97,14 +120,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
         code = str(getattr(exc, "code", "") or TITLES.get(exc.status_code, "error")).lower()
-        return problem(exc.status_code, code.replace(" ", "_"), str(exc.detail),
-                       headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code,
+            code.replace(" ", "_"),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
 
 
 class ApiError(StarletteHTTPException):
     """An HTTP-level refusal (auth, scope) with a stable code."""
 
-    def __init__(self, status: int, code: str, detail: str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(status, detail, headers)
         self.code = code

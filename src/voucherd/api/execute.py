@@ -33,29 +33,40 @@ def _claim(request: Request, actor: Actor, payload: BaseModel | None) -> idempot
     if request.method != "POST" or key is None:
         return None
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise ValidationFailed("Idempotency-Key must be 1 to 255 characters",
-                               field="Idempotency-Key", rule="max")
+        raise ValidationFailed(
+            "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key", rule="max"
+        )
     body = payload.model_dump_json().encode() if payload is not None else b""
     digest = idempotency.request_hash(request.method, request.url.path, body)
     return idempotency.Claim(actor.tenant_id, actor.client_id or actor.name, key, digest)
 
 
 def run(
-    request: Request, actor: Actor, operation: Callable[[UnitOfWork], Any], *,
-    status_code: int = 200, payload: BaseModel | None = None, readonly: bool = False,
+    request: Request,
+    actor: Actor,
+    operation: Callable[[UnitOfWork], Any],
+    *,
+    status_code: int = 200,
+    payload: BaseModel | None = None,
+    readonly: bool = False,
 ) -> Response:
     engine = request.app.state.engine
     settings: Settings = request.app.state.settings
     claim = None if readonly else _claim(request, actor, payload)
     if claim is not None:
         replay = idempotency.begin(
-            engine, claim, ttl=timedelta(hours=settings.idempotency_ttl_hours),
+            engine,
+            claim,
+            ttl=timedelta(hours=settings.idempotency_ttl_hours),
             lock=timedelta(seconds=settings.idempotency_lock_seconds),
         )
         if replay is not None:
-            return Response(replay.body, status_code=replay.status_code,
-                            media_type=_media(replay.status_code),
-                            headers={"Idempotent-Replayed": "true"})
+            return Response(
+                replay.body,
+                status_code=replay.status_code,
+                media_type=_media(replay.status_code),
+                headers={"Idempotent-Replayed": "true"},
+            )
     try:
         with UnitOfWork(engine, readonly=readonly) as uow:
             body = _render(operation(uow))
@@ -69,8 +80,9 @@ def run(
                 idempotency.abandon(engine, claim)
             else:
                 refusal = from_domain(exc)
-                idempotency.complete_alone(engine, claim, refusal.status_code,
-                                           bytes(refusal.body).decode())
+                idempotency.complete_alone(
+                    engine, claim, refusal.status_code, bytes(refusal.body).decode()
+                )
         raise
     except BaseException:
         if claim is not None:

@@ -51,13 +51,23 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps({
-            "type": "https://voucherd.dev/problems/body_too_large", "title": "Content Too Large",
-            "status": 413, "code": "body_too_large",
-            "detail": f"request bodies are limited to {self.max_bytes} bytes",
-        })
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-        ]})
+        body = orjson.dumps(
+            {
+                "type": "https://voucherd.dev/problems/body_too_large",
+                "title": "Content Too Large",
+                "status": 413,
+                "code": "body_too_large",
+                "detail": f"request bodies are limited to {self.max_bytes} bytes",
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

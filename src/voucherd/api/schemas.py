@@ -233,29 +233,58 @@ class VoucherRead(BaseModel):
     def of(cls, row: Row, now: datetime | None = None) -> VoucherRead:
         now = now or datetime.now(UTC)
         hold_live = row["hold_id"] is not None and (
-            row["hold_expires_at"] is None or row["hold_expires_at"] > now)
-        hold = Hold(reservation_id=row["hold_id"], amount=row["hold_amount"],
-                    expires_at=row["hold_expires_at"]) if hold_live else None
+            row["hold_expires_at"] is None or row["hold_expires_at"] > now
+        )
+        hold = (
+            Hold(
+                reservation_id=row["hold_id"],
+                amount=row["hold_amount"],
+                expires_at=row["hold_expires_at"],
+            )
+            if hold_live
+            else None
+        )
         locked = row["locked_until"] if row["locked_until"] and row["locked_until"] > now else None
         return cls(
-            id=row["public_id"], number=row["id"], campaign_id=row["campaign_id"],
-            kind=row["kind"], status=row["status"],
+            id=row["public_id"],
+            number=row["id"],
+            campaign_id=row["campaign_id"],
+            kind=row["kind"],
+            status=row["status"],
             phase=phase_of(VoucherStatus(row["status"]), row["starts_at"], row["ends_at"], now),
-            currency=row["currency"], balance=row["balance"],
-            available_balance=row["balance"] - (hold.amount if hold else 0), uses=row["uses"],
-            max_uses=row["max_uses"], max_uses_per_customer=row["max_uses_per_customer"],
-            discount_amount=row["discount_amount"], discount_bps=row["discount_bps"],
-            discount_cap=row["discount_cap"], min_spend=row["min_spend"],
-            gift_description=row["gift_description"], cashback_bps=row["cashback_bps"],
-            starts_at=row["starts_at"], ends_at=row["ends_at"],
-            validity_value=row["validity_value"], validity_unit=row["validity_unit"],
-            customer_id=row["holder_id"], claimed_at=row["claimed_at"], locked_until=locked,
-            hold=hold, medium=row["medium"], taxable=row["taxable"],
-            tax_rate_bps=row["tax_rate_bps"], sku=row["sku"], label=row["label"],
-            order_number=row["order_number"], metadata=row["metadata"] or {},
-            has_pin=row["pin_hash"] is not None, activated_at=row["activated_at"],
-            redeemed_at=row["redeemed_at"], voided_at=row["voided_at"],
-            created_at=row["created_at"], updated_at=row["updated_at"],
+            currency=row["currency"],
+            balance=row["balance"],
+            available_balance=row["balance"] - (hold.amount if hold else 0),
+            uses=row["uses"],
+            max_uses=row["max_uses"],
+            max_uses_per_customer=row["max_uses_per_customer"],
+            discount_amount=row["discount_amount"],
+            discount_bps=row["discount_bps"],
+            discount_cap=row["discount_cap"],
+            min_spend=row["min_spend"],
+            gift_description=row["gift_description"],
+            cashback_bps=row["cashback_bps"],
+            starts_at=row["starts_at"],
+            ends_at=row["ends_at"],
+            validity_value=row["validity_value"],
+            validity_unit=row["validity_unit"],
+            customer_id=row["holder_id"],
+            claimed_at=row["claimed_at"],
+            locked_until=locked,
+            hold=hold,
+            medium=row["medium"],
+            taxable=row["taxable"],
+            tax_rate_bps=row["tax_rate_bps"],
+            sku=row["sku"],
+            label=row["label"],
+            order_number=row["order_number"],
+            metadata=row["metadata"] or {},
+            has_pin=row["pin_hash"] is not None,
+            activated_at=row["activated_at"],
+            redeemed_at=row["redeemed_at"],
+            voided_at=row["voided_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
         )
 
 
@@ -288,8 +317,10 @@ class LedgerEntryRead(BaseModel):
 
     @classmethod
     def of(cls, row: Row, voucher_public_id: str) -> LedgerEntryRead:
-        return cls(voucher_id=voucher_public_id, **{
-            k: row[k] for k in cls.model_fields if k != "voucher_id"})
+        return cls(
+            voucher_id=voucher_public_id,
+            **{k: row[k] for k in cls.model_fields if k != "voucher_id"},
+        )
 
 
 class ChargeResult(BaseModel):
@@ -373,6 +404,6 @@ class Generated(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name)
     expires_in: int
     scope: str

@@ -36,7 +36,7 @@ def insert_ignore(conn: Connection, table: Any) -> Any:
 # --- vouchers --------------------------------------------------------------------------------
 
 
-def voucher_state(row: Row) -> VoucherState:
+def voucher_state(row: Mapping[Any, Any]) -> VoucherState:
     return VoucherState(
         id=row["id"],
         kind=ValueKind(row["kind"]),
@@ -180,7 +180,12 @@ def customer_uses(conn: Connection, tenant_id: int, voucher_id: int, customer_id
 
 
 def list_ledger(
-    conn: Connection, tenant_id: int, voucher_id: int, *, after_id: int | None, limit: int,
+    conn: Connection,
+    tenant_id: int,
+    voucher_id: int,
+    *,
+    after_id: int | None,
+    limit: int,
     kinds: Sequence[str] | None = None,
 ) -> Sequence[Row]:
     query = select(ledger_entries).where(
@@ -219,7 +224,11 @@ def find_reservation(conn: Connection, tenant_id: int, reservation_id: int) -> R
 
 
 def close_reservations(
-    conn: Connection, tenant_id: int, voucher_id: int, status: str, now: datetime,
+    conn: Connection,
+    tenant_id: int,
+    voucher_id: int,
+    status: str,
+    now: datetime,
     only_id: int | None = None,
 ) -> None:
     """Mark the voucher's open reservation(s) as ``status``."""
@@ -233,7 +242,6 @@ def close_reservations(
     conn.execute(statement.values(status=status, closed_at=now))
 
 
-
 # --- campaigns and customers -----------------------------------------------------------------
 
 
@@ -241,8 +249,8 @@ def find_campaign(
     conn: Connection, tenant_id: int, *, id: int | None = None, key: str | None = None
 ) -> Row | None:
     query = select(campaigns).where(campaigns.c.tenant_id == tenant_id)
-    query = query.where(campaigns.c.id == id) if id is not None else query.where(
-        campaigns.c.key == key
+    query = (
+        query.where(campaigns.c.id == id) if id is not None else query.where(campaigns.c.key == key)
     )
     return conn.execute(query).mappings().first()
 
@@ -272,7 +280,9 @@ def insert_customer(conn: Connection, values: Mapping[str, Any]) -> Row:
 
 
 def campaign_voucher_count(conn: Connection, tenant_id: int, campaign_id: int) -> int:
-    query = select(func.count()).select_from(vouchers).where(
-        and_(vouchers.c.tenant_id == tenant_id, vouchers.c.campaign_id == campaign_id)
+    query = (
+        select(func.count())
+        .select_from(vouchers)
+        .where(and_(vouchers.c.tenant_id == tenant_id, vouchers.c.campaign_id == campaign_id))
     )
     return int(conn.execute(query).scalar_one())

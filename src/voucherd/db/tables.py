@@ -79,6 +79,7 @@ customers = Table(
     UniqueConstraint("tenant_id", "external_ref"),
 )
 
+
 # Columns shared by a campaign (the template) and each voucher (the instance).
 def _value_columns() -> list[Column[object]]:
     return [

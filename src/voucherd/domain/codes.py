@@ -86,7 +86,7 @@ class CodeSpec:
     @property
     def space(self) -> int:
         """How many distinct codes this spec can produce."""
-        return len(self.charset) ** self.random_length
+        return int(len(self.charset) ** self.random_length)
 
     def ensure_room(self, wanted: int, existing: int = 0) -> None:
         """Raises: CodeSpaceTooSmall when ``wanted`` more codes would overfill the space."""

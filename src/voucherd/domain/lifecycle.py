@@ -108,7 +108,9 @@ _REFUSAL: Final[Mapping[VoucherStatus, type[errors.InvalidTransition]]] = {
 
 def refusal(status: VoucherStatus, action: Action) -> errors.InvalidTransition:
     if action is A.REINSTATE:
-        return errors.VoucherNotVoided(status, action, f"cannot reinstate a voucher that is {status}")
+        return errors.VoucherNotVoided(
+            status, action, f"cannot reinstate a voucher that is {status}"
+        )
     if status is S.ACTIVE and action is not A.ACTIVATE:
         return errors.InvalidTransition(status, action)
     return _REFUSAL[status](status, action)

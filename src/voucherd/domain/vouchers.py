@@ -192,8 +192,15 @@ def reinstate(v: VoucherState) -> Change:
 def delete(v: VoucherState, now: datetime, reason: str) -> Change:
     if not reason.strip():
         raise errors.ValidationFailed("a reason is required to delete", field="reason")
-    return _change(v, Action.DELETE, deleted_at=now, delete_reason=reason, hold_id=None,
-                   hold_amount=0, hold_expires_at=None)
+    return _change(
+        v,
+        Action.DELETE,
+        deleted_at=now,
+        delete_reason=reason,
+        hold_id=None,
+        hold_amount=0,
+        hold_expires_at=None,
+    )
 
 
 def claim(v: VoucherState, customer_id: int, now: datetime) -> Change:
@@ -211,7 +218,10 @@ def unclaim(v: VoucherState, now: datetime, *, force: bool = False) -> Change:
 
 
 def lock(
-    v: VoucherState, now: datetime, period: timedelta, locking_code: str | None,
+    v: VoucherState,
+    now: datetime,
+    period: timedelta,
+    locking_code: str | None,
     basket_code: str | None,
 ) -> Change:
     _ensure_ongoing(v, Action.LOCK, now)
@@ -220,7 +230,10 @@ def lock(
     if period <= timedelta(0):
         raise errors.ValidationFailed("lock period must be positive", field="lock_period")
     return _change(
-        v, Action.LOCK, locked_until=now + period, locking_code=locking_code,
+        v,
+        Action.LOCK,
+        locked_until=now + period,
+        locking_code=locking_code,
         lock_basket_code=basket_code,
     )
 
@@ -321,21 +334,37 @@ def charge(
 
 
 def capture(
-    v: VoucherState, now: datetime, reservation_id: int, amount: int, reservation_open: bool,
-    reservation_expires_at: datetime, **kwargs: Any,
+    v: VoucherState,
+    now: datetime,
+    reservation_id: int,
+    amount: int,
+    reservation_open: bool,
+    reservation_expires_at: datetime,
+    **kwargs: Any,
 ) -> Change:
     """Charge against a reservation: the hold is released and its value charged."""
     if not reservation_open:
         raise errors.ReservationClosed("the reservation was already captured or released")
     if reservation_expires_at <= now or v.hold_id != reservation_id:
         raise errors.ReservationExpired("the reservation has expired")
-    return charge(v, now, reservation_id=reservation_id,
-                  amount=amount if v.kind is ValueKind.STORED_VALUE else None, **kwargs)
+    return charge(
+        v,
+        now,
+        reservation_id=reservation_id,
+        amount=amount if v.kind is ValueKind.STORED_VALUE else None,
+        **kwargs,
+    )
 
 
 def reserve(
-    v: VoucherState, now: datetime, reservation_id: int, ttl: timedelta, *,
-    amount: int | None = None, currency: str | None = None, locking_code: str | None = None,
+    v: VoucherState,
+    now: datetime,
+    reservation_id: int,
+    ttl: timedelta,
+    *,
+    amount: int | None = None,
+    currency: str | None = None,
+    locking_code: str | None = None,
 ) -> Change:
     """Hold value (or a use) until ``now + ttl``; a new hold replaces the voucher's old one."""
     _ensure_ongoing(v, Action.RESERVE, now)
@@ -368,7 +397,12 @@ def release(v: VoucherState, reservation_id: int) -> Change:
 
 
 def refund(
-    v: VoucherState, *, charged: int, refunded: int, amount: int | None, currency: str | None,
+    v: VoucherState,
+    *,
+    charged: int,
+    refunded: int,
+    amount: int | None,
+    currency: str | None,
     now: datetime,
 ) -> Change:
     """Return value (or a use) from one earlier charge.
@@ -407,9 +441,8 @@ def recharge(v: VoucherState, *, amount: int, currency: str | None, now: datetim
         raise errors.NotSupportedForKind("only a stored-value voucher can be recharged")
     _currency(v, currency)
     positive(amount)
-    if v.status is VoucherStatus.ACTIVE or v.status is VoucherStatus.REDEEMED:
-        if v.phase(now) is Phase.EXPIRED:
-            raise errors.VoucherExpired(v.status, Action.RECHARGE, "the voucher has expired")
+    if v.status in (VoucherStatus.ACTIVE, VoucherStatus.REDEEMED) and v.phase(now) is Phase.EXPIRED:
+        raise errors.VoucherExpired(v.status, Action.RECHARGE, "the voucher has expired")
     balance_after = v.balance + amount
     fields: dict[str, Any] = {"balance": balance_after}
     change = _change(v, Action.RECHARGE, **fields)

@@ -21,15 +21,35 @@ from voucherd.services.unit_of_work import Actor, UnitOfWork
 from voucherd.services.vouchers import NewVoucher, _row_values, validate
 
 TEMPLATE_FIELDS = (
-    "kind", "currency", "discount_amount", "discount_bps", "discount_cap", "min_spend",
-    "gift_description", "cashback_bps", "max_uses", "max_uses_per_customer", "starts_at",
-    "ends_at", "validity_value", "validity_unit", "medium", "taxable", "tax_rate_bps", "metadata",
+    "kind",
+    "currency",
+    "discount_amount",
+    "discount_bps",
+    "discount_cap",
+    "min_spend",
+    "gift_description",
+    "cashback_bps",
+    "max_uses",
+    "max_uses_per_customer",
+    "starts_at",
+    "ends_at",
+    "validity_value",
+    "validity_unit",
+    "medium",
+    "taxable",
+    "tax_rate_bps",
+    "metadata",
 )
 
 
 def create(
-    uow: UnitOfWork, actor: Actor, *, name: str, template: NewVoucher,
-    code_spec: codes.CodeSpec | None = None, key: str | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    name: str,
+    template: NewVoucher,
+    code_spec: codes.CodeSpec | None = None,
+    key: str | None = None,
     activate_on_create: bool = False,
 ) -> repo.Row:
     """Raises: ValidationFailed, DuplicateId (key taken)."""
@@ -42,21 +62,43 @@ def create(
     values["kind"] = template.kind.value
     values["validity_unit"] = template.validity_unit.value if template.validity_unit else None
     values["metadata"] = dict(template.metadata)
-    row = uow.conn.execute(
-        insert(campaigns).values(
-            tenant_id=actor.tenant_id, key=key, name=name, amount=template.amount,
-            code_charset=spec.charset, code_length=spec.length, code_prefix=spec.prefix,
-            code_suffix=spec.suffix, code_pattern=spec.pattern,
-            code_check_char=spec.check_char, activate_on_create=activate_on_create,
-            created_at=uow.now, **values,
-        ).returning(*campaigns.c)
-    ).mappings().one()
-    record_event(uow, actor, operation="create", subject="campaign", subject_id=key,
-                 after={"name": name, "kind": template.kind.value})
+    row = (
+        uow.conn.execute(
+            insert(campaigns)
+            .values(
+                tenant_id=actor.tenant_id,
+                key=key,
+                name=name,
+                amount=template.amount,
+                code_charset=spec.charset,
+                code_length=spec.length,
+                code_prefix=spec.prefix,
+                code_suffix=spec.suffix,
+                code_pattern=spec.pattern,
+                code_check_char=spec.check_char,
+                activate_on_create=activate_on_create,
+                created_at=uow.now,
+                **values,
+            )
+            .returning(*campaigns.c)
+        )
+        .mappings()
+        .one()
+    )
+    record_event(
+        uow,
+        actor,
+        operation="create",
+        subject="campaign",
+        subject_id=key,
+        after={"name": name, "kind": template.kind.value},
+    )
     return row
 
 
-def get(uow: UnitOfWork, actor: Actor, *, id: int | None = None, key: str | None = None) -> repo.Row:
+def get(
+    uow: UnitOfWork, actor: Actor, *, id: int | None = None, key: str | None = None
+) -> repo.Row:
     row = repo.find_campaign(uow.conn, actor.tenant_id, id=id, key=key)
     if row is None:
         raise errors.NotFound("campaign", id or key)
@@ -65,8 +107,11 @@ def get(uow: UnitOfWork, actor: Actor, *, id: int | None = None, key: str | None
 
 def code_spec(row: repo.Row) -> codes.CodeSpec:
     return codes.CodeSpec(
-        charset=row["code_charset"], length=row["code_length"], prefix=row["code_prefix"],
-        suffix=row["code_suffix"], pattern=row["code_pattern"],
+        charset=row["code_charset"],
+        length=row["code_length"],
+        prefix=row["code_prefix"],
+        suffix=row["code_suffix"],
+        pattern=row["code_pattern"],
         check_char=row["code_check_char"],
     )
 
@@ -75,8 +120,9 @@ def template(row: repo.Row) -> NewVoucher:
     fields = {name: row[name] for name in TEMPLATE_FIELDS}
     fields["kind"] = ValueKind(row["kind"])
     fields["validity_unit"] = ValidityUnit(row["validity_unit"]) if row["validity_unit"] else None
-    return NewVoucher(amount=row["amount"], campaign_id=row["id"],
-                      active=row["activate_on_create"], **fields)
+    return NewVoucher(
+        amount=row["amount"], campaign_id=row["id"], active=row["activate_on_create"], **fields
+    )
 
 
 def _base_values(row: repo.Row, actor: Actor, now: datetime) -> dict[str, Any]:
@@ -84,8 +130,16 @@ def _base_values(row: repo.Row, actor: Actor, now: datetime) -> dict[str, Any]:
     validate(spec)
     values = _row_values(spec, actor, now)
     if spec.active:
-        state = repo.voucher_state({**values, "id": 0, "locked_until": None, "locking_code": None,
-                                    "hold_id": None, "hold_expires_at": None})
+        state = repo.voucher_state(
+            {
+                **values,
+                "id": 0,
+                "locked_until": None,
+                "locking_code": None,
+                "hold_id": None,
+                "hold_expires_at": None,
+            }
+        )
         change = rules.activate(state, now)
         values.update(change.updates)
         values["status"] = VoucherStatus.ACTIVE.value
@@ -97,8 +151,13 @@ Progress = Callable[[int], None]
 
 
 def generate(
-    uow: UnitOfWork, actor: Actor, campaign_id: int, count: int, *,
-    progress: Progress | None = None, chunk_size: int = 50_000,
+    uow: UnitOfWork,
+    actor: Actor,
+    campaign_id: int,
+    count: int,
+    *,
+    progress: Progress | None = None,
+    chunk_size: int = 50_000,
 ) -> int:
     """Create ``count`` vouchers with fresh random codes, all in this one transaction.
 
@@ -122,13 +181,23 @@ def generate(
             raise errors.CodeSpaceTooSmall("no free codes left in this campaign's code space")
         if progress:
             progress(inserted)
-    record_event(uow, actor, operation="generate", subject="campaign", subject_id=row["key"],
-                 after={"count": created})
+    record_event(
+        uow,
+        actor,
+        operation="generate",
+        subject="campaign",
+        subject_id=row["key"],
+        after={"count": created},
+    )
     return created
 
 
 def import_codes(
-    uow: UnitOfWork, actor: Actor, campaign_id: int, custom_codes: Iterable[str], *,
+    uow: UnitOfWork,
+    actor: Actor,
+    campaign_id: int,
+    custom_codes: Iterable[str],
+    *,
     progress: Progress | None = None,
 ) -> int:
     """Create one voucher per given code; any duplicate aborts the whole import.
@@ -150,8 +219,14 @@ def import_codes(
         inserted += done
         if progress:
             progress(done)
-    record_event(uow, actor, operation="import", subject="campaign", subject_id=row["key"],
-                 after={"count": inserted})
+    record_event(
+        uow,
+        actor,
+        operation="import",
+        subject="campaign",
+        subject_id=row["key"],
+        after={"count": inserted},
+    )
     return inserted
 
 
@@ -165,17 +240,36 @@ def _insert_batch(
 
 def _entry(actor: Actor, voucher_id: int, base: Mapping[str, Any]) -> dict[str, Any]:
     balance = base["balance"]
-    return {"tenant_id": actor.tenant_id, "voucher_id": voucher_id, "kind": "issue",
-            "amount": balance, "currency": base["currency"], "balance_after": balance,
-            "uses_delta": 0, "uses_after": 0, "value": balance, "client_id": actor.client_id,
-            "created_at": base["created_at"]}
+    return {
+        "tenant_id": actor.tenant_id,
+        "voucher_id": voucher_id,
+        "kind": "issue",
+        "amount": balance,
+        "currency": base["currency"],
+        "balance_after": balance,
+        "uses_delta": 0,
+        "uses_after": 0,
+        "value": balance,
+        "client_id": actor.client_id,
+        "created_at": base["created_at"],
+    }
 
 
-def _event(actor: Actor, voucher_id: int, public_id: str, base: Mapping[str, Any]) -> dict[str, Any]:
-    return {"tenant_id": actor.tenant_id, "voucher_id": voucher_id, "subject": "voucher",
-            "subject_id": public_id, "operation": "create", "actor": actor.name, "reason": None,
-            "before": {}, "after": {"status": base["status"], "campaign_id": base["campaign_id"]},
-            "created_at": base["created_at"]}
+def _event(
+    actor: Actor, voucher_id: int, public_id: str, base: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "tenant_id": actor.tenant_id,
+        "voucher_id": voucher_id,
+        "subject": "voucher",
+        "subject_id": public_id,
+        "operation": "create",
+        "actor": actor.name,
+        "reason": None,
+        "before": {},
+        "after": {"status": base["status"], "campaign_id": base["campaign_id"]},
+        "created_at": base["created_at"],
+    }
 
 
 def _insert_batch_generic(
@@ -203,20 +297,26 @@ def _insert_batch_postgres(
     conn: Connection, actor: Actor, base: Mapping[str, Any], batch: Sequence[tuple[str, str]]
 ) -> int:
     """COPY into a staging table, then one statement inserts vouchers, entries and events."""
-    conn.execute(text(
-        "CREATE TEMP TABLE IF NOT EXISTS voucher_stage (code text, public_id text)"
-        " ON COMMIT DROP"
-    ))
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS voucher_stage (code text, public_id text)"
+            " ON COMMIT DROP"
+        )
+    )
     conn.execute(text("TRUNCATE voucher_stage"))
     raw = conn.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy("COPY voucher_stage (code, public_id) FROM STDIN") as copy:
+    with (
+        raw.cursor() as cursor,
+        cursor.copy("COPY voucher_stage (code, public_id) FROM STDIN") as copy,
+    ):
         for item in batch:
             copy.write_row(item)
     columns = [c for c in base if c not in ("code", "public_id")]
     params = {f"p_{c}": base[c] for c in columns}
     select_list = ", ".join(f":p_{c}" for c in columns)
-    statement = text(f"""
+    # Column names come from our own table definition, never from input.
+    sql = f"""
         WITH ins AS (
             INSERT INTO vouchers ({", ".join(columns)}, code, public_id)
             SELECT {select_list}, s.code, s.public_id FROM voucher_stage s
@@ -232,12 +332,17 @@ def _insert_batch_postgres(
             before, after, created_at)
         SELECT :p_tenant_id, id, 'voucher', public_id, 'create', :actor, '{{}}'::jsonb,
             CAST(:after AS jsonb), :p_created_at FROM ins
-    """).bindparams(*[_bind(c, base) for c in columns])
+    """  # noqa: S608
+    statement = text(sql).bindparams(*[_bind(c, base) for c in columns])
     after = {"status": base["status"], "campaign_id": base["campaign_id"]}
     result = conn.execute(
         statement,
-        {**params, "client_id": actor.client_id, "actor": actor.name,
-         "after": orjson.dumps(after).decode()},
+        {
+            **params,
+            "client_id": actor.client_id,
+            "actor": actor.name,
+            "after": orjson.dumps(after).decode(),
+        },
     )
     return int(result.rowcount)
 
@@ -246,6 +351,7 @@ def _bind(column: str, base: Mapping[str, Any]) -> Any:
     return bindparam(f"p_{column}", type_=vouchers.c[column].type)
 
 
-def list_page(uow: UnitOfWork, actor: Actor, *, after_id: int | None, limit: int) -> Sequence[repo.Row]:
+def list_page(
+    uow: UnitOfWork, actor: Actor, *, after_id: int | None, limit: int
+) -> Sequence[repo.Row]:
     return repo.list_campaigns(uow.conn, actor.tenant_id, after_id=after_id, limit=limit)
-

@@ -54,9 +54,16 @@ def jsonable(value: Any) -> Any:
 
 
 def record_event(
-    uow: UnitOfWork, actor: Actor, *, operation: str, subject: str, subject_id: str,
-    voucher_id: int | None = None, reason: str | None = None,
-    before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    operation: str,
+    subject: str,
+    subject_id: str,
+    voucher_id: int | None = None,
+    reason: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> None:
     repo.insert_event(
         uow.conn,
@@ -82,8 +89,13 @@ class Applied:
 
 
 def apply(
-    uow: UnitOfWork, actor: Actor, row: repo.Row, change: Change, *,
-    reason: str | None = None, ledger: dict[str, Any] | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    row: repo.Row,
+    change: Change,
+    *,
+    reason: str | None = None,
+    ledger: dict[str, Any] | None = None,
     operation: str | None = None,
 ) -> Applied:
     """Write ``change`` if the voucher is still at the version it was read at.
@@ -117,8 +129,14 @@ def apply(
         )
     changed = {k: v for k, v in change.updates.items() if row[k] != v}
     record_event(
-        uow, actor, operation=operation or change.action.value, subject="voucher",
-        subject_id=row["public_id"], voucher_id=row["id"], reason=reason,
-        before={k: row[k] for k in changed}, after=changed,
+        uow,
+        actor,
+        operation=operation or change.action.value,
+        subject="voucher",
+        subject_id=row["public_id"],
+        voucher_id=row["id"],
+        reason=reason,
+        before={k: row[k] for k in changed},
+        after=changed,
     )
     return Applied(updated, entry)

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, select, update
 
 from voucherd.db import repositories as repo
 from voucherd.db.tables import idempotency_keys as keys
@@ -45,7 +45,7 @@ def request_hash(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
-def _scope(claim: Claim) -> tuple[object, ...]:
+def _scope(claim: Claim) -> tuple[ColumnElement[bool], ...]:
     return (
         keys.c.tenant_id == claim.tenant_id,
         keys.c.client_id == claim.client_id,
@@ -64,11 +64,18 @@ def begin(engine: Engine, claim: Claim, *, ttl: timedelta, lock: timedelta) -> R
     with engine.begin() as conn:
         # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
         inserted = conn.execute(
-            repo.insert_ignore(conn, keys).values(
-                tenant_id=claim.tenant_id, client_id=claim.client_id, key=claim.key,
-                request_hash=claim.request_hash, state="in_flight", created_at=now,
-                locked_until=now + lock, expires_at=now + ttl,
-            ).returning(keys.c.key)
+            repo.insert_ignore(conn, keys)
+            .values(
+                tenant_id=claim.tenant_id,
+                client_id=claim.client_id,
+                key=claim.key,
+                request_hash=claim.request_hash,
+                state="in_flight",
+                created_at=now,
+                locked_until=now + lock,
+                expires_at=now + ttl,
+            )
+            .returning(keys.c.key)
         ).first()
         if inserted is not None:
             return None
@@ -90,15 +97,28 @@ def begin(engine: Engine, claim: Claim, *, ttl: timedelta, lock: timedelta) -> R
 
 
 def _take_over(
-    conn: Connection, claim: Claim, seen: datetime, now: datetime, ttl: timedelta,
-    lock: timedelta, *, reset: bool,
+    conn: Connection,
+    claim: Claim,
+    seen: datetime,
+    now: datetime,
+    ttl: timedelta,
+    lock: timedelta,
+    *,
+    reset: bool,
 ) -> None:
     values: dict[str, object] = {"locked_until": now + lock, "state": "in_flight"}
     if reset:
-        values.update(request_hash=claim.request_hash, created_at=now, expires_at=now + ttl,
-                      status_code=None, body=None)
+        values.update(
+            request_hash=claim.request_hash,
+            created_at=now,
+            expires_at=now + ttl,
+            status_code=None,
+            body=None,
+        )
     taken = conn.execute(
-        update(keys).where(*_scope(claim), keys.c.locked_until == seen).values(**values)
+        update(keys)
+        .where(*_scope(claim), keys.c.locked_until == seen)
+        .values(**values)
         .returning(keys.c.key)
     ).first()
     if taken is None:

@@ -25,7 +25,10 @@ class SweepResult:
 
 
 def run(
-    engine: Engine, *, now: datetime | None = None, batch_size: int = 50_000,
+    engine: Engine,
+    *,
+    now: datetime | None = None,
+    batch_size: int = 50_000,
     progress: object = None,
 ) -> SweepResult:
     """Each batch is its own transaction, so a huge sweep never holds locks for long."""
@@ -73,10 +76,16 @@ def _expire_batch(conn: Connection, now: datetime, batch_size: int) -> int:
                    CAST(:after AS jsonb), :now
             FROM flipped
         """).bindparams(bindparam("now", type_=vouchers.c.updated_at.type))
-        return int(conn.execute(statement, {
-            "now": now, "batch": batch_size,
-            "after": orjson.dumps({"status": "expired"}).decode(),
-        }).rowcount)
+        return int(
+            conn.execute(
+                statement,
+                {
+                    "now": now,
+                    "batch": batch_size,
+                    "after": orjson.dumps({"status": "expired"}).decode(),
+                },
+            ).rowcount
+        )
     rows = conn.execute(
         select(vouchers.c.id, vouchers.c.tenant_id, vouchers.c.public_id, vouchers.c.status)
         .where(vouchers.c.status.in_(("active", "inactive")), vouchers.c.ends_at <= now)
@@ -87,16 +96,28 @@ def _expire_batch(conn: Connection, now: datetime, batch_size: int) -> int:
     ids = [r.id for r in rows]
     for start in range(0, len(ids), 500):
         conn.execute(
-            update(vouchers).where(vouchers.c.id.in_(ids[start : start + 500]))
+            update(vouchers)
+            .where(vouchers.c.id.in_(ids[start : start + 500]))
             .values(status="expired", version=vouchers.c.version + 1, updated_at=now)
         )
-    conn.execute(insert(events), [
-        {"tenant_id": r.tenant_id, "voucher_id": r.id, "subject": "voucher",
-         "subject_id": r.public_id, "operation": "expire", "actor": "system:sweep",
-         "reason": "validity ended", "before": {"status": r.status},
-         "after": {"status": "expired"}, "created_at": now}
-        for r in rows
-    ])
+    conn.execute(
+        insert(events),
+        [
+            {
+                "tenant_id": r.tenant_id,
+                "voucher_id": r.id,
+                "subject": "voucher",
+                "subject_id": r.public_id,
+                "operation": "expire",
+                "actor": "system:sweep",
+                "reason": "validity ended",
+                "before": {"status": r.status},
+                "after": {"status": "expired"},
+                "created_at": now,
+            }
+            for r in rows
+        ],
+    )
     return len(rows)
 
 
@@ -109,13 +130,24 @@ def _lapse_reservations(conn: Connection, now: datetime) -> int:
     for r in lapsed:
         conn.execute(
             update(vouchers)
-            .where(and_(vouchers.c.tenant_id == r.tenant_id, vouchers.c.id == r.voucher_id,
-                        vouchers.c.hold_id == r.id))
-            .values(hold_id=None, hold_amount=0, hold_expires_at=None,
-                    version=vouchers.c.version + 1, updated_at=now)
+            .where(
+                and_(
+                    vouchers.c.tenant_id == r.tenant_id,
+                    vouchers.c.id == r.voucher_id,
+                    vouchers.c.hold_id == r.id,
+                )
+            )
+            .values(
+                hold_id=None,
+                hold_amount=0,
+                hold_expires_at=None,
+                version=vouchers.c.version + 1,
+                updated_at=now,
+            )
         )
         conn.execute(
-            update(reservations).where(reservations.c.id == r.id)
+            update(reservations)
+            .where(reservations.c.id == r.id)
             .values(status="expired", closed_at=now)
         )
     return len(lapsed)

@@ -21,11 +21,18 @@ def create_tenant(uow: UnitOfWork, name: str, settings: Mapping[str, Any] | None
     if not name.strip():
         raise errors.ValidationFailed("name is required", field="name")
     tenant_id = uow.conn.execute(
-        insert(tenants).values(name=name, settings=dict(settings or {}), created_at=uow.now)
+        insert(tenants)
+        .values(name=name, settings=dict(settings or {}), created_at=uow.now)
         .returning(tenants.c.id)
     ).scalar_one()
-    record_event(uow, Actor(tenant_id, "cli"), operation="create", subject="tenant",
-                 subject_id=str(tenant_id), after={"name": name})
+    record_event(
+        uow,
+        Actor(tenant_id, "cli"),
+        operation="create",
+        subject="tenant",
+        subject_id=str(tenant_id),
+        after={"name": name},
+    )
     return int(tenant_id)
 
 
@@ -51,8 +58,14 @@ class NewClient:
 
 
 def create_client(
-    uow: UnitOfWork, tenant_id: int, name: str, scopes: Iterable[Scope], *,
-    kind: str = "native", extra: Mapping[str, Any] | None = None, actor: str = "cli",
+    uow: UnitOfWork,
+    tenant_id: int,
+    name: str,
+    scopes: Iterable[Scope],
+    *,
+    kind: str = "native",
+    extra: Mapping[str, Any] | None = None,
+    actor: str = "cli",
 ) -> NewClient:
     get_tenant(uow, tenant_id)
     scope_set = frozenset(scopes)
@@ -60,14 +73,24 @@ def create_client(
     secret = secrets.new_client_secret()
     uow.conn.execute(
         insert(clients).values(
-            id=client_id, tenant_id=tenant_id, name=name,
+            id=client_id,
+            tenant_id=tenant_id,
+            name=name,
             secret_hash=secrets.hash_client_secret(secret),
-            scopes=" ".join(sorted(scope_set)), kind=kind, extra=dict(extra or {}),
+            scopes=" ".join(sorted(scope_set)),
+            kind=kind,
+            extra=dict(extra or {}),
             created_at=uow.now,
         )
     )
-    record_event(uow, Actor(tenant_id, actor), operation="create", subject="client",
-                 subject_id=client_id, after={"name": name, "scopes": sorted(scope_set)})
+    record_event(
+        uow,
+        Actor(tenant_id, actor),
+        operation="create",
+        subject="client",
+        subject_id=client_id,
+        after={"name": name, "scopes": sorted(scope_set)},
+    )
     return NewClient(client_id, secret, tenant_id, scope_set)
 
 
@@ -89,8 +112,13 @@ def list_tenants(uow: UnitOfWork) -> list[repo.Row]:
 
 
 def create_customer(
-    uow: UnitOfWork, actor: Actor, *, external_ref: str | None = None, name: str | None = None,
-    email: str | None = None, phone: str | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    external_ref: str | None = None,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> repo.Row:
     """Raises: DuplicateId when ``external_ref`` is taken in this tenant."""
@@ -100,12 +128,24 @@ def create_customer(
         raise errors.DuplicateId("a customer with this reference exists", field="external_ref")
     row = repo.insert_customer(
         uow.conn,
-        {"tenant_id": actor.tenant_id, "external_ref": external_ref, "name": name,
-         "email": email, "phone": phone, "metadata": dict(metadata or {}),
-         "created_at": uow.now},
+        {
+            "tenant_id": actor.tenant_id,
+            "external_ref": external_ref,
+            "name": name,
+            "email": email,
+            "phone": phone,
+            "metadata": dict(metadata or {}),
+            "created_at": uow.now,
+        },
     )
-    record_event(uow, actor, operation="create", subject="customer", subject_id=str(row["id"]),
-                 after={"external_ref": external_ref})
+    record_event(
+        uow,
+        actor,
+        operation="create",
+        subject="customer",
+        subject_id=str(row["id"]),
+        after={"external_ref": external_ref},
+    )
     return row
 
 

@@ -58,10 +58,17 @@ class Claims:
 
 
 def issue(key: bytes, claims: Claims) -> str:
-    payload = _b64(orjson.dumps({
-        "t": claims.tenant_id, "c": claims.client_id, "s": " ".join(sorted(claims.scopes)),
-        "a": claims.audience, "e": claims.expires_at,
-    }))
+    payload = _b64(
+        orjson.dumps(
+            {
+                "t": claims.tenant_id,
+                "c": claims.client_id,
+                "s": " ".join(sorted(claims.scopes)),
+                "a": claims.audience,
+                "e": claims.expires_at,
+            }
+        )
+    )
     signature = _b64(hmac.new(key, f"{PREFIX}.{payload}".encode(), hashlib.sha256).digest())
     return f"{PREFIX}.{payload}.{signature}"
 
@@ -90,7 +97,9 @@ def verify(key: bytes, token: str, audience: str, now: datetime | None = None) -
     if int(data["e"]) <= (now or utcnow()).timestamp():
         raise TokenInvalid("expired")
     return Claims(
-        tenant_id=int(data["t"]), client_id=str(data["c"]),
-        scopes=frozenset(Scope(s) for s in str(data["s"]).split()), audience=str(data["a"]),
+        tenant_id=int(data["t"]),
+        client_id=str(data["c"]),
+        scopes=frozenset(Scope(s) for s in str(data["s"]).split()),
+        audience=str(data["a"]),
         expires_at=int(data["e"]),
     )

@@ -25,9 +25,9 @@ class Charged:
 
 
 def _check_pin(row: repo.Row, pin: str | None, require_pin: bool) -> None:
-    if row["pin_hash"] is not None and (require_pin or pin is not None):
-        if not secrets.verify_pin(row["pin_hash"], pin):
-            raise errors.InvalidPin("the PIN is wrong")
+    checked = row["pin_hash"] is not None and (require_pin or pin is not None)
+    if checked and not secrets.verify_pin(row["pin_hash"], pin):
+        raise errors.InvalidPin("the PIN is wrong")
 
 
 def _currency(currency: str | None) -> str | None:
@@ -35,10 +35,18 @@ def _currency(currency: str | None) -> str | None:
 
 
 def charge(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, amount: int | None = None,
-    currency: str | None = None, order_amount: int | None = None,
-    order_number: str | None = None, customer_id: int | None = None,
-    locking_code: str | None = None, pin: str | None = None, require_pin: bool = False,
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    amount: int | None = None,
+    currency: str | None = None,
+    order_amount: int | None = None,
+    order_number: str | None = None,
+    customer_id: int | None = None,
+    locking_code: str | None = None,
+    pin: str | None = None,
+    require_pin: bool = False,
 ) -> Charged:
     """Redeem value or one use, atomically, never past the balance or the usage limit.
 
@@ -59,11 +67,19 @@ def charge(
             "this voucher limits uses per customer: name the customer", field="customer_id"
         )
     change = rules.charge(
-        repo.voucher_state(row), uow.now, amount=amount, currency=currency,
-        order_amount=order_amount, locking_code=locking_code, customer_uses=used,
+        repo.voucher_state(row),
+        uow.now,
+        amount=amount,
+        currency=currency,
+        order_amount=order_amount,
+        locking_code=locking_code,
+        customer_uses=used,
     )
     applied = apply(
-        uow, actor, row, change,
+        uow,
+        actor,
+        row,
+        change,
         ledger={"order_number": order_number, "customer_id": customer_id},
     )
     if row["hold_id"] is not None and applied.voucher["hold_id"] is None:
@@ -80,9 +96,16 @@ class Reserved:
 
 
 def reserve(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, amount: int | None = None,
-    currency: str | None = None, ttl: timedelta = RESERVATION_TTL, pin: str | None = None,
-    require_pin: bool = False, locking_code: str | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    amount: int | None = None,
+    currency: str | None = None,
+    ttl: timedelta = RESERVATION_TTL,
+    pin: str | None = None,
+    require_pin: bool = False,
+    locking_code: str | None = None,
 ) -> Reserved:
     """Hold value (or a use); a voucher has one hold at a time and a new one replaces it.
 
@@ -106,7 +129,12 @@ def reserve(
         },
     )
     change = rules.reserve(
-        state, uow.now, reservation["id"], ttl, amount=amount, currency=currency,
+        state,
+        uow.now,
+        reservation["id"],
+        ttl,
+        amount=amount,
+        currency=currency,
         locking_code=locking_code,
     )
     if row["hold_id"] is not None:
@@ -125,8 +153,13 @@ def _reservation(uow: UnitOfWork, actor: Actor, reservation_id: int) -> repo.Row
 
 
 def capture(
-    uow: UnitOfWork, actor: Actor, reservation_id: int, *, order_number: str | None = None,
-    amount: int | None = None, customer_id: int | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    reservation_id: int,
+    *,
+    order_number: str | None = None,
+    amount: int | None = None,
+    customer_id: int | None = None,
 ) -> Charged:
     """Charge a reservation: by default its whole amount, at most that.
 
@@ -137,13 +170,23 @@ def capture(
     if amount is not None and amount > reservation["amount"]:
         raise errors.InvalidAmount("cannot charge more than the reservation holds")
     change = rules.capture(
-        repo.voucher_state(row), uow.now, reservation_id, amount or reservation["amount"],
-        reservation["status"] == "open", reservation["expires_at"],
+        repo.voucher_state(row),
+        uow.now,
+        reservation_id,
+        amount or reservation["amount"],
+        reservation["status"] == "open",
+        reservation["expires_at"],
     )
     applied = apply(
-        uow, actor, row, change,
-        ledger={"order_number": order_number, "reservation_id": reservation_id,
-                "customer_id": customer_id},
+        uow,
+        actor,
+        row,
+        change,
+        ledger={
+            "order_number": order_number,
+            "reservation_id": reservation_id,
+            "customer_id": customer_id,
+        },
     )
     repo.close_reservations(
         uow.conn, actor.tenant_id, row["id"], "captured", uow.now, only_id=reservation_id
@@ -160,8 +203,13 @@ def release(uow: UnitOfWork, actor: Actor, reservation_id: int) -> repo.Row:
     reservation = _reservation(uow, actor, reservation_id)
     if reservation["status"] != "open":
         raise errors.ReservationClosed("the reservation was already captured or released")
-    row = repo.find_voucher(uow.conn, actor.tenant_id, id=reservation["voucher_id"],
-                            for_update=True, include_deleted=True)
+    row = repo.find_voucher(
+        uow.conn,
+        actor.tenant_id,
+        id=reservation["voucher_id"],
+        for_update=True,
+        include_deleted=True,
+    )
     assert row is not None
     apply(uow, actor, row, rules.release(repo.voucher_state(row), reservation_id))
     repo.close_reservations(
@@ -177,8 +225,13 @@ def get_reservation(uow: UnitOfWork, actor: Actor, reservation_id: int) -> repo.
 
 
 def refund(
-    uow: UnitOfWork, actor: Actor, entry_id: int, *, amount: int | None = None,
-    currency: str | None = None, reason: str | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    entry_id: int,
+    *,
+    amount: int | None = None,
+    currency: str | None = None,
+    reason: str | None = None,
 ) -> Charged:
     """Give back (part of) one charge: never more than what is left of it.
 
@@ -196,20 +249,36 @@ def refund(
     refunded, count = repo.refunded_total(uow.conn, actor.tenant_id, entry_id)
     charged = -entry["amount"]
     change = rules.refund(
-        repo.voucher_state(row), charged=charged, refunded=refunded if charged else count,
-        amount=amount, currency=currency, now=uow.now,
+        repo.voucher_state(row),
+        charged=charged,
+        refunded=refunded if charged else count,
+        amount=amount,
+        currency=currency,
+        now=uow.now,
     )
     applied = apply(
-        uow, actor, row, change, reason=reason,
-        ledger={"refund_of": entry_id, "order_number": entry["order_number"],
-                "customer_id": entry["customer_id"]},
+        uow,
+        actor,
+        row,
+        change,
+        reason=reason,
+        ledger={
+            "refund_of": entry_id,
+            "order_number": entry["order_number"],
+            "customer_id": entry["customer_id"],
+        },
     )
     assert applied.entry is not None
     return Charged(applied.voucher, applied.entry)
 
 
 def recharge(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, amount: int, currency: str | None,
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    amount: int,
+    currency: str | None,
     order_number: str | None = None,
 ) -> Charged:
     """Add value to a stored-value voucher.
@@ -218,20 +287,25 @@ def recharge(
     """
     currency = _currency(currency)
     row = find(uow, actor, ref, for_update=True)
-    change = rules.recharge(repo.voucher_state(row), amount=amount, currency=currency,
-                            now=uow.now)
+    change = rules.recharge(repo.voucher_state(row), amount=amount, currency=currency, now=uow.now)
     applied: Applied = apply(uow, actor, row, change, ledger={"order_number": order_number})
     assert applied.entry is not None
     return Charged(applied.voucher, applied.entry)
 
 
 def ledger(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, after_id: int | None, limit: int,
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    after_id: int | None,
+    limit: int,
     kinds: Sequence[str] | None = None,
 ) -> Sequence[repo.Row]:
     row = find(uow, actor, ref)
-    return repo.list_ledger(uow.conn, actor.tenant_id, row["id"], after_id=after_id,
-                            limit=limit, kinds=kinds)
+    return repo.list_ledger(
+        uow.conn, actor.tenant_id, row["id"], after_id=after_id, limit=limit, kinds=kinds
+    )
 
 
 def get_entry(uow: UnitOfWork, actor: Actor, entry_id: int) -> repo.Row:

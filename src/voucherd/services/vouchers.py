@@ -78,7 +78,9 @@ def validate(spec: NewVoucher) -> None:
         value = getattr(spec, name)
         _need(
             value is None or 0 <= value <= MAX_MINOR_UNITS,
-            f"{name} must be between 0 and {MAX_MINOR_UNITS}", name, "range",
+            f"{name} must be between 0 and {MAX_MINOR_UNITS}",
+            name,
+            "range",
         )
     if kind is ValueKind.STORED_VALUE:
         spec.amount = spec.amount or 0
@@ -87,11 +89,19 @@ def validate(spec: NewVoucher) -> None:
     if kind is ValueKind.FIXED_DISCOUNT:
         _need(bool(spec.discount_amount), "discount_amount must be positive", "discount_amount")
     if kind is ValueKind.PERCENT_DISCOUNT:
-        _need(spec.discount_bps is not None and 0 < spec.discount_bps <= 10000,
-              "discount_bps must be between 1 and 10000", "discount_bps", "range")
+        _need(
+            spec.discount_bps is not None and 0 < spec.discount_bps <= 10000,
+            "discount_bps must be between 1 and 10000",
+            "discount_bps",
+            "range",
+        )
     if kind is ValueKind.CASHBACK:
-        _need(spec.cashback_bps is not None and 0 < spec.cashback_bps <= 10000,
-              "cashback_bps must be between 1 and 10000", "cashback_bps", "range")
+        _need(
+            spec.cashback_bps is not None and 0 < spec.cashback_bps <= 10000,
+            "cashback_bps must be between 1 and 10000",
+            "cashback_bps",
+            "range",
+        )
     if kind is ValueKind.GIFT:
         _need(bool(spec.gift_description), "gift_description is required", "gift_description")
     if spec.max_uses is None and kind is not ValueKind.STORED_VALUE:
@@ -102,15 +112,30 @@ def validate(spec: NewVoucher) -> None:
     if spec.starts_at and spec.ends_at:
         _need(spec.starts_at < spec.ends_at, "ends_at must be after starts_at", "ends_at", "after")
     if spec.validity_value is not None or spec.validity_unit is not None:
-        _need(spec.validity_value is not None and spec.validity_unit is not None,
-              "validity needs both a value and a unit", "validity_unit")
-        _need(spec.ends_at is None, "give either ends_at or a validity period", "ends_at",
-              "prohibited")
-        _need(0 < (spec.validity_value or 0) <= 1000, "validity_value must be 1..1000",
-              "validity_value", "range")
+        _need(
+            spec.validity_value is not None and spec.validity_unit is not None,
+            "validity needs both a value and a unit",
+            "validity_unit",
+        )
+        _need(
+            spec.ends_at is None,
+            "give either ends_at or a validity period",
+            "ends_at",
+            "prohibited",
+        )
+        _need(
+            0 < (spec.validity_value or 0) <= 1000,
+            "validity_value must be 1..1000",
+            "validity_value",
+            "range",
+        )
     _need(spec.medium in ("print", "digital"), "medium is print or digital", "medium", "in")
-    _need(spec.tax_rate_bps is None or 0 <= spec.tax_rate_bps <= 10000,
-          "tax_rate must be between 0 and 100", "tax_rate", "range")
+    _need(
+        spec.tax_rate_bps is None or 0 <= spec.tax_rate_bps <= 10000,
+        "tax_rate must be between 0 and 100",
+        "tax_rate",
+        "range",
+    )
 
 
 def _row_values(spec: NewVoucher, actor: Actor, now: datetime) -> dict[str, Any]:
@@ -160,9 +185,10 @@ def create(
         ValidationFailed, DuplicateCode, DuplicateId, NotFound (customer), VoucherExpired.
     """
     validate(spec)
-    if spec.holder_id is not None and repo.find_customer(
-        uow.conn, actor.tenant_id, id=spec.holder_id
-    ) is None:
+    if (
+        spec.holder_id is not None
+        and repo.find_customer(uow.conn, actor.tenant_id, id=spec.holder_id) is None
+    ):
         raise errors.NotFound("customer", spec.holder_id)
     pin = spec.pin if spec.pin is not None else (codes.random_pin() if spec.generate_pin else None)
     values = _row_values(spec, actor, uow.now)
@@ -193,9 +219,13 @@ def create(
     if row["balance"]:
         repo.insert_ledger(uow.conn, _issue_entry(row, actor, uow.now))
     record_event(
-        uow, actor, operation="create", subject="voucher", subject_id=row["public_id"],
-        voucher_id=row["id"], after={"status": row["status"], "kind": row["kind"],
-                                     "balance": row["balance"]},
+        uow,
+        actor,
+        operation="create",
+        subject="voucher",
+        subject_id=row["public_id"],
+        voucher_id=row["id"],
+        after={"status": row["status"], "kind": row["kind"], "balance": row["balance"]},
     )
     if spec.active:
         row = apply(uow, actor, row, rules.activate(repo.voucher_state(row), uow.now)).voucher
@@ -224,22 +254,36 @@ def get(uow: UnitOfWork, actor: Actor, ref: VoucherRef) -> repo.Row:
 
 
 def list_page(
-    uow: UnitOfWork, actor: Actor, *, after_id: int | None, limit: int,
-    filters: Mapping[str, Any] | None = None, created_from: datetime | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    after_id: int | None,
+    limit: int,
+    filters: Mapping[str, Any] | None = None,
+    created_from: datetime | None = None,
     created_to: datetime | None = None,
 ) -> Sequence[repo.Row]:
     return repo.list_vouchers(
-        uow.conn, actor.tenant_id, after_id=after_id, limit=limit, filters=filters or {},
-        created_from=created_from, created_to=created_to,
+        uow.conn,
+        actor.tenant_id,
+        after_id=after_id,
+        limit=limit,
+        filters=filters or {},
+        created_from=created_from,
+        created_to=created_to,
     )
 
 
-UPDATABLE = frozenset({"sku", "label", "order_number", "metadata", "medium", "taxable",
-                       "tax_rate_bps"})
+UPDATABLE = frozenset(
+    {"sku", "label", "order_number", "metadata", "medium", "taxable", "tax_rate_bps"}
+)
 
 
 def update(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, changes: Mapping[str, Any],
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    changes: Mapping[str, Any],
     reason: str | None = None,
 ) -> repo.Row:
     """Change descriptive fields (not value, not lifecycle).
@@ -277,8 +321,12 @@ def end(uow: UnitOfWork, actor: Actor, ref: VoucherRef, reason: str | None = Non
 
 
 def expire(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, reason: str | None = None,
-    *, require_holder: bool = False,
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    reason: str | None = None,
+    *,
+    require_holder: bool = False,
 ) -> repo.Row:
     return _state_op(
         uow, actor, ref, lambda v: rules.expire(v, uow.now, require_holder=require_holder), reason
@@ -290,7 +338,11 @@ def void(uow: UnitOfWork, actor: Actor, ref: VoucherRef, reason: str | None = No
 
 
 def reinstate(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, pin: str | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    pin: str | None = None,
     reason: str | None = None,
 ) -> repo.Row:
     """Undo a void. A voucher with a PIN is reinstated only with that PIN.
@@ -306,8 +358,9 @@ def reinstate(
 def delete(uow: UnitOfWork, actor: Actor, ref: VoucherRef, reason: str) -> repo.Row:
     """Soft delete: the voucher stays for the ledger but answers "not found" from now on."""
     row = find(uow, actor, ref, for_update=True)
-    applied = apply(uow, actor, row, rules.delete(repo.voucher_state(row), uow.now, reason),
-                    reason=reason)
+    applied = apply(
+        uow, actor, row, rules.delete(repo.voucher_state(row), uow.now, reason), reason=reason
+    )
     if row["hold_id"] is not None:
         repo.close_reservations(uow.conn, actor.tenant_id, row["id"], "released", uow.now)
     return applied.voucher
@@ -322,15 +375,24 @@ def claim(
 
 
 def unclaim(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, force: bool = False,
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    force: bool = False,
     reason: str | None = None,
 ) -> repo.Row:
     return _state_op(uow, actor, ref, lambda v: rules.unclaim(v, uow.now, force=force), reason)
 
 
 def lock(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, period: timedelta,
-    locking_code: str | None = None, basket_code: str | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    period: timedelta,
+    locking_code: str | None = None,
+    basket_code: str | None = None,
 ) -> repo.Row:
     return _state_op(
         uow, actor, ref, lambda v: rules.lock(v, uow.now, period, locking_code, basket_code)

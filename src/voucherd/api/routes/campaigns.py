@@ -30,14 +30,22 @@ from voucherd.services.vouchers import NewVoucher
 router = APIRouter(prefix="/v1", tags=["Campaigns"])
 
 
-@router.post("/campaigns", status_code=201, response_model=CampaignRead, responses=ERRORS,
-             summary="Create a campaign")
+@router.post(
+    "/campaigns",
+    status_code=201,
+    response_model=CampaignRead,
+    responses=ERRORS,
+    summary="Create a campaign",
+)
 def create_campaign(
     request: Request, body: CampaignCreate, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
     def op(uow: UnitOfWork) -> CampaignRead:
         row = campaigns.create(
-            uow, actor, name=body.name, key=body.key,
+            uow,
+            actor,
+            name=body.name,
+            key=body.key,
             template=NewVoucher(**body.template.model_dump()),
             code_spec=codes.CodeSpec(**body.codes.model_dump()),
             activate_on_create=body.activate_on_create,
@@ -49,59 +57,110 @@ def create_campaign(
 
 @router.get("/campaigns", response_model=Page, responses=ERRORS, summary="List campaigns")
 def list_campaigns(
-    request: Request, actor: Actor = scoped(Scope.READ_LISTS),
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+    request: Request,
+    actor: Actor = scoped(Scope.READ_LISTS),
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
 ) -> Response:
     def op(uow: UnitOfWork) -> Page:
         rows = campaigns.list_page(uow, actor, after_id=pagination.decode(cursor), limit=limit)
-        return Page(data=[CampaignRead.of(r) for r in rows],
-                    next_cursor=pagination.next_cursor([r["id"] for r in rows], limit))
+        return Page(
+            data=[CampaignRead.of(r) for r in rows],
+            next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
+        )
 
     return run(request, actor, op, readonly=True)
 
 
-@router.get("/campaigns/{campaign_id}", response_model=CampaignRead, responses=ERRORS,
-            summary="Get a campaign")
+@router.get(
+    "/campaigns/{campaign_id}",
+    response_model=CampaignRead,
+    responses=ERRORS,
+    summary="Get a campaign",
+)
 def get_campaign(request: Request, campaign_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(request, actor,
-               lambda uow: CampaignRead.of(campaigns.get(uow, actor, id=campaign_id)),
-               readonly=True)
+    return run(
+        request,
+        actor,
+        lambda uow: CampaignRead.of(campaigns.get(uow, actor, id=campaign_id)),
+        readonly=True,
+    )
 
 
-@router.post("/campaigns/{campaign_id}/generate", status_code=201, response_model=Generated,
-             responses=ERRORS, summary="Generate vouchers with random codes (bulk)")
+@router.post(
+    "/campaigns/{campaign_id}/generate",
+    status_code=201,
+    response_model=Generated,
+    responses=ERRORS,
+    summary="Generate vouchers with random codes (bulk)",
+)
 def generate(
     request: Request, campaign_id: int, body: GenerateRequest, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
-    return run(request, actor, lambda uow: Generated(
-        campaign_id=campaign_id, created=campaigns.generate(uow, actor, campaign_id, body.count)),
-        status_code=201, payload=body)
+    return run(
+        request,
+        actor,
+        lambda uow: Generated(
+            campaign_id=campaign_id, created=campaigns.generate(uow, actor, campaign_id, body.count)
+        ),
+        status_code=201,
+        payload=body,
+    )
 
 
-@router.post("/campaigns/{campaign_id}/import", status_code=201, response_model=Generated,
-             responses=ERRORS, summary="Create vouchers with your own codes")
+@router.post(
+    "/campaigns/{campaign_id}/import",
+    status_code=201,
+    response_model=Generated,
+    responses=ERRORS,
+    summary="Create vouchers with your own codes",
+)
 def import_codes(
     request: Request, campaign_id: int, body: ImportRequest, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
-    return run(request, actor, lambda uow: Generated(
-        campaign_id=campaign_id,
-        created=campaigns.import_codes(uow, actor, campaign_id, body.codes)),
-        status_code=201, payload=body)
+    return run(
+        request,
+        actor,
+        lambda uow: Generated(
+            campaign_id=campaign_id,
+            created=campaigns.import_codes(uow, actor, campaign_id, body.codes),
+        ),
+        status_code=201,
+        payload=body,
+    )
 
 
-@router.post("/customers", status_code=201, response_model=CustomerRead, responses=ERRORS,
-             tags=["Customers"], summary="Create a customer")
+@router.post(
+    "/customers",
+    status_code=201,
+    response_model=CustomerRead,
+    responses=ERRORS,
+    tags=["Customers"],
+    summary="Create a customer",
+)
 def create_customer(
     request: Request, body: CustomerCreate, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
-    return run(request, actor,
-               lambda uow: CustomerRead.of(tenants.create_customer(uow, actor, **body.model_dump())),
-               status_code=201, payload=body)
+    return run(
+        request,
+        actor,
+        lambda uow: CustomerRead.of(tenants.create_customer(uow, actor, **body.model_dump())),
+        status_code=201,
+        payload=body,
+    )
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerRead, responses=ERRORS,
-            tags=["Customers"], summary="Get a customer")
+@router.get(
+    "/customers/{customer_id}",
+    response_model=CustomerRead,
+    responses=ERRORS,
+    tags=["Customers"],
+    summary="Get a customer",
+)
 def get_customer(request: Request, customer_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(request, actor,
-               lambda uow: CustomerRead.of(tenants.get_customer(uow, actor, customer_id)),
-               readonly=True)
+    return run(
+        request,
+        actor,
+        lambda uow: CustomerRead.of(tenants.get_customer(uow, actor, customer_id)),
+        readonly=True,
+    )

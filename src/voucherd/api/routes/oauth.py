@@ -24,8 +24,12 @@ def oauth_error(status: int, error: str, description: str, basic: bool = False) 
     headers = dict(NO_STORE)
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="voucherd"' if basic else "Bearer"
-    return Response(orjson.dumps({"error": error, "error_description": description}),
-                    status_code=status, media_type="application/json", headers=headers)
+    return Response(
+        orjson.dumps({"error": error, "error_description": description}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -42,7 +46,10 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 
 def issue_token(
-    request: Request, form: dict[str, str], basic: tuple[str, str] | None, audience: str,
+    request: Request,
+    form: dict[str, str],
+    basic: tuple[str, str] | None,
+    audience: str,
 ) -> tuple[int, dict[str, Any]] | Response:
     """Shared by every face that speaks standard OAuth2 client credentials."""
     if form.get("grant_type") != "client_credentials":
@@ -69,11 +76,18 @@ def issue_token(
             return oauth_error(400, "invalid_scope", f"not granted to this client: {extra}")
         granted = wanted
     ttl = request.app.state.settings.token_ttl_seconds
-    claims = tokens.Claims(int(client["tenant_id"]), client["id"], frozenset(granted), audience,
-                           int(utcnow().timestamp()) + ttl)
+    claims = tokens.Claims(
+        int(client["tenant_id"]),
+        client["id"],
+        frozenset(granted),
+        audience,
+        int(utcnow().timestamp()) + ttl,
+    )
     token = tokens.issue(request.app.state.signing_key, claims)
     return int(client["tenant_id"]), {
-        "access_token": token, "token_type": "Bearer", "expires_in": ttl,
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
         "scope": " ".join(sorted(granted)),
     }
 
@@ -89,20 +103,34 @@ def parse_form(body: bytes) -> dict[str, str] | None:
 @router.post(
     "/oauth/token",
     summary="Get an access token (client credentials)",
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/x-www-form-urlencoded": {"schema": {
-            "type": "object", "required": ["grant_type"],
-            "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]},
-                           "client_id": {"type": "string"},
-                           "client_secret": {"type": "string"},
-                           "scope": {"type": "string",
-                                     "description": " ".join(s.value for s in Scope)}},
-        }}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type"],
+                        "properties": {
+                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                            "client_id": {"type": "string"},
+                            "client_secret": {"type": "string"},
+                            "scope": {
+                                "type": "string",
+                                "description": " ".join(s.value for s in Scope),
+                            },
+                        },
+                    }
+                }
+            },
+        }
+    },
 )
 async def token(request: Request) -> Response:
     if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
-        return oauth_error(400, "invalid_request",
-                           "send the request as application/x-www-form-urlencoded")
+        return oauth_error(
+            400, "invalid_request", "send the request as application/x-www-form-urlencoded"
+        )
     form = parse_form(await request.body())
     if form is None:
         return oauth_error(400, "invalid_request", "the form is not valid UTF-8")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -37,33 +37,54 @@ router = APIRouter(prefix="/v1", tags=["Value"])
 
 def target(body: VoucherTarget) -> VoucherRef:
     if (body.voucher_id is None) == (body.code is None):
-        raise ValidationFailed("name the voucher by exactly one of voucher_id or code",
-                               field="voucher_id", rule="required_without")
+        raise ValidationFailed(
+            "name the voucher by exactly one of voucher_id or code",
+            field="voucher_id",
+            rule="required_without",
+        )
     return VoucherRef(public_id=body.voucher_id, code=body.code)
 
 
-def _result(charged: value.Charged, now: object) -> ChargeResult:
+def _result(charged: value.Charged, now: datetime) -> ChargeResult:
     voucher = charged.voucher
-    return ChargeResult(entry=LedgerEntryRead.of(charged.entry, voucher["public_id"]),
-                        voucher=VoucherRead.of(voucher, now))  # type: ignore[arg-type]
+    return ChargeResult(
+        entry=LedgerEntryRead.of(charged.entry, voucher["public_id"]),
+        voucher=VoucherRead.of(voucher, now),
+    )
 
 
-@router.post("/charges", status_code=201, response_model=ChargeResult, responses=ERRORS,
-             summary="Charge (redeem) a voucher by id or code")
+@router.post(
+    "/charges",
+    status_code=201,
+    response_model=ChargeResult,
+    responses=ERRORS,
+    summary="Charge (redeem) a voucher by id or code",
+)
 def charge(request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.USE)) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
         charged = value.charge(
-            uow, actor, target(body), amount=body.amount, currency=body.currency,
-            order_amount=body.order_amount, order_number=body.order_number,
-            customer_id=body.customer_id, locking_code=body.locking_code, pin=body.pin,
+            uow,
+            actor,
+            target(body),
+            amount=body.amount,
+            currency=body.currency,
+            order_amount=body.order_amount,
+            order_number=body.order_number,
+            customer_id=body.customer_id,
+            locking_code=body.locking_code,
+            pin=body.pin,
         )
         return _result(charged, uow.now)
 
     return run(request, actor, op, status_code=201, payload=body)
 
 
-@router.get("/charges/{entry_id}", response_model=LedgerEntryRead, responses=ERRORS,
-            summary="Get a ledger entry (charge, refund, recharge, issue)")
+@router.get(
+    "/charges/{entry_id}",
+    response_model=LedgerEntryRead,
+    responses=ERRORS,
+    summary="Get a ledger entry (charge, refund, recharge, issue)",
+)
 def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
     def op(uow: UnitOfWork) -> LedgerEntryRead:
         entry = value.get_entry(uow, actor, entry_id)
@@ -73,45 +94,77 @@ def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope.READ)
     return run(request, actor, op, readonly=True)
 
 
-@router.post("/charges/{entry_id}/refund", status_code=201, response_model=ChargeResult,
-             responses=ERRORS, summary="Refund (part of) a charge")
+@router.post(
+    "/charges/{entry_id}/refund",
+    status_code=201,
+    response_model=ChargeResult,
+    responses=ERRORS,
+    summary="Refund (part of) a charge",
+)
 def refund(
     request: Request, entry_id: int, body: RefundRequest, actor: Actor = scoped(Scope.USE)
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
-        refunded = value.refund(uow, actor, entry_id, amount=body.amount,
-                                currency=body.currency, reason=body.reason)
+        refunded = value.refund(
+            uow, actor, entry_id, amount=body.amount, currency=body.currency, reason=body.reason
+        )
         return _result(refunded, uow.now)
 
     return run(request, actor, op, status_code=201, payload=body)
 
 
-@router.post("/vouchers/{voucher_id}/recharge", status_code=201, response_model=ChargeResult,
-             responses=ERRORS, summary="Add value to a stored-value voucher")
+@router.post(
+    "/vouchers/{voucher_id}/recharge",
+    status_code=201,
+    response_model=ChargeResult,
+    responses=ERRORS,
+    summary="Add value to a stored-value voucher",
+)
 def recharge(
-    request: Request, voucher_id: str, body: RechargeRequest,
+    request: Request,
+    voucher_id: str,
+    body: RechargeRequest,
     actor: Actor = scoped(Scope.RECHARGE),
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
-        charged = value.recharge(uow, actor, VoucherRef(public_id=voucher_id),
-                                 amount=body.amount, currency=body.currency,
-                                 order_number=body.order_number)
+        charged = value.recharge(
+            uow,
+            actor,
+            VoucherRef(public_id=voucher_id),
+            amount=body.amount,
+            currency=body.currency,
+            order_number=body.order_number,
+        )
         return _result(charged, uow.now)
 
     return run(request, actor, op, status_code=201, payload=body)
 
 
-@router.get("/vouchers/{voucher_id}/ledger", response_model=Page, responses=ERRORS,
-            summary="The voucher's ledger")
+@router.get(
+    "/vouchers/{voucher_id}/ledger",
+    response_model=Page,
+    responses=ERRORS,
+    summary="The voucher's ledger",
+)
 def ledger(
-    request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ),
-    limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None,
+    request: Request,
+    voucher_id: str,
+    actor: Actor = scoped(Scope.READ),
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: str | None = None,
 ) -> Response:
     def op(uow: UnitOfWork) -> Page:
-        rows = value.ledger(uow, actor, VoucherRef(public_id=voucher_id),
-                            after_id=pagination.decode(cursor), limit=limit)
-        return Page(data=[LedgerEntryRead.of(r, voucher_id) for r in rows],
-                    next_cursor=pagination.next_cursor([r["id"] for r in rows], limit))
+        rows = value.ledger(
+            uow,
+            actor,
+            VoucherRef(public_id=voucher_id),
+            after_id=pagination.decode(cursor),
+            limit=limit,
+        )
+        return Page(
+            data=[LedgerEntryRead.of(r, voucher_id) for r in rows],
+            next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
+        )
 
     return run(request, actor, op, readonly=True)
 
@@ -120,15 +173,25 @@ def _reservation(row: Row) -> ReservationRead:
     return ReservationRead.of(row)
 
 
-@router.post("/reservations", status_code=201, response_model=ReservationRead,
-             responses=ERRORS, summary="Hold value or a use on a voucher")
+@router.post(
+    "/reservations",
+    status_code=201,
+    response_model=ReservationRead,
+    responses=ERRORS,
+    summary="Hold value or a use on a voucher",
+)
 def reserve(request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.USE)) -> Response:
     ttl = request.app.state.settings.reservation_ttl_seconds
 
     def op(uow: UnitOfWork) -> ReservationRead:
         reserved = value.reserve(
-            uow, actor, target(body), amount=body.amount, currency=body.currency,
-            ttl=timedelta(seconds=body.ttl_seconds or ttl), pin=body.pin,
+            uow,
+            actor,
+            target(body),
+            amount=body.amount,
+            currency=body.currency,
+            ttl=timedelta(seconds=body.ttl_seconds or ttl),
+            pin=body.pin,
             locking_code=body.locking_code,
         )
         return _reservation(reserved.reservation)
@@ -136,31 +199,52 @@ def reserve(request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.
     return run(request, actor, op, status_code=201, payload=body)
 
 
-@router.get("/reservations/{reservation_id}", response_model=ReservationRead, responses=ERRORS,
-            summary="Get a reservation")
+@router.get(
+    "/reservations/{reservation_id}",
+    response_model=ReservationRead,
+    responses=ERRORS,
+    summary="Get a reservation",
+)
 def get_reservation(
     request: Request, reservation_id: int, actor: Actor = scoped(Scope.READ)
 ) -> Response:
-    return run(request, actor,
-               lambda uow: _reservation(value.get_reservation(uow, actor, reservation_id)),
-               readonly=True)
+    return run(
+        request,
+        actor,
+        lambda uow: _reservation(value.get_reservation(uow, actor, reservation_id)),
+        readonly=True,
+    )
 
 
-@router.post("/reservations/{reservation_id}/capture", status_code=201,
-             response_model=ChargeResult, responses=ERRORS, summary="Charge a reservation")
+@router.post(
+    "/reservations/{reservation_id}/capture",
+    status_code=201,
+    response_model=ChargeResult,
+    responses=ERRORS,
+    summary="Charge a reservation",
+)
 def capture(
     request: Request, reservation_id: int, body: CaptureRequest, actor: Actor = scoped(Scope.USE)
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
-        charged = value.capture(uow, actor, reservation_id, order_number=body.order_number,
-                                amount=body.amount, customer_id=body.customer_id)
+        charged = value.capture(
+            uow,
+            actor,
+            reservation_id,
+            order_number=body.order_number,
+            amount=body.amount,
+            customer_id=body.customer_id,
+        )
         return _result(charged, uow.now)
 
     return run(request, actor, op, status_code=201, payload=body)
 
 
-@router.post("/reservations/{reservation_id}/release", response_model=ReservationRead,
-             responses=ERRORS, summary="Cancel a reservation")
+@router.post(
+    "/reservations/{reservation_id}/release",
+    response_model=ReservationRead,
+    responses=ERRORS,
+    summary="Cancel a reservation",
+)
 def release(request: Request, reservation_id: int, actor: Actor = scoped(Scope.USE)) -> Response:
-    return run(request, actor,
-               lambda uow: _reservation(value.release(uow, actor, reservation_id)))
+    return run(request, actor, lambda uow: _reservation(value.release(uow, actor, reservation_id)))

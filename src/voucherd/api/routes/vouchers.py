@@ -49,8 +49,13 @@ def _ref(voucher_id: str) -> VoucherRef:
     return VoucherRef(public_id=voucher_id)
 
 
-@router.post("/vouchers", status_code=201, response_model=VoucherCreated, responses=ERRORS,
-             summary="Create a voucher")
+@router.post(
+    "/vouchers",
+    status_code=201,
+    response_model=VoucherCreated,
+    responses=ERRORS,
+    summary="Create a voucher",
+)
 def create_voucher(
     request: Request, body: VoucherCreate, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
@@ -78,35 +83,58 @@ def list_vouchers(
     label: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
     def op(uow: UnitOfWork) -> Page:
-        filters = {"status": status, "kind": kind.value if kind else None,
-                   "campaign_id": campaign_id, "holder_id": customer_id, "sku": sku,
-                   "label": label}
-        rows = vouchers.list_page(uow, actor, after_id=pagination.decode(cursor), limit=limit,
-                                  filters=filters)
-        return Page(data=[VoucherRead.of(r, uow.now) for r in rows],
-                    next_cursor=pagination.next_cursor([r["id"] for r in rows], limit))
+        filters = {
+            "status": status,
+            "kind": kind.value if kind else None,
+            "campaign_id": campaign_id,
+            "holder_id": customer_id,
+            "sku": sku,
+            "label": label,
+        }
+        rows = vouchers.list_page(
+            uow, actor, after_id=pagination.decode(cursor), limit=limit, filters=filters
+        )
+        return Page(
+            data=[VoucherRead.of(r, uow.now) for r in rows],
+            next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
+        )
 
     return run(request, actor, op, readonly=True)
 
 
-@router.post("/vouchers/lookup", response_model=VoucherRead, responses=ERRORS,
-             summary="Find a voucher by its code (sent in the body, never in a URL)")
+@router.post(
+    "/vouchers/lookup",
+    response_model=VoucherRead,
+    responses=ERRORS,
+    summary="Find a voucher by its code (sent in the body, never in a URL)",
+)
 def lookup(request: Request, body: Lookup, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(request, actor,
-               lambda uow: VoucherRead.of(vouchers.get(uow, actor, VoucherRef(code=body.code)),
-                                          uow.now), readonly=True)
+    return run(
+        request,
+        actor,
+        lambda uow: VoucherRead.of(vouchers.get(uow, actor, VoucherRef(code=body.code)), uow.now),
+        readonly=True,
+    )
 
 
-@router.get("/vouchers/{voucher_id}", response_model=VoucherRead, responses=ERRORS,
-            summary="Get a voucher")
+@router.get(
+    "/vouchers/{voucher_id}", response_model=VoucherRead, responses=ERRORS, summary="Get a voucher"
+)
 def get_voucher(request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(request, actor,
-               lambda uow: VoucherRead.of(vouchers.get(uow, actor, _ref(voucher_id)), uow.now),
-               readonly=True)
+    return run(
+        request,
+        actor,
+        lambda uow: VoucherRead.of(vouchers.get(uow, actor, _ref(voucher_id)), uow.now),
+        readonly=True,
+    )
 
 
-@router.get("/vouchers/{voucher_id}/secret", response_model=VoucherSecret, responses=ERRORS,
-            summary="Reveal a voucher's code")
+@router.get(
+    "/vouchers/{voucher_id}/secret",
+    response_model=VoucherSecret,
+    responses=ERRORS,
+    summary="Reveal a voucher's code",
+)
 def get_secret(
     request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ_SECRETS)
 ) -> Response:
@@ -117,8 +145,12 @@ def get_secret(
     return run(request, actor, op, readonly=True)
 
 
-@router.patch("/vouchers/{voucher_id}", response_model=VoucherRead, responses=ERRORS,
-              summary="Update a voucher's descriptive fields")
+@router.patch(
+    "/vouchers/{voucher_id}",
+    response_model=VoucherRead,
+    responses=ERRORS,
+    summary="Update a voucher's descriptive fields",
+)
 def update_voucher(
     request: Request, voucher_id: str, body: VoucherUpdate, actor: Actor = scoped(Scope.UPDATE)
 ) -> Response:
@@ -131,8 +163,12 @@ def update_voucher(
     return run(request, actor, op)
 
 
-@router.delete("/vouchers/{voucher_id}", status_code=204, responses=ERRORS,
-               summary="Delete a voucher (soft; the ledger is kept)")
+@router.delete(
+    "/vouchers/{voucher_id}",
+    status_code=204,
+    responses=ERRORS,
+    summary="Delete a voucher (soft; the ledger is kept)",
+)
 def delete_voucher(
     request: Request, voucher_id: str, body: RequiredReason, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
@@ -143,17 +179,27 @@ def delete_voucher(
     return Response(status_code=204) if response.status_code == 200 else response
 
 
-@router.get("/vouchers/{voucher_id}/events", response_model=Page, responses=ERRORS,
-            summary="The voucher's audit trail")
+@router.get(
+    "/vouchers/{voucher_id}/events",
+    response_model=Page,
+    responses=ERRORS,
+    summary="The voucher's audit trail",
+)
 def voucher_events(
-    request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ),
-    limit: Limit = 100, cursor: str | None = None,
+    request: Request,
+    voucher_id: str,
+    actor: Actor = scoped(Scope.READ),
+    limit: Limit = 100,
+    cursor: str | None = None,
 ) -> Response:
     def op(uow: UnitOfWork) -> Page:
-        rows = vouchers.history(uow, actor, _ref(voucher_id),
-                                after_id=pagination.decode(cursor), limit=limit)
-        return Page(data=[EventRead.of(r) for r in rows],
-                    next_cursor=pagination.next_cursor([r["id"] for r in rows], limit))
+        rows = vouchers.history(
+            uow, actor, _ref(voucher_id), after_id=pagination.decode(cursor), limit=limit
+        )
+        return Page(
+            data=[EventRead.of(r) for r in rows],
+            next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
+        )
 
     return run(request, actor, op, readonly=True)
 
@@ -162,7 +208,9 @@ def _lifecycle(
     name: str, scope: Scope, body_model: type[Any], call: Callable[..., Any], summary: str
 ) -> None:
     def endpoint(
-        request: Request, voucher_id: str, body: Any,
+        request: Request,
+        voucher_id: str,
+        body: Any,
         actor: Actor = scoped(scope),
     ) -> Response:
         def op(uow: UnitOfWork) -> VoucherRead:
@@ -173,34 +221,84 @@ def _lifecycle(
     # The body model is chosen per operation, so the annotation is set at runtime.
     endpoint.__annotations__["body"] = body_model
     endpoint.__name__ = f"{name}_voucher"
-    router.post(f"/vouchers/{{voucher_id}}/{name}", response_model=VoucherRead,
-                responses=ERRORS, summary=summary)(endpoint)
+    router.post(
+        f"/vouchers/{{voucher_id}}/{name}",
+        response_model=VoucherRead,
+        responses=ERRORS,
+        summary=summary,
+    )(endpoint)
 
 
-_lifecycle("activate", Scope.USE, Reason,
-           lambda uow, a, ref, b: vouchers.activate(uow, a, ref, b.reason), "Activate")
-_lifecycle("deactivate", Scope.USE, Reason,
-           lambda uow, a, ref, b: vouchers.deactivate(uow, a, ref, b.reason), "Deactivate")
-_lifecycle("end", Scope.MANAGE, Reason,
-           lambda uow, a, ref, b: vouchers.end(uow, a, ref, b.reason),
-           "End an ongoing voucher now")
-_lifecycle("expire", Scope.MANAGE, Reason,
-           lambda uow, a, ref, b: vouchers.expire(uow, a, ref, b.reason), "Expire now")
-_lifecycle("void", Scope.MANAGE, Reason,
-           lambda uow, a, ref, b: vouchers.void(uow, a, ref, b.reason), "Void")
-_lifecycle("reinstate", Scope.MANAGE, ReinstateRequest,
-           lambda uow, a, ref, b: vouchers.reinstate(uow, a, ref, pin=b.pin, reason=b.reason),
-           "Undo a void")
-_lifecycle("claim", Scope.USE, ClaimRequest,
-           lambda uow, a, ref, b: vouchers.claim(uow, a, ref, b.customer_id, b.reason),
-           "Give the voucher to a customer")
-_lifecycle("unclaim", Scope.USE, UnclaimRequest,
-           lambda uow, a, ref, b: vouchers.unclaim(uow, a, ref, force=b.force, reason=b.reason),
-           "Take the voucher back from its customer")
-_lifecycle("lock", Scope.USE, LockRequest,
-           lambda uow, a, ref, b: vouchers.lock(
-               uow, a, ref, period=timedelta(seconds=b.lock_seconds),
-               locking_code=b.locking_code, basket_code=b.basket_code),
-           "Lock to a basket for a while")
-_lifecycle("unlock", Scope.USE, Reason,
-           lambda uow, a, ref, b: vouchers.unlock(uow, a, ref), "Unlock")
+_lifecycle(
+    "activate",
+    Scope.USE,
+    Reason,
+    lambda uow, a, ref, b: vouchers.activate(uow, a, ref, b.reason),
+    "Activate",
+)
+_lifecycle(
+    "deactivate",
+    Scope.USE,
+    Reason,
+    lambda uow, a, ref, b: vouchers.deactivate(uow, a, ref, b.reason),
+    "Deactivate",
+)
+_lifecycle(
+    "end",
+    Scope.MANAGE,
+    Reason,
+    lambda uow, a, ref, b: vouchers.end(uow, a, ref, b.reason),
+    "End an ongoing voucher now",
+)
+_lifecycle(
+    "expire",
+    Scope.MANAGE,
+    Reason,
+    lambda uow, a, ref, b: vouchers.expire(uow, a, ref, b.reason),
+    "Expire now",
+)
+_lifecycle(
+    "void",
+    Scope.MANAGE,
+    Reason,
+    lambda uow, a, ref, b: vouchers.void(uow, a, ref, b.reason),
+    "Void",
+)
+_lifecycle(
+    "reinstate",
+    Scope.MANAGE,
+    ReinstateRequest,
+    lambda uow, a, ref, b: vouchers.reinstate(uow, a, ref, pin=b.pin, reason=b.reason),
+    "Undo a void",
+)
+_lifecycle(
+    "claim",
+    Scope.USE,
+    ClaimRequest,
+    lambda uow, a, ref, b: vouchers.claim(uow, a, ref, b.customer_id, b.reason),
+    "Give the voucher to a customer",
+)
+_lifecycle(
+    "unclaim",
+    Scope.USE,
+    UnclaimRequest,
+    lambda uow, a, ref, b: vouchers.unclaim(uow, a, ref, force=b.force, reason=b.reason),
+    "Take the voucher back from its customer",
+)
+_lifecycle(
+    "lock",
+    Scope.USE,
+    LockRequest,
+    lambda uow, a, ref, b: vouchers.lock(
+        uow,
+        a,
+        ref,
+        period=timedelta(seconds=b.lock_seconds),
+        locking_code=b.locking_code,
+        basket_code=b.basket_code,
+    ),
+    "Lock to a basket for a while",
+)
+_lifecycle(
+    "unlock", Scope.USE, Reason, lambda uow, a, ref, b: vouchers.unlock(uow, a, ref), "Unlock"
+)
