@@ -138,6 +138,21 @@ def client_create(
     )
 
 
+@client_app.command("revoke")
+def client_revoke(
+    client_id: Annotated[str, typer.Option("--id", help="Client id")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke a client: it gets no new tokens (issued ones expire within their lifetime)."""
+    try:
+        with UnitOfWork(_engine(database_url)) as uow:
+            tenants.revoke_client(uow, client_id)
+            uow.commit()
+    except VoucherdError as exc:
+        _fail(exc)
+    _print_json({"client_id": client_id, "revoked": True})
+
+
 @app.command()
 def verify(database_url: DatabaseUrl = None) -> None:
     """Check every ledger and state invariant across the whole database."""

@@ -103,6 +103,21 @@ def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> repo.Ro
     return row if secrets.verify_client_secret(row["secret_hash"], secret) else None
 
 
+def revoke_client(uow: UnitOfWork, client_id: str) -> None:
+    """Raises: NotFound."""
+    row = find_client(uow, client_id)
+    if row is None:
+        raise errors.NotFound("client", client_id)
+    uow.conn.execute(update(clients).where(clients.c.id == client_id).values(revoked_at=uow.now))
+    record_event(
+        uow,
+        Actor(row["tenant_id"], "cli"),
+        operation="revoke",
+        subject="client",
+        subject_id=client_id,
+    )
+
+
 def find_client(uow: UnitOfWork, client_id: str) -> repo.Row | None:
     return uow.conn.execute(select(clients).where(clients.c.id == client_id)).mappings().first()
 
