@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import StaticPool
 
 
 def normalize_url(url: str) -> str:
@@ -33,10 +33,14 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     memory = ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite:/")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    if not memory:
-        # Each thread opens its own connection; SQLite serialises writers itself.
-        kwargs["poolclass"] = NullPool
+    # A pooled connection is used by one thread at a time; SQLite serialises writers itself.
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": 30},
+        "pool_size": 20,
+        "max_overflow": 40,
+    }
+    if memory:
+        kwargs = {"connect_args": {"check_same_thread": False}, "poolclass": StaticPool}
     engine = create_engine(url, echo=echo, **kwargs)
 
     @event.listens_for(engine, "connect")
