@@ -1,0 +1,119 @@
+"""Common parameters and request authentication, Shopee's way.
+
+Common parameters are read from the query string whatever the case of their names
+(``Partner_id`` and ``partner_id`` alike, as the ``pyshopee`` client lower-cases them anyway).
+Checks run in Shopee's order: presence and shape of each common parameter, timestamp within 5
+minutes, partner known, signature, then (shop calls) shop id, partner-shop link and access token.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from voucherd.dialects.shopee import accounts, signing
+from voucherd.dialects.shopee import errors as e
+from voucherd.dialects.shopee.errors import ShopeeError
+from voucherd.services.unit_of_work import Actor, UnitOfWork
+
+MAX_SKEW = 300  # seconds: "Expires in 5 minutes."
+
+
+def common_params(request: Request) -> dict[str, str]:
+    """Query parameters with lower-cased names (the first occurrence wins)."""
+    params: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        params.setdefault(name.lower(), value)
+    return params
+
+
+def signed_path(request: Request) -> str:
+    """The path the client signed: the request path below our mount point (``/api/v2/...``)."""
+    path: str = request.scope["path"]
+    root: str = request.scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _uint(value: str) -> int | None:
+    if not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if number <= accounts.MAX_ID else None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    partner_id: int
+    shop_id: int | None = None
+
+    @property
+    def actor(self) -> Actor:
+        assert self.shop_id is not None
+        return Actor(self.shop_id, f"shopee:{self.partner_id}", f"shopee:{self.partner_id}")
+
+
+def authenticate(request: Request, uow: UnitOfWork, *, shop: bool) -> Caller:
+    """Check the common parameters and the signature of a shop call or a public call.
+
+    Raises: ShopeeError (error_param 400; error_auth / error_sign / invalid_acceess_token /
+    shop_no_linked 403).
+    """
+    params = common_params(request)
+    raw_partner = params.get("partner_id")
+    if not raw_partner:
+        raise e.gateway_param(e.NO_PARTNER_ID)
+    partner_id = _uint(raw_partner)
+    if partner_id is None:
+        raise e.gateway_param(e.BAD_PARTNER_ID)
+    raw_ts = params.get("timestamp")
+    if not raw_ts:
+        raise e.gateway_param(e.NO_TIMESTAMP)
+    timestamp = _uint(raw_ts)
+    if timestamp is None:
+        raise e.gateway_param(e.BAD_TIMESTAMP)
+    now = int(time.time())
+    if timestamp < now - MAX_SKEW:
+        raise e.gateway_param(e.EXPIRED_TIMESTAMP)
+    if timestamp > now + MAX_SKEW:
+        raise e.gateway_param(e.INVALID_TIMESTAMP)
+    given_sign = params.get("sign")
+    if not given_sign:
+        raise e.gateway_param(e.NO_SIGN)
+    access_token = shop_id = None
+    if shop:
+        access_token = params.get("access_token")
+        if not access_token:
+            raise e.gateway_param(e.NO_ACCESS_TOKEN)
+        raw_shop = params.get("shop_id")
+        if not raw_shop:
+            raise e.gateway_param(e.NO_SHOP_ID)
+        shop_id = _uint(raw_shop)
+        if shop_id is None:
+            raise e.gateway_param(e.BAD_SHOP_ID)
+    partner = accounts.find_partner(uow, partner_id)
+    if partner is None:
+        raise ShopeeError("error_auth", e.PARTNER_INVALID, status=403)
+    # Sign over the values exactly as sent (the client signed its own rendering).
+    if not signing.verify(
+        given_sign,
+        partner["partner_key"],
+        raw_partner,
+        signed_path(request),
+        raw_ts,
+        access_token if shop else None,
+        params.get("shop_id") if shop else None,
+    ):
+        raise ShopeeError("error_sign", e.WRONG_SIGN, status=403)
+    if not shop:
+        return Caller(partner_id)
+    assert access_token is not None and shop_id is not None
+    token = accounts.find_token(uow, access_token, "access")
+    if token is None or token["expires_at"] <= uow.now:
+        raise ShopeeError("invalid_acceess_token", e.INVALID_ACCESS_TOKEN, status=403)
+    if token["tenant_id"] != shop_id or token["partner_id"] != partner_id:
+        raise ShopeeError("error_auth", e.PARTNER_OR_SHOP, status=403)
+    if not accounts.is_linked(uow, shop_id, partner_id):
+        raise ShopeeError("shop_no_linked", e.SHOP_NO_LINK, status=403)
+    return Caller(partner_id, shop_id)
