@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -123,7 +124,9 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(engine: Engine, database_url: str) -> Iterator[LiveServer]:
     """The real app on a real socket (uvicorn in a thread), on this session's database."""
-    settings = Settings(database_url=database_url, db_pool_size=20, secret_key="test-signing-key")  # type: ignore[arg-type]
+    settings = Settings(
+        database_url=database_url, db_pool_size=20, secret_key=SecretStr("test-signing-key")
+    )
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings),

@@ -171,3 +171,17 @@ def test_delete_needs_a_reason() -> None:
     with pytest.raises(errors.ValidationFailed):
         rules.delete(card(), NOW, "  ")
     assert rules.delete(card(), NOW, "fraud").after is VoucherStatus.DELETED
+
+
+def test_raising_the_usage_limit_reopens_a_used_up_voucher() -> None:
+    from voucherd.domain import schedule
+
+    used_up = card(
+        kind=ValueKind.GIFT, balance=0, max_uses=2, uses=2, status=VoucherStatus.REDEEMED
+    )
+    reopened = schedule.revise(used_up, NOW, max_uses=3)
+    assert reopened.after is VoucherStatus.ACTIVE and reopened.fields["redeemed_at"] is None
+    same = schedule.revise(used_up, NOW, metadata={"name": "x"})
+    assert same.after is VoucherStatus.REDEEMED
+    empty_card = card(balance=0, max_uses=None, uses=4, status=VoucherStatus.REDEEMED)
+    assert schedule.revise(empty_card, NOW, max_uses=10).after is VoucherStatus.REDEEMED

@@ -43,6 +43,7 @@ class Action(StrEnum):
     EXPIRE = "expire"
     VOID = "void"
     REINSTATE = "reinstate"
+    REOPEN = "reopen"  # a used-up voucher gets uses back (its usage limit was raised)
     DELETE = "delete"
 
 
@@ -79,6 +80,7 @@ TRANSITIONS: Final[Mapping[tuple[VoucherStatus, Action], VoucherStatus]] = {
     (S.REDEEMED, A.REFUND): S.ACTIVE,
     (S.REDEEMED, A.RECHARGE): S.ACTIVE,
     (S.REDEEMED, A.UPDATE): S.REDEEMED,
+    (S.REDEEMED, A.REOPEN): S.ACTIVE,
     (S.REDEEMED, A.UNLOCK): S.REDEEMED,
     (S.REDEEMED, A.RELEASE): S.REDEEMED,
     (S.REDEEMED, A.DELETE): S.DELETED,

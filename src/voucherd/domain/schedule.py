@@ -31,8 +31,8 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from voucherd.domain import errors
-from voucherd.domain.lifecycle import Action, Phase, transition
-from voucherd.domain.vouchers import Change, ValidityUnit, VoucherState, add_period
+from voucherd.domain.lifecycle import Action, Phase, VoucherStatus, transition
+from voucherd.domain.vouchers import Change, ValidityUnit, ValueKind, VoucherState, add_period
 
 TERMS: Final = frozenset(
     {"discount_amount", "discount_bps", "discount_cap", "min_spend", "cashback_bps"}
@@ -164,4 +164,15 @@ def revise(
         fields[name] = value
     if metadata is not None:
         fields["metadata"] = dict(metadata)
-    return Change(Action.UPDATE, v.status, transition(v.status, Action.UPDATE), fields)
+    action = Action.UPDATE
+    new_limit = fields.get("max_uses", v.max_uses)
+    has_value = v.kind is not ValueKind.STORED_VALUE or v.balance > 0
+    if (
+        v.status is VoucherStatus.REDEEMED
+        and has_value
+        and (new_limit is None or new_limit > v.uses)
+    ):
+        # More uses than already made: the voucher is no longer used up.
+        action = Action.REOPEN
+        fields["redeemed_at"] = None
+    return Change(action, v.status, transition(v.status, action), fields)
