@@ -43,6 +43,14 @@ def get_tenant(uow: UnitOfWork, tenant_id: int) -> repo.Row:
     return row
 
 
+def lock_tenant(uow: UnitOfWork, tenant_id: int) -> None:
+    """Serialise a tenant-wide check-then-act (e.g. a quota) until this transaction ends.
+
+    PostgreSQL locks the tenant row; SQLite's writers are serialised already (BEGIN IMMEDIATE).
+    """
+    uow.conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update())
+
+
 def update_tenant_settings(uow: UnitOfWork, tenant_id: int, settings: Mapping[str, Any]) -> None:
     current = dict(get_tenant(uow, tenant_id)["settings"] or {})
     current.update(settings)

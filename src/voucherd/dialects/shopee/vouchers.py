@@ -380,6 +380,7 @@ def add(uow: UnitOfWork, actor: Actor, body: Mapping[str, Any]) -> int:
     check_terms(settings, reward_type, min_basket, discount_amount, percentage, max_price)
     check_channels(channels, display_start, ADD_CHANNELS)
     check_items(voucher_type, items)
+    tenants.lock_tenant(uow, actor.tenant_id)  # two adds at 999 must not both pass
     if count_live(uow, actor.tenant_id) >= MAX_ACTIVE:
         raise ShopeeError("voucher.voucher_over_limit")
     currency = currency_of(settings)
