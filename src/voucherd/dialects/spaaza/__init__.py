@@ -1,0 +1,18 @@
+"""Spaaza-compatible voucher API, mounted at /spaaza (see docs/compat/spaaza.md)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from voucherd.dialects.spaaza import tables as tables  # registers the tables on the metadata
+from voucherd.dialects.spaaza.cli import cli
+from voucherd.dialects.spaaza.routes import build
+
+PREFIX = "/spaaza"
+
+
+def mount(app: FastAPI) -> None:
+    app.mount(PREFIX, build(app))
+
+
+__all__ = ["cli", "mount"]
