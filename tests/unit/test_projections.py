@@ -67,8 +67,10 @@ def test_spaaza(state: VoucherState, expected: str) -> None:
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
-        (v(), "VALID"),
+        (v(status=S.INACTIVE), "VALID"),  # waiting in its batch
+        (v(), "ISSUED"),  # issued = activated, with or without a member
         (v(holder_id=2), "ISSUED"),
+        (v(status=S.INACTIVE, ends_at=NOW - DAY), "EXPIRED"),
         (v(status=S.REDEEMED), "REDEEMED"),
         (v(status=S.VOID), "VOID"),
         (v(ends_at=NOW - DAY), "EXPIRED"),

@@ -38,6 +38,7 @@ def spaaza_status(v: VoucherState) -> SpaazaStatus:
 
 
 def rm_status(v: VoucherState, now: datetime) -> RmStatus:
+    """A batch's vouchers wait inactive ("VALID"); issuing one activates it ("ISSUED")."""
     current = v.phase(now)
     if current is Phase.VOID:
         return "VOID"
@@ -45,4 +46,4 @@ def rm_status(v: VoucherState, now: datetime) -> RmStatus:
         return "REDEEMED"
     if current in (Phase.EXPIRED, Phase.DELETED):
         return "EXPIRED"
-    return "ISSUED" if v.holder_id is not None else "VALID"
+    return "VALID" if current is Phase.INACTIVE else "ISSUED"

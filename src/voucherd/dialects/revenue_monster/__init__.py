@@ -1,0 +1,78 @@
+"""Revenue Monster Open API v3 vouchers, wire-compatible, under ``/rm``.
+
+OAuth at ``/rm/v1/token``, the signed Open API at ``/rm/v3/...``, voucher QR images at
+``/rm/qr/...``; callbacks are sent by a worker (see ``callbacks.py``). Docs:
+``docs/compat/revenue_monster.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from voucherd.dialects.revenue_monster import errors, routes, tables
+from voucherd.dialects.revenue_monster.callbacks import Worker
+from voucherd.dialects.revenue_monster.cli import cli
+from voucherd.dialects.revenue_monster.settings import RmSettings
+
+PREFIX = "/rm"
+
+__all__ = ["PREFIX", "cli", "mount", "tables"]
+
+
+def mount(app: FastAPI) -> None:
+    settings = RmSettings()
+    sub = FastAPI(
+        title="voucherd: Revenue Monster Open API v3 (vouchers)",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    sub.state = app.state
+    app.state.rm_settings = settings
+    sub.include_router(routes.router)
+
+    async def rm_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.RmError)
+        return errors.response(exc)
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code in (404, 405):
+            return errors.response(errors.RmError("API_ENDPOINT_NOT_FOUND", status=exc.status_code))
+        return errors.response(errors.RmError("INVALID_REQUEST", str(exc.detail), exc.status_code))
+
+    async def internal_error(_request: Request, _exc: Exception) -> Response:
+        return errors.response(errors.RmError("INTERNAL_ERROR"))
+
+    async def validation_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        where = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else "request"
+        return errors.response(errors.RmError("VALIDATION_ERROR", f"{where} is invalid"))
+
+    sub.add_exception_handler(errors.RmError, rm_error)
+    sub.add_exception_handler(RequestValidationError, validation_error)
+    sub.add_exception_handler(StarletteHTTPException, http_error)
+    sub.add_exception_handler(Exception, internal_error)
+    app.mount(PREFIX, sub)
+
+    if settings.callback_worker:
+        parent_lifespan = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(parent: FastAPI) -> AsyncIterator[Any]:
+            async with parent_lifespan(parent) as state:
+                worker = Worker(parent.state.engine, settings)
+                worker.start()
+                try:
+                    yield state
+                finally:
+                    worker.stop()
+
+        app.router.lifespan_context = lifespan

@@ -1,0 +1,327 @@
+"""Callbacks: when a voucher's RM status changes, POST it to the merchant, signed.
+
+The engine's ``events`` table is the outbox: every status change writes one. A worker (a
+thread started with the app, or ``voucherd rm worker``) turns new events into
+``rm_deliveries`` rows (advancing a per-merchant cursor with a conditional UPDATE) and sends
+due deliveries, claiming each with a conditional UPDATE so that several workers in several
+processes never send one twice. A delivery is tried ``callback_attempts`` times, the merchant's
+retry interval apart, until the receiver answers 200; every attempt is recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, insert, or_, select, update
+
+from voucherd.db import repositories as repo
+from voucherd.db.tables import events
+from voucherd.dialects.revenue_monster import auth, ops, signing
+from voucherd.dialects.revenue_monster.settings import RmSettings
+from voucherd.dialects.revenue_monster.tables import (
+    rm_deliveries,
+    rm_delivery_attempts,
+    rm_merchants,
+)
+from voucherd.services.unit_of_work import Actor, UnitOfWork
+
+log = logging.getLogger("voucherd.rm.callbacks")
+
+PENDING, DELIVERING, DELIVERED, FAILED = "pending", "delivering", "delivered", "failed"
+# What RM calls each engine status (domain.projections.rm_status without the clock: an event
+# records a stored status change, and a date-based expiry is stored by the sweep).
+_RM_STATUS = {
+    "inactive": "VALID",
+    "active": "ISSUED",
+    "redeemed": "REDEEMED",
+    "void": "VOID",
+    "expired": "EXPIRED",
+    "deleted": "EXPIRED",
+}
+SCAN_BATCH = 200
+
+
+def changes_rm_status(event: Any) -> bool:
+    """Whether an engine event changes what RM calls the voucher's status."""
+    if event.subject != "voucher" or event.voucher_id is None or event.operation == "create":
+        return False
+    after, before = event.after or {}, event.before or {}
+    if "status" not in after:
+        return False
+    return _RM_STATUS.get(str(before.get("status"))) != _RM_STATUS.get(str(after["status"]))
+
+
+# --- outbox -> deliveries -------------------------------------------------------------------
+
+
+def scan(engine: Engine, settings: RmSettings) -> int:
+    """Create deliveries for new status changes of every merchant with a callback URL."""
+    with UnitOfWork(engine, readonly=True) as uow:
+        tenant_ids = list(
+            uow.conn.execute(
+                select(rm_merchants.c.tenant_id).where(rm_merchants.c.callback_url.is_not(None))
+            ).scalars()
+        )
+    return sum(_scan_tenant(engine, settings, int(t)) for t in tenant_ids)
+
+
+def _scan_tenant(engine: Engine, settings: RmSettings, tenant_id: int) -> int:
+    # Look first without the write lock (SQLite takes it at BEGIN of a writing unit).
+    with UnitOfWork(engine, readonly=True) as uow:
+        merchant = (
+            uow.conn.execute(select(rm_merchants).where(rm_merchants.c.tenant_id == tenant_id))
+            .mappings()
+            .first()
+        )
+        if merchant is None or not merchant["callback_url"]:
+            return 0
+        horizon = uow.now - timedelta(seconds=settings.outbox_lag_seconds)
+        rows = uow.conn.execute(
+            select(events)
+            .where(events.c.tenant_id == tenant_id, events.c.id > merchant["last_event_id"])
+            .order_by(events.c.id)
+            .limit(SCAN_BATCH)
+        ).all()
+    taken = []
+    for row in rows:
+        if row.created_at > horizon:
+            break  # may still have a lower-id neighbour in flight: next pass
+        taken.append(row)
+    if not taken:
+        return 0
+    with UnitOfWork(engine) as uow:
+        current = uow.conn.execute(
+            update(rm_merchants)
+            .where(
+                rm_merchants.c.tenant_id == tenant_id,
+                rm_merchants.c.last_event_id == merchant["last_event_id"],
+            )
+            .values(last_event_id=taken[-1].id)
+            .returning(rm_merchants.c.callback_url, rm_merchants.c.public_url)
+        ).first()
+        if current is None:
+            return 0  # another worker took this range
+        if not current.callback_url:
+            uow.commit()  # callbacks were switched off meanwhile: skip the range
+            return 0
+        base_url = current.public_url or settings.public_url.rstrip("/")
+        ctx = ops.Context(engine, Actor(tenant_id, "system:rm-callbacks"), base_url)
+        renderer = ops.Renderer(uow, ctx)
+        # One callback per voucher per pass: it carries the voucher as it is now anyway.
+        latest = {e.voucher_id: e for e in taken if changes_rm_status(e)}
+        created = 0
+        for event in sorted(latest.values(), key=lambda e: int(e.id)):
+            voucher = repo.find_voucher(
+                uow.conn, tenant_id, id=event.voucher_id, include_deleted=True
+            )
+            if voucher is None:
+                continue
+            payload = signing.canonical_json({"item": renderer.voucher(voucher), "code": "SUCCESS"})
+            uow.conn.execute(
+                repo.insert_ignore(uow.conn, rm_deliveries).values(
+                    tenant_id=tenant_id,
+                    event_id=event.id,
+                    voucher_id=event.voucher_id,
+                    url=current.callback_url,
+                    payload=payload,
+                    status=PENDING,
+                    attempts=0,
+                    next_attempt_at=uow.now,
+                    created_at=uow.now,
+                )
+            )
+            created += 1
+        uow.commit()
+    return created
+
+
+# --- deliveries -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+
+
+def post(url: str, payload: str, private_key_pem: str, timeout: float, now: datetime) -> Outcome:
+    """One signed POST (headers as RM sends them; ``requestUrl`` is not signed)."""
+    if not url.lower().startswith(("http://", "https://")):
+        return Outcome(None, "callback URL must be http or https")
+    nonce = secrets.token_hex(16)
+    timestamp = str(int(now.timestamp()))
+    text = signing.plaintext(
+        data=base64.b64encode(payload.encode()).decode(),
+        method="post",
+        nonce_str=nonce,
+        request_url=None,
+        timestamp=timestamp,
+    )
+    signature = signing.sign(signing.load_private_key(private_key_pem), text)
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
+        url,
+        data=payload.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Nonce-Str": nonce,
+            "X-Timestamp": timestamp,
+            "X-Signature": signing.header_value(signature),
+            "User-Agent": "voucherd-rm-callback",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return Outcome(int(response.status), None)
+    except urllib.error.HTTPError as exc:
+        return Outcome(int(exc.code), None)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return Outcome(None, str(exc)[:255])
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(rm_deliveries.c.status == PENDING, rm_deliveries.c.next_attempt_at <= now),
+        and_(rm_deliveries.c.status == DELIVERING, rm_deliveries.c.locked_until < now),
+    )
+
+
+def deliver_due(engine: Engine, settings: RmSettings, limit: int = 20) -> int:
+    """Send every due delivery this worker can claim; returns how many it attempted."""
+    with UnitOfWork(engine, readonly=True) as uow:
+        due = uow.conn.execute(
+            select(rm_deliveries.c.id, rm_deliveries.c.tenant_id)
+            .where(_due(uow.now))
+            .order_by(rm_deliveries.c.next_attempt_at)
+            .limit(limit)
+        ).all()
+    done = 0
+    for delivery_id, tenant_id in due:
+        done += _deliver_one(engine, settings, int(tenant_id), int(delivery_id))
+    return done
+
+
+def _deliver_one(engine: Engine, settings: RmSettings, tenant_id: int, delivery_id: int) -> int:
+    lock = timedelta(seconds=settings.callback_timeout_seconds + 30)
+    with UnitOfWork(engine) as uow:
+        locked_until = uow.now + lock
+        claimed = uow.conn.execute(
+            update(rm_deliveries)
+            .where(
+                rm_deliveries.c.tenant_id == tenant_id,
+                rm_deliveries.c.id == delivery_id,
+                _due(uow.now),
+            )
+            .values(status=DELIVERING, locked_until=locked_until)
+        ).rowcount
+        if claimed != 1:
+            return 0  # another worker has it
+        delivery = (
+            uow.conn.execute(
+                select(rm_deliveries).where(
+                    rm_deliveries.c.tenant_id == tenant_id, rm_deliveries.c.id == delivery_id
+                )
+            )
+            .mappings()
+            .one()
+        )
+        merchant = (
+            uow.conn.execute(select(rm_merchants).where(rm_merchants.c.tenant_id == tenant_id))
+            .mappings()
+            .one()
+        )
+        uow.commit()
+    outcome = post(
+        delivery["url"],
+        delivery["payload"],
+        merchant["server_private_key_pem"],
+        settings.callback_timeout_seconds,
+        uow.clock(),
+    )
+    interval = merchant["retry_interval_seconds"] or settings.callback_retry_seconds
+    with UnitOfWork(engine) as uow:
+        attempt = int(delivery["attempts"]) + 1
+        if outcome.status_code == 200:
+            values: dict[str, Any] = {"status": DELIVERED, "delivered_at": uow.now}
+        elif attempt >= settings.callback_attempts:
+            values = {"status": FAILED}
+        else:
+            values = {
+                "status": PENDING,
+                "next_attempt_at": uow.now + timedelta(seconds=float(interval)),
+            }
+        updated = uow.conn.execute(
+            update(rm_deliveries)
+            .where(
+                rm_deliveries.c.tenant_id == tenant_id,
+                rm_deliveries.c.id == delivery_id,
+                rm_deliveries.c.status == DELIVERING,
+                rm_deliveries.c.locked_until == locked_until,
+            )
+            .values(
+                attempts=attempt,
+                locked_until=None,
+                last_status_code=outcome.status_code,
+                last_error=outcome.error,
+                **values,
+            )
+        ).rowcount
+        if updated != 1:
+            return 0  # our lock lapsed and another worker took over; it records its own
+        uow.conn.execute(
+            insert(rm_delivery_attempts).values(
+                tenant_id=tenant_id,
+                delivery_id=delivery_id,
+                attempt=attempt,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                created_at=uow.now,
+            )
+        )
+        uow.commit()
+    return 1
+
+
+# --- the worker -----------------------------------------------------------------------------
+
+
+class Worker:
+    """Scan and deliver every ``worker_poll_seconds`` until stopped."""
+
+    def __init__(self, engine: Engine, settings: RmSettings) -> None:
+        self.engine, self.settings = engine, settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_purge = datetime.now(UTC)
+
+    def run_once(self) -> tuple[int, int]:
+        now = datetime.now(UTC)
+        if self._next_purge <= now:
+            auth.purge_expired_nonces(self.engine, now)
+            self._next_purge = now + timedelta(minutes=5)
+        return scan(self.engine, self.settings), deliver_due(self.engine, self.settings)
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # keep the worker alive; the next pass retries
+                log.exception("rm callback worker pass failed")
+            self._stop.wait(self.settings.worker_poll_seconds)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name="rm-callbacks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.settings.callback_timeout_seconds + 5)

@@ -1,0 +1,222 @@
+"""``voucherd rm ...``: clients, batches, merchant settings and the callback worker."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import Engine, insert
+
+from voucherd.config import Settings
+from voucherd.db.engine import make_engine
+from voucherd.dialects.revenue_monster import auth, batches, merchants, signing
+from voucherd.dialects.revenue_monster.settings import RmSettings
+from voucherd.dialects.revenue_monster.tables import rm_clients
+from voucherd.domain.errors import VoucherdError
+from voucherd.domain.scopes import ALL_SCOPES
+from voucherd.services import tenants
+from voucherd.services.unit_of_work import UnitOfWork
+
+cli = typer.Typer(help="Revenue Monster Open API v3 (vouchers) under /rm.", no_args_is_help=True)
+client_app = typer.Typer(help="RM API clients.", no_args_is_help=True)
+batch_app = typer.Typer(help="RM voucher batches.", no_args_is_help=True)
+merchant_app = typer.Typer(
+    help="RM merchant settings (callbacks, reinstate PIN).", no_args_is_help=True
+)
+cli.add_typer(client_app, name="client")
+cli.add_typer(batch_app, name="batch")
+cli.add_typer(merchant_app, name="merchant")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="VOUCHERD_DATABASE_URL",
+        help="SQLAlchemy URL; default ./voucherd.db",
+    ),
+]
+
+
+def _engine(url: str | None) -> Engine:
+    return make_engine(url or Settings().database_url)
+
+
+def _print(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(2)
+
+
+def create_client(
+    engine: Engine, tenant_id: int, public_key_pem: str, name: str = "rm"
+) -> dict[str, str]:
+    """An engine client of kind ``rm`` plus its RSA public key, in one transaction.
+
+    Raises: ValueError (bad key), VoucherdError (no such tenant).
+    """
+    signing.load_public_key(public_key_pem)
+    with UnitOfWork(engine) as uow:
+        created = tenants.create_client(uow, tenant_id, name, ALL_SCOPES, kind="rm")
+        uow.conn.execute(
+            insert(rm_clients).values(
+                tenant_id=tenant_id,
+                client_id=created.client_id,
+                public_key_pem=public_key_pem.strip() + "\n",
+                created_at=uow.now,
+            )
+        )
+        uow.commit()
+    return {"clientId": created.client_id, "clientSecret": created.client_secret}
+
+
+@client_app.command("create")
+def client_create(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    public_key: Annotated[
+        Path,
+        typer.Option(
+            "--public-key",
+            help="PEM file of the client's RSA public key",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    name: Annotated[str, typer.Option(help="Client name")] = "rm",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an RM client; prints JSON with clientId and clientSecret (shown once)."""
+    try:
+        result = create_client(_engine(database_url), tenant, public_key.read_text(), name)
+    except ValueError as exc:
+        _fail(str(exc))
+    except VoucherdError as exc:
+        _fail(f"({exc.code}) {exc.message}")
+    _print({**result, "tenantId": tenant})
+
+
+@client_app.command("revoke-tokens")
+def client_revoke_tokens(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    client: Annotated[str, typer.Option(help="Client id")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke all refresh tokens of an RM client; prints how many."""
+    revoked = auth.revoke_refresh_tokens(_engine(database_url), tenant, client)
+    _print({"tenantId": tenant, "clientId": client, "revokedRefreshTokens": revoked})
+
+
+def _iso(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter("expected an ISO 8601 date-time") from None
+    if value.tzinfo is None:
+        raise typer.BadParameter("give a time zone (e.g. 2027-01-01T00:00:00Z)")
+    return value.astimezone(UTC)
+
+
+@batch_app.command("create")
+def batch_create(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    label: Annotated[str, typer.Option(help="Batch label")],
+    type: Annotated[str, typer.Option("--type", help="CASH, DISCOUNT or GIFT")],
+    quantity: Annotated[int, typer.Option(help="How many vouchers to generate")],
+    amount: Annotated[int | None, typer.Option(help="Cents: CASH value or fixed discount")] = None,
+    discount_rate: Annotated[int | None, typer.Option(help="Basis points (1% = 100)")] = None,
+    minimum_spend: Annotated[int | None, typer.Option(help="Cents")] = None,
+    expiry_days: Annotated[int | None, typer.Option(help="DYNAMIC: days from issue")] = None,
+    expires_at: Annotated[str | None, typer.Option(help="FIXED: ISO 8601 date-time")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a voucher batch and its vouchers; prints JSON with the batch key."""
+    kind = type.upper()
+    if kind not in ("CASH", "DISCOUNT", "GIFT"):
+        _fail("--type is CASH, DISCOUNT or GIFT")
+    spec = batches.NewBatch(
+        label=label,
+        type=kind,  # type: ignore[arg-type]  # checked just above
+        quantity=quantity,
+        amount=amount,
+        discount_rate=discount_rate,
+        minimum_spend=minimum_spend,
+        expiry_days=expiry_days,
+        expires_at=_iso(expires_at) if expires_at else None,
+    )
+    try:
+        result = batches.create(_engine(database_url), tenant, spec)
+    except ValueError as exc:
+        _fail(str(exc))
+    except VoucherdError as exc:
+        _fail(f"({exc.code}) {exc.message}")
+    _print(result)
+
+
+@merchant_app.command("set")
+def merchant_set(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    callback_url: Annotated[
+        str | None, typer.Option(help="Where status changes are POSTed ('' to stop)")
+    ] = None,
+    retry_interval: Annotated[
+        float | None, typer.Option(help="Seconds between callback attempts")
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="Base of qrUrl in callbacks, e.g. https://vouchers.example/rm"),
+    ] = None,
+    reinstate_pin: Annotated[str | None, typer.Option(help="PIN that authorises reinstate")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set what is given; prints the merchant's settings and server public key."""
+    changes: dict[str, Any] = {}
+    if callback_url is not None:
+        if callback_url and not callback_url.lower().startswith(("http://", "https://")):
+            _fail("--callback-url must be an http(s) URL")
+        changes["callback_url"] = callback_url
+    if retry_interval is not None:
+        if retry_interval <= 0:
+            _fail("--retry-interval must be positive")
+        changes["retry_interval_seconds"] = retry_interval
+    if public_url is not None:
+        changes["public_url"] = public_url
+    if reinstate_pin is not None:
+        changes["reinstate_pin"] = reinstate_pin
+    try:
+        row = merchants.configure(_engine(database_url), tenant, **changes)
+    except VoucherdError as exc:
+        _fail(f"({exc.code}) {exc.message}")
+    _print(
+        {
+            "tenantId": tenant,
+            "callbackUrl": row["callback_url"],
+            "retryIntervalSeconds": row["retry_interval_seconds"],
+            "publicUrl": row["public_url"],
+            "reinstatePinSet": row["reinstate_pin_hash"] is not None,
+            "serverPublicKey": row["server_public_key_pem"],
+        }
+    )
+
+
+@cli.command("worker")
+def worker(
+    once: Annotated[bool, typer.Option(help="One pass, then exit")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Deliver callbacks (run this where the app runs with VOUCHERD_RM_CALLBACK_WORKER=false)."""
+    from voucherd.dialects.revenue_monster.callbacks import Worker
+
+    runner = Worker(_engine(database_url), RmSettings())
+    if once:
+        scanned, delivered = runner.run_once()
+        _print({"deliveriesCreated": scanned, "attempts": delivered})
+        return
+    with contextlib.suppress(KeyboardInterrupt):
+        runner.run_forever()

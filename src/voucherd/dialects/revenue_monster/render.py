@@ -1,0 +1,139 @@
+"""Engine rows rendered as RM's Voucher and VoucherBatch objects (doc field tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from voucherd.db import repositories as repo
+from voucherd.domain.projections import rm_status
+from voucherd.domain.vouchers import ValueKind
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+RM_TYPE = {
+    ValueKind.STORED_VALUE.value: "CASH",
+    ValueKind.FIXED_DISCOUNT.value: "DISCOUNT",
+    ValueKind.PERCENT_DISCOUNT.value: "DISCOUNT",
+    ValueKind.GIFT.value: "GIFT",
+    ValueKind.CASHBACK.value: "DISCOUNT",
+}
+
+
+def rfc3339(value: datetime | None) -> str:
+    """UTC RFC 3339 like Go's time.Time (fraction without trailing zeros); zero time if unset."""
+    if value is None:
+        return ZERO_TIME
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += "." + f"{value.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def qr_url(base_url: str, tenant_id: int, code: str) -> str:
+    return f"{base_url}/qr/{tenant_id}/voucher/{code}"
+
+
+def _amount(row: Mapping[Any, Any], initial: int | None) -> int:
+    if row["kind"] == ValueKind.STORED_VALUE.value:
+        return int(initial or 0)
+    if row["kind"] == ValueKind.FIXED_DISCOUNT.value:
+        return int(row["discount_amount"] or 0)
+    return 0
+
+
+def expiry(row: Mapping[Any, Any]) -> dict[str, Any]:
+    if row["validity_value"]:
+        return {
+            "type": "DYNAMIC",
+            "day": int(row["validity_value"]),
+            "expiredAt": rfc3339(row["ends_at"]),
+        }
+    return {"type": "FIXED", "day": 0, "expiredAt": rfc3339(row["ends_at"])}
+
+
+def member(customer: Mapping[Any, Any] | None) -> dict[str, Any] | None:
+    if customer is None:
+        return None
+    meta = customer["metadata"] or {}
+    return {
+        "id": str(customer["id"]),
+        "name": customer["name"] or "",
+        "email": customer["email"] or "",
+        "countryCode": str(meta.get("countryCode", "")),
+        "phoneNumber": str(meta.get("phoneNumber", "")),
+        "status": "ACTIVE",
+        "createdAt": rfc3339(customer["created_at"]),
+    }
+
+
+def voucher(
+    row: repo.Row,
+    *,
+    campaign: Mapping[Any, Any] | None,
+    holder: Mapping[Any, Any] | None,
+    now: datetime,
+    base_url: str,
+) -> dict[str, Any]:
+    state = repo.voucher_state(row)
+    initial = campaign["amount"] if campaign is not None else row["balance"]
+    rm_type = RM_TYPE.get(row["kind"], "GIFT")
+    return {
+        "key": row["public_id"],
+        "label": row["label"] or (campaign["name"] if campaign is not None else ""),
+        "redemptionRuleKey": None,
+        "voucherBatchKey": campaign["key"] if campaign is not None else "",
+        "type": rm_type,
+        "amount": _amount(row, initial),
+        "discountRate": int(row["discount_bps"] or 0),
+        "minimumSpendAmount": int(row["min_spend"] or 0),
+        "origin": "SYSTEM",
+        "imageUrl": "",
+        "memberProfile": member(holder),
+        "redemptionRule": None,
+        "assignedAt": rfc3339(row["claimed_at"] or row["activated_at"]),
+        "payload": None,
+        "qrUrl": qr_url(base_url, int(row["tenant_id"]), row["code"]),
+        "code": row["code"],
+        "isShipping": False,
+        "address": None,
+        "expiry": expiry(row),
+        "voucherComboKey": None,
+        "usedAt": rfc3339(row["voided_at"]),
+        "redeemedAt": rfc3339(row["redeemed_at"]),
+        "isDeviceRedeem": False,
+        "status": rm_status(state, now),
+        "createdAt": rfc3339(row["created_at"]),
+        "updatedAt": rfc3339(row["updated_at"]),
+    }
+
+
+def batch(campaign: Mapping[Any, Any], counts: Mapping[str, int]) -> dict[str, Any]:
+    quantity = counts.get("quantity", 0)
+    balance = counts.get("balance", 0)
+    return {
+        "id": str(campaign["id"]),
+        "key": campaign["key"],
+        "label": campaign["name"],
+        "type": RM_TYPE.get(campaign["kind"], "GIFT"),
+        "amount": _amount(campaign, campaign["amount"]),
+        "discountRate": int(campaign["discount_bps"] or 0),
+        "minimumSpendAmount": int(campaign["min_spend"] or 0),
+        "imageUrl": "",
+        "quantity": quantity,
+        "balanceQuantity": balance,
+        "usedQuantity": quantity - balance,
+        "status": "COMPLETED",
+        "expiry": expiry(campaign),
+        "origin": "SYSTEM",
+        "isShipping": False,
+        "isStatic": False,
+        "staticCode": "",
+        "isDeviceRedeem": False,
+        "reason": "",
+        "source": "",
+        "sourceType": "",
+        "createdAt": rfc3339(campaign["created_at"]),
+        "updatedAt": rfc3339(campaign["created_at"]),
+    }

@@ -1,0 +1,124 @@
+"""The dialect's own tables (on the shared metadata); every one carries ``tenant_id``."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from voucherd.db.tables import metadata
+from voucherd.db.types import BigId, UtcDateTime
+
+
+def _tenant() -> Column[int]:
+    return Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False)
+
+
+# An RM client: an engine client (kind "rm") plus the RSA public key that verifies its requests.
+rm_clients = Table(
+    "rm_clients",
+    metadata,
+    _tenant(),
+    Column("client_id", String(64), nullable=False),
+    Column("public_key_pem", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "client_id"),
+    ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
+)
+
+# Refresh tokens, stored as SHA-256 of the token; each use rotates it (``rotated_at``), and a
+# second use of a rotated token revokes its whole family.
+rm_refresh_tokens = Table(
+    "rm_refresh_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("client_id", String(64), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("family", String(32), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("rotated_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    UniqueConstraint("tenant_id", "token_hash"),
+    Index(None, "tenant_id", "family"),
+)
+
+# Seen request nonces: the primary key refuses a replay in any process on this database.
+rm_nonces = Table(
+    "rm_nonces",
+    metadata,
+    _tenant(),
+    Column("client_id", String(64), nullable=False),
+    Column("nonce", String(128), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "client_id", "nonce"),
+    Index(None, "tenant_id", "client_id", "expires_at"),
+)
+
+# Per-merchant RM settings: callback target, the server key that signs callbacks, the PIN that
+# authorises a reinstate, and the outbox cursor over the engine's events.
+rm_merchants = Table(
+    "rm_merchants",
+    metadata,
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), primary_key=True),
+    Column("callback_url", String(1024)),
+    Column("retry_interval_seconds", Float),
+    Column("public_url", String(1024)),
+    Column("server_private_key_pem", Text, nullable=False),
+    Column("server_public_key_pem", Text, nullable=False),
+    Column("reinstate_pin_hash", String(255)),
+    Column("last_event_id", BigInteger, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One callback per voucher status change (an event), delivered by a worker.
+rm_deliveries = Table(
+    "rm_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("event_id", BigInteger, nullable=False),
+    Column("voucher_id", BigInteger, nullable=False),
+    Column("url", String(1024), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending delivering delivered failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", String(255)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    UniqueConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "event_id"),
+    Index(None, "status", "next_attempt_at"),
+)
+
+rm_delivery_attempts = Table(
+    "rm_delivery_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("delivery_id", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(255)),
+    Column("created_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "delivery_id"], ["rm_deliveries.tenant_id", "rm_deliveries.id"]
+    ),
+    Index(None, "tenant_id", "delivery_id"),
+)

@@ -1,0 +1,219 @@
+"""Callbacks: signed POSTs of the voucher on each status change, retried until a 200."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select, update
+
+from tests.compat.revenue_monster.conftest import RmClient, RmMerchant, make_batch
+from voucherd.dialects.revenue_monster import merchants, signing
+from voucherd.dialects.revenue_monster.callbacks import Worker, changes_rm_status
+from voucherd.dialects.revenue_monster.settings import RmSettings
+from voucherd.dialects.revenue_monster.tables import rm_deliveries, rm_delivery_attempts
+
+
+@dataclass
+class Receiver:
+    """A merchant's callback endpoint on 127.0.0.1 answering a scripted list of statuses."""
+
+    statuses: list[int]
+    received: list[tuple[dict[str, str], bytes, int]] = field(default_factory=list)
+    url: str = ""
+
+    def answer(self, headers: dict[str, str], body: bytes) -> int:
+        status = self.statuses[min(len(self.received), len(self.statuses) - 1)]
+        self.received.append((headers, body, status))
+        return status
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    target = Receiver([500, 500, 200])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status = target.answer({k.lower(): v for k, v in self.headers.items()}, body)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    target.url = f"http://127.0.0.1:{server.server_address[1]}/rm-callback"
+    yield target
+    server.shutdown()
+    server.server_close()
+
+
+def _deliveries(engine: Engine, tenant_id: int) -> list[Any]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(rm_deliveries)
+                .where(rm_deliveries.c.tenant_id == tenant_id)
+                .order_by(rm_deliveries.c.id)
+            ).mappings()
+        )
+
+
+def _wait_for(condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_callback_retried_until_200_and_signed(
+    rm: RmClient, merchant: RmMerchant, engine: Engine, receiver: Receiver
+) -> None:
+    merchants.configure(
+        engine, merchant.tenant_id, callback_url=receiver.url, retry_interval_seconds=0.2
+    )
+    key = make_batch(engine, merchant.tenant_id, quantity=2)
+    code = rm.call("post", f"/v3/voucher-batch/{key}/issue", {}).json()["item"]["code"]
+    assert rm.call("post", f"/v3/voucher/{code}/void", {}).status_code == 200
+
+    _wait_for(
+        lambda: [d["status"] for d in _deliveries(engine, merchant.tenant_id)] == ["delivered"]
+    )
+    (delivery,) = _deliveries(engine, merchant.tenant_id)
+    assert delivery["attempts"] == 3 and delivery["last_status_code"] == 200
+    with engine.connect() as conn:
+        attempts = conn.execute(
+            select(rm_delivery_attempts.c.attempt, rm_delivery_attempts.c.status_code)
+            .where(
+                rm_delivery_attempts.c.tenant_id == merchant.tenant_id,
+                rm_delivery_attempts.c.delivery_id == delivery["id"],
+            )
+            .order_by(rm_delivery_attempts.c.attempt)
+        ).all()
+    assert [tuple(a) for a in attempts] == [(1, 500), (2, 500), (3, 200)]
+    assert [status for _, _, status in receiver.received] == [500, 500, 200]
+    assert sum(1 for _, _, status in receiver.received if status == 200) == 1
+
+    # The merchant verifies the accepted callback with the server public key it fetched.
+    fetched = rm.call("get", "/v3/merchant/server-public-key").json()["item"]["publicKey"]
+    public_key = signing.load_public_key(fetched)
+    headers, body, _ = receiver.received[-1]
+    payload = json.loads(body)
+    assert payload["code"] == "SUCCESS"
+    assert payload["item"]["code"] == code and payload["item"]["status"] == "VOID"
+    text = signing.plaintext(
+        data=base64.b64encode(body).decode(),
+        method="post",
+        nonce_str=headers["x-nonce-str"],
+        request_url=None,
+        timestamp=headers["x-timestamp"],
+    )
+    signature = signing.parse_header(headers["x-signature"])
+    assert signature is not None
+    assert signing.verify(public_key, signature, [text]) == text
+    assert signing.data_base64(payload) == base64.b64encode(body).decode()  # canonical body
+
+
+def test_deliveries_survive_a_restart_and_are_sent_once(
+    merchant: RmMerchant, engine: Engine, receiver: Receiver
+) -> None:
+    """A delivery left 'delivering' by a worker that died is taken over, by exactly one of
+    several workers racing for it (two here, plus the app's own thread)."""
+    receiver.statuses = [200]
+    merchants.configure(engine, merchant.tenant_id, callback_url=receiver.url)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(rm_deliveries).values(
+                tenant_id=merchant.tenant_id,
+                event_id=-1,
+                voucher_id=0,
+                url=receiver.url,
+                payload='{"code":"SUCCESS","item":{}}',
+                status="delivering",
+                attempts=1,
+                next_attempt_at=now - timedelta(minutes=2),
+                locked_until=now - timedelta(seconds=1),
+                created_at=now - timedelta(minutes=2),
+            )
+        )
+    settings = RmSettings(callback_worker=False)
+    workers = [Worker(engine, settings) for _ in range(2)]
+    threads = [threading.Thread(target=w.run_once) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    _wait_for(lambda: _deliveries(engine, merchant.tenant_id)[0]["status"] == "delivered")
+    assert len(receiver.received) == 1
+    (delivery,) = _deliveries(engine, merchant.tenant_id)
+    assert delivery["attempts"] == 2
+
+
+def test_gives_up_after_the_configured_attempts(
+    merchant: RmMerchant, engine: Engine, receiver: Receiver
+) -> None:
+    receiver.statuses = [503]
+    merchants.configure(
+        engine, merchant.tenant_id, callback_url=receiver.url, retry_interval_seconds=0.05
+    )
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(rm_deliveries).values(
+                tenant_id=merchant.tenant_id,
+                event_id=-2,
+                voucher_id=0,
+                url=receiver.url,
+                payload="{}",
+                status="pending",
+                attempts=4,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    _wait_for(lambda: _deliveries(engine, merchant.tenant_id)[0]["status"] == "failed")
+    assert len(receiver.received) == 1  # the fifth and last attempt
+    with engine.begin() as conn:  # a failed delivery is never picked up again
+        conn.execute(
+            update(rm_deliveries)
+            .where(rm_deliveries.c.tenant_id == merchant.tenant_id)
+            .values(next_attempt_at=now)
+        )
+    Worker(engine, RmSettings(callback_worker=False)).run_once()
+    assert len(receiver.received) == 1
+
+
+@dataclass
+class _Event:
+    subject: str = "voucher"
+    voucher_id: int | None = 1
+    operation: str = "void"
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+
+
+def test_which_events_change_the_rm_status() -> None:
+    assert changes_rm_status(_Event(before={"status": "active"}, after={"status": "void"}))
+    assert not changes_rm_status(_Event(operation="claim", after={"holder_id": 4}))
+    assert changes_rm_status(  # issuing a batch voucher: VALID -> ISSUED
+        _Event(operation="activate", before={"status": "inactive"}, after={"status": "active"})
+    )
+    assert not changes_rm_status(  # both EXPIRED for RM
+        _Event(operation="delete", before={"status": "expired"}, after={"status": "deleted"})
+    )
+    assert not changes_rm_status(_Event(operation="create", after={"status": "inactive"}))
+    assert not changes_rm_status(_Event(operation="charge", after={"uses": 1}))
