@@ -1,0 +1,53 @@
+"""JTL Voucher Cloud API v1.8, wire-compatible, mounted at ``/jtl``.
+
+Token at ``/jtl/oauth/token``, API at ``/jtl/v1/...``, OpenAPI at ``/jtl/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+from starlette.routing import Mount
+
+from voucherd.dialects.jtl import auth, clients, errors, tables, value, vouchers
+from voucherd.dialects.jtl.cli import cli
+
+DESCRIPTION = """
+A wire-compatible implementation of the JTL-Voucher Cloud API 1.8 on voucherd.
+Point a JTL integration at `<host>/jtl/v1` (token URL `<host>/jtl/oauth/token`).
+Amounts are strings like `"10.53"`; errors are `{"status", "code", "message"}` (+ `errors` on 422).
+"""
+
+TAGS = [{"name": name} for name in ("Vouchers", "Reservations", "Charges", "Clients", "OAuth")]
+
+
+def create_subapp() -> FastAPI:
+    sub = FastAPI(
+        title="JTL-Voucher Cloud API",
+        version="1.8",
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        openapi_tags=TAGS,
+    )
+    errors.install(sub)
+    for module in (auth, clients, vouchers, value):
+        sub.include_router(module.router)
+    return sub
+
+
+def mount(app: FastAPI) -> None:
+    sub = create_subapp()
+    sub.state = app.state  # engine, settings and signing key appear here at startup
+    app.mount("/jtl", sub)
+    mounted = app.router.routes[-1]
+    assert isinstance(mounted, Mount) and mounted.path == "/jtl"
+    # Starlette's mount pattern is ``.*``, which stops at a newline: a path id holding an
+    # (URL-encoded) newline would fall through to the parent's 404. Everything under /jtl is
+    # this dialect's, in its error shape.
+    mounted.path_regex = re.compile(mounted.path_regex.pattern, re.DOTALL)
+
+
+__all__ = ["cli", "mount", "tables"]

@@ -1,0 +1,384 @@
+"""JTL's request bodies (validated strictly, like Laravel rules) and response objects.
+
+The response models only describe the OpenAPI document; routes render plain dicts
+(``render.py``) that follow them field for field.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from voucherd.domain.money import is_currency
+
+AMOUNT_PATTERN = r"^[0-9]{1,5}\.[0-9]{2}$"
+AMOUNT_DESCRIPTION = (
+    "Amount in the currency of this voucher. Must be send as string in the following pattern:\n"
+    "* Up to five digits before the decimal point\n* The decimal point (.)\n"
+    "* Exactly two digits after the decimal point"
+)
+TAX_RATE_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+def _currency(value: str) -> str:
+    if not is_currency(value.upper()):
+        raise PydanticCustomError("valid_currency", "Currency must be a valid currency code")
+    return value.upper()
+
+
+def _positive(value: str) -> str:
+    if value.replace("0", "").replace(".", "") == "":
+        raise PydanticCustomError("min", "The amount must be at least 0.01.")
+    return value
+
+
+def _json_object(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise PydanticCustomError("json", "The data must be a valid JSON string.") from None
+    if not isinstance(parsed, dict):
+        raise PydanticCustomError("json", "The data must be a JSON object string.")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("required", "The comment field is required.")
+    return value
+
+
+Amount = Annotated[
+    StrictStr,
+    Field(
+        min_length=4,
+        max_length=9,
+        pattern=AMOUNT_PATTERN,
+        description=AMOUNT_DESCRIPTION,
+        examples=["10.53"],
+    ),
+]
+PositiveAmount = Annotated[
+    Amount, AfterValidator(_positive), Field(description=AMOUNT_DESCRIPTION + "\n* At least 0.01")
+]
+Currency = Annotated[
+    StrictStr,
+    Field(
+        min_length=3,
+        max_length=3,
+        examples=["EUR"],
+        description="The three-character ISO-4217 currency code, matching the voucher's currency",
+    ),
+    AfterValidator(_currency),
+]
+Text255 = Annotated[StrictStr, Field(max_length=255)]
+OrderNumber = Annotated[
+    StrictStr,
+    Field(max_length=255, examples=["ORDER-62642"], description="Order or invoice number"),
+]
+Interval = Literal["days", "weeks", "months", "years"]
+VoucherType = Literal["print", "digital"]
+Status = Literal["active", "inactive"]
+
+
+def storable(text: str) -> bool:
+    """Text a database column can hold: no NUL character, no lone UTF-16 surrogate."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        if isinstance(value, str) and not storable(value):
+            raise PydanticCustomError(
+                "utf8", "The value must be UTF-8 text without NUL characters."
+            )
+        return value
+
+
+class VoucherCreate(Strict):
+    id: Annotated[
+        StrictStr | None,
+        Field(
+            max_length=255,
+            pattern=ID_PATTERN,
+            examples=["4ZH83T0ACUUC14CW"],
+            description="A unique custom identifier for this voucher (optional; generated as 16"
+            " upper-case letters and digits if not set)",
+        ),
+    ] = None
+    code: Annotated[
+        StrictStr | None,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="The code a customer enters (optional; generated if not set)",
+        ),
+    ] = None
+    pin: Annotated[
+        StrictStr | None,
+        Field(
+            min_length=1,
+            max_length=255,
+            description="An additional security feature (optional;"
+            " a 6-digit PIN is generated if not set). Returned only in this response.",
+        ),
+    ] = None
+    amount: Amount
+    currency: Currency
+    validity_value: Annotated[
+        StrictInt | None,
+        Field(
+            ge=1,
+            le=1000,
+            examples=[24],
+            description="Together with validity_interval: how long"
+            " the voucher is valid after activation",
+        ),
+    ] = None
+    validity_interval: Interval | None = None
+    status: Annotated[
+        Status | None,
+        Field(description="Initial status; vouchers (print and digital) are inactive by default"),
+    ] = None
+    type: VoucherType = "digital"
+    taxable: StrictBool = False
+    tax_rate: Annotated[
+        StrictStr | None,
+        Field(
+            pattern=TAX_RATE_PATTERN,
+            examples=["19"],
+            description="Tax rate in percent (required when taxable is true)",
+        ),
+    ] = None
+    sku: Annotated[StrictStr | None, Field(max_length=255)] = None
+    batch: Annotated[StrictStr | None, Field(max_length=30)] = None
+    order_number: Annotated[StrictStr | None, Field(max_length=255)] = None
+    data: Annotated[
+        StrictStr | None,
+        Field(
+            max_length=65535,
+            examples=['{"foo": "bar"}'],
+            description="Any additional custom data as a JSON object string",
+        ),
+        AfterValidator(_json_object),
+    ] = None
+
+
+class VoucherUpdate(Strict):
+    sku: Annotated[StrictStr | None, Field(max_length=255)] = None
+    batch: Annotated[StrictStr | None, Field(max_length=30)] = None
+
+
+class StatusRequest(Strict):
+    status: Status
+    comment: Annotated[
+        StrictStr | None, Field(max_length=255, examples=["reason for this status change"])
+    ] = None
+
+
+class DeleteRequest(Strict):
+    comment: Annotated[
+        StrictStr,
+        Field(
+            max_length=255,
+            examples=["deleted reason comment"],
+            description="Must be set when the voucher gets deleted",
+        ),
+        AfterValidator(_not_blank),
+    ]
+
+
+class RechargeRequest(Strict):
+    amount: PositiveAmount
+    currency: Currency
+    order_number: OrderNumber
+    code: Annotated[
+        StrictStr | None, Field(max_length=255, description="Not necessary if id is set")
+    ] = None
+    id: Annotated[StrictStr | None, Field(max_length=255, examples=["4ZH83T0ACUUC14CW"])] = None
+
+
+class ReservationRequest(Strict):
+    amount: PositiveAmount
+    currency: Currency
+    code: Annotated[StrictStr, Field(max_length=255, examples=["test"])]
+    pin: Annotated[StrictStr | None, Field(max_length=255)] = None
+
+
+class ChargeRequest(Strict):
+    order_number: OrderNumber
+
+
+class RefundRequest(Strict):
+    amount: PositiveAmount
+    currency: Currency
+
+
+class ConnectRequest(Strict):
+    pin: Annotated[
+        StrictStr,
+        Field(
+            max_length=255,
+            examples=["X53HI0"],
+            description="Previously issued one-time PIN (30 minutes validity)",
+        ),
+    ]
+
+
+# --- responses (documentation) -----------------------------------------------------------
+
+OutAmount = Annotated[
+    str, Field(min_length=4, max_length=9, pattern=AMOUNT_PATTERN, examples=["10.53"])
+]
+
+
+class Voucher(BaseModel):
+    id: str
+    client_id: str | None
+    sku: str | None
+    batch: str | None
+    amount: OutAmount
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    valid_until: datetime | None
+    validity_value: int | None
+    validity_interval: Interval | None
+    status: Status
+    type: VoucherType
+    taxable: bool
+    tax_rate: str | None
+    order_number: str | None
+    data: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class VoucherWithSecrets(Voucher):
+    code: str
+    pin: str | None = Field(
+        description="Only in the response that created the voucher; the"
+        " PIN is stored hashed and is null afterwards"
+    )
+
+
+class VoucherListItem(Voucher):
+    remaining_amount: OutAmount
+    deletable: bool
+
+
+class Links(BaseModel):
+    first: str
+    last: str
+    prev: str | None
+    next: str | None
+
+
+class Meta(BaseModel):
+    current_page: int
+    per_page: int
+    from_: int | None = Field(alias="from")
+    to: int | None
+    last_page: int
+    total: int
+    path: str
+
+
+class VoucherPage(BaseModel):
+    data: list[VoucherListItem]
+    links: Links
+    meta: Meta
+
+
+class Charge(BaseModel):
+    id: str
+    voucher_id: str
+    client_id: str | None
+    type: Literal["charge", "recharge", "refund"]
+    amount: OutAmount
+    order_number: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChargePage(BaseModel):
+    data: list[Charge]
+    links: Links
+    meta: Meta
+
+
+class Reservation(BaseModel):
+    id: str
+    voucher_id: str
+    voucher_taxable: bool
+    voucher_tax_rate: str | None
+    client_id: str | None
+    amount: OutAmount
+    valid_until: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class Client(BaseModel):
+    id: str
+    client_group_id: str
+    name: str
+    secret: str
+    scopes: list[str]
+    created_at: datetime
+    updated_at: datetime
+    connected_at: datetime
+    type: str
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str
+
+
+class OAuthError(BaseModel):
+    error: str
+    error_description: str
+
+
+class Error(BaseModel):
+    status: int
+    code: str
+    message: str
+
+
+class FieldError(BaseModel):
+    code: str
+    property: str
+    rule: str
+    message: str
+
+
+class ValidationFailure(Error):
+    errors: list[FieldError]
