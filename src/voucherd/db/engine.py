@@ -8,6 +8,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import StaticPool
 
+from voucherd.domain.errors import ValidationFailed
+
 
 def normalize_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver for them."""
@@ -17,10 +19,46 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        # Raw NUL in text, or JSON's escape of it (PostgreSQL's jsonb refuses that too).
+        return "\x00" in value or "\\u0000" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    wrapped = getattr(value, "obj", None)  # psycopg's Json/Jsonb parameter wrappers
+    return wrapped is not None and _has_nul(wrapped)
+
+
+def refuse_nul_text(engine: Engine) -> None:
+    """No text with NUL characters reaches the database, on any face.
+
+    PostgreSQL cannot store them and would fail the statement as a server error; SQLite would
+    store what PostgreSQL refuses. Refusing them here, as a typed validation error, gives every
+    API face its own 4xx for it.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(
+        _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        if parameters and _has_nul(parameters):
+            raise ValidationFailed("text may not contain NUL characters", rule="no_nul")
+
+
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     url = normalize_url(url)
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url, echo)
+    engine = (
+        _sqlite_engine(url, echo)
+        if url.startswith("sqlite")
+        else _postgres_engine(url, pool_size, echo)
+    )
+    refuse_nul_text(engine)
+    return engine
+
+
+def _postgres_engine(url: str, pool_size: int, echo: bool) -> Engine:
     return create_engine(
         url,
         pool_size=pool_size,

@@ -104,7 +104,10 @@ def create_client(
 
 def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> repo.Row | None:
     """The client row if the secret matches and the client is not revoked."""
-    row = uow.conn.execute(select(clients).where(clients.c.id == client_id)).mappings().first()
+    if "\x00" in client_id:  # no such id can exist; do not send it to the database
+        row = None
+    else:
+        row = uow.conn.execute(select(clients).where(clients.c.id == client_id)).mappings().first()
     if row is None or row["revoked_at"] is not None:
         secrets.verify_client_secret("sha256$", secret)  # same work either way
         return None

@@ -20,6 +20,7 @@ from voucherd.dialects.revenue_monster import errors, routes, tables
 from voucherd.dialects.revenue_monster.callbacks import Worker
 from voucherd.dialects.revenue_monster.cli import cli
 from voucherd.dialects.revenue_monster.settings import RmSettings
+from voucherd.domain.errors import VoucherdError
 
 PREFIX = "/rm"
 
@@ -56,7 +57,13 @@ def mount(app: FastAPI) -> None:
         where = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else "request"
         return errors.response(errors.RmError("VALIDATION_ERROR", f"{where} is invalid"))
 
+    async def domain_error(_request: Request, exc: Exception) -> Response:
+        # An engine refusal no call site translated (e.g. NUL text refused at the database).
+        assert isinstance(exc, VoucherdError)
+        return errors.response(errors.from_domain(exc))
+
     sub.add_exception_handler(errors.RmError, rm_error)
+    sub.add_exception_handler(VoucherdError, domain_error)
     sub.add_exception_handler(RequestValidationError, validation_error)
     sub.add_exception_handler(StarletteHTTPException, http_error)
     sub.add_exception_handler(Exception, internal_error)
