@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -98,7 +99,30 @@ def test_generate_verify_and_sweep(database_url: str) -> None:
     assert "all 11 checks passed" in verify.stderr
     assert "balance_equals_ledger_sum" in verify.stdout
     sweep = json.loads(run(database_url, "sweep").stdout)
-    assert set(sweep) == {"expired_vouchers", "expired_reservations", "purged_idempotency_keys"}
+    assert set(sweep) == {
+        "expired_vouchers",
+        "expired_reservations",
+        "purged_idempotency_keys",
+        "purged",
+    }
+    assert {"jtl_connect_pins", "spaaza_sessions", "rm_nonces"} <= set(sweep["purged"])
+
+
+def test_sweep_purges_lapsed_dialect_credentials(database_url: str, engine: Engine) -> None:
+    tenant = json.loads(run(database_url, "tenant", "create", "--name", "Pins").stdout)
+    pin = json.loads(run(database_url, "jtl", "pin", "--tenant", str(tenant["id"])).stdout)
+    assert pin["pin"]
+    count = "SELECT COUNT(*) FROM jtl_connect_pins WHERE tenant_id = :t"
+    with engine.begin() as conn:
+        assert conn.execute(text(count), {"t": tenant["id"]}).scalar_one() == 1
+        conn.execute(
+            text("UPDATE jtl_connect_pins SET expires_at = :past WHERE tenant_id = :t"),
+            {"past": datetime.now(UTC) - timedelta(minutes=1), "t": tenant["id"]},
+        )
+    swept = json.loads(run(database_url, "sweep").stdout)
+    assert swept["purged"]["jtl_connect_pins"] >= 1
+    with engine.connect() as conn:
+        assert conn.execute(text(count), {"t": tenant["id"]}).scalar_one() == 0
 
 
 def test_code_space_refusal_is_a_clear_error(database_url: str) -> None:

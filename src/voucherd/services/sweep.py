@@ -6,11 +6,23 @@ expired); the sweep makes the stored status and the event trail catch up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from voucherd.db.tables import events, reservations, vouchers
 from voucherd.services import idempotency
@@ -22,6 +34,7 @@ class SweepResult:
     expired_vouchers: int = 0
     expired_reservations: int = 0
     purged_idempotency_keys: int = 0
+    purged: dict[str, int] = field(default_factory=dict)  # table -> rows past their expiry
 
 
 def run(
@@ -30,6 +43,7 @@ def run(
     now: datetime | None = None,
     batch_size: int = 50_000,
     progress: object = None,
+    purge: Iterable[Table] = (),
 ) -> SweepResult:
     """Each batch is its own transaction, so a huge sweep never holds locks for long."""
     now = now or utcnow()
@@ -45,6 +59,9 @@ def run(
     with engine.begin() as conn:
         result.expired_reservations = _lapse_reservations(conn, now)
         result.purged_idempotency_keys = idempotency.purge_expired(conn, now)
+        for table in purge:  # short-lived credentials of the API faces (PINs, nonces, ...)
+            deleted = conn.execute(delete(table).where(table.c.expires_at <= now)).rowcount
+            result.purged[table.name] = int(deleted)
     return result
 
 

@@ -50,4 +50,7 @@ def mount(app: FastAPI) -> None:
     mounted.path_regex = re.compile(mounted.path_regex.pattern, re.DOTALL)
 
 
-__all__ = ["cli", "mount", "tables"]
+# Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
+EXPIRING = (tables.jtl_connect_pins,)
+
+__all__ = ["EXPIRING", "cli", "mount", "tables"]

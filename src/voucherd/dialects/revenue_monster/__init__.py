@@ -83,3 +83,7 @@ def mount(app: FastAPI) -> None:
                     worker.stop()
 
         app.router.lifespan_context = lifespan
+
+
+# Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
+EXPIRING = (tables.rm_nonces, tables.rm_refresh_tokens)

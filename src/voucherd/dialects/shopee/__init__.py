@@ -35,4 +35,7 @@ def mount(app: FastAPI) -> None:
     app.mount(PREFIX, sub)
 
 
-__all__ = ["cli", "mount"]
+# Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
+EXPIRING = (tables.shopee_auth_codes, tables.shopee_tokens)
+
+__all__ = ["EXPIRING", "cli", "mount"]

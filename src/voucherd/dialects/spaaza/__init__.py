@@ -15,4 +15,7 @@ def mount(app: FastAPI) -> None:
     app.mount(PREFIX, build(app))
 
 
-__all__ = ["cli", "mount"]
+# Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
+EXPIRING = (tables.spaaza_sessions,)
+
+__all__ = ["EXPIRING", "cli", "mount"]

@@ -94,8 +94,12 @@ def bearer(headers: Mapping[str, str]) -> str | None:
 
 
 def resolve(
-    uow: UnitOfWork, headers: Mapping[str, str], params: Mapping[str, str], *,
-    allowed: tuple[Kind, ...] = ALL_KINDS, permission: str = "write",
+    uow: UnitOfWork,
+    headers: Mapping[str, str],
+    params: Mapping[str, str],
+    *,
+    allowed: tuple[Kind, ...] = ALL_KINDS,
+    permission: str = "write",
 ) -> Caller:
     """Who is calling, for which chain.
 
@@ -113,9 +117,11 @@ def resolve(
             raise SpaazaError(
                 E.NO_MYPRICE_APP,
                 "Privileged authentication needs the X-Spaaza-MyPrice-App-Hostname header "
-                "or a chain_id")
+                "or a chain_id",
+            )
         if (wanted is not None and wanted != token_chain) or (
-                by_host is not None and by_host != token_chain):
+            by_host is not None and by_host != token_chain
+        ):
             raise SpaazaError(E.PERMISSION_DENIED)
         caller = Caller("privileged", token_chain, None)
     else:

@@ -42,8 +42,9 @@ UNSUPPORTED_USER_KEYS = ("authentication_point_identifier", "auxiliary_identifie
 # --- shared guards -----------------------------------------------------------------------------
 
 
-def target_user(uow: UnitOfWork, caller: Caller, params: Params, *,
-                required: bool) -> store.User | None:
+def target_user(
+    uow: UnitOfWork, caller: Caller, params: Params, *, required: bool
+) -> store.User | None:
     """The end user a call is about: the session's own user, or the one named by parameters.
 
     Raises: SpaazaError user_identifier_required, user_not_found.
@@ -59,9 +60,13 @@ def target_user(uow: UnitOfWork, caller: Caller, params: Params, *,
         if required:
             raise SpaazaError(E.USER_IDENTIFIER_REQUIRED)
         return None
-    user = store.find_user(uow, caller.chain_id, user_id=user_id,
-                           member_number=str(member_number) if member_number else None,
-                           username=str(username) if username else None)
+    user = store.find_user(
+        uow,
+        caller.chain_id,
+        user_id=user_id,
+        member_number=str(member_number) if member_number else None,
+        username=str(username) if username else None,
+    )
     if user is None:
         raise SpaazaError(E.USER_NOT_FOUND)
     return user
@@ -100,12 +105,16 @@ def lock_params(params: Params) -> tuple[timedelta, str | None, str | None]:
     seconds = P.integer(params, "voucher_lock_period")
     seconds = DEFAULT_LOCK_SECONDS if seconds is None else seconds
     if not 0 < seconds <= MAX_LOCK_SECONDS:
-        raise SpaazaError(E.INVALID_PARAMETER,
-                          f"voucher_lock_period must be between 1 and {MAX_LOCK_SECONDS}")
+        raise SpaazaError(
+            E.INVALID_PARAMETER, f"voucher_lock_period must be between 1 and {MAX_LOCK_SECONDS}"
+        )
     basket = params.get("retailer_basket_code")
     code = params.get("voucher_locking_code")
-    return timedelta(seconds=seconds), str(basket) if basket else None, (
-        str(code) if code else None)
+    return (
+        timedelta(seconds=seconds),
+        str(basket) if basket else None,
+        (str(code) if code else None),
+    )
 
 
 def do_lock(uow: UnitOfWork, caller: Caller, row: repo.Row, params: Params) -> repo.Row:
@@ -116,8 +125,14 @@ def do_lock(uow: UnitOfWork, caller: Caller, row: repo.Row, params: Params) -> r
     state = repo.voucher_state(row)
     if state.locked(uow.now) and row["lock_basket_code"] and basket != row["lock_basket_code"]:
         raise SpaazaError(E.VOUCHER_LOCKED, "The voucher is locked to another basket")
-    return vouchers_svc.lock(uow, caller.actor, VoucherRef(id=row["id"]), period=period,
-                             locking_code=code, basket_code=basket)
+    return vouchers_svc.lock(
+        uow,
+        caller.actor,
+        VoucherRef(id=row["id"]),
+        period=period,
+        locking_code=code,
+        basket_code=basket,
+    )
 
 
 # --- voucher calls -----------------------------------------------------------------------------
@@ -143,10 +158,14 @@ def create_voucher(uow: UnitOfWork, headers: Headers, params: Params) -> Respons
         if params.get(name):
             metadata[f"spaaza_{name}"] = str(params[name])
     voucher_type = params.get("voucher_type", "basket")
-    spec = NewVoucher(currency=currency, campaign_id=campaign_id, active=True,
-                      public_id=secrets.token_hex(32),
-                      ends_at=P.when(params.get("expiry_date"), "expiry_date", end_of_day=True),
-                      holder_id=target.user_id if P.flag(params, "set_claimed") else None)
+    spec = NewVoucher(
+        currency=currency,
+        campaign_id=campaign_id,
+        active=True,
+        public_id=secrets.token_hex(32),
+        ends_at=P.when(params.get("expiry_date"), "expiry_date", end_of_day=True),
+        holder_id=target.user_id if P.flag(params, "set_claimed") else None,
+    )
     if voucher_type == "basket":
         if params.get("voucher_amount") is None:
             raise SpaazaError(E.INVALID_PARAMETER, "voucher_amount is required")
@@ -160,25 +179,43 @@ def create_voucher(uow: UnitOfWork, headers: Headers, params: Params) -> Respons
         spec.discount_bps = P.ratio_bps(params["voucher_discount_ratio"])
         spec.max_uses = 1
     else:
-        raise SpaazaError(E.VOUCHER_TYPE_NOT_SUPPORTED,
-                          "voucher_type must be basket or basket_pct")
+        raise SpaazaError(E.VOUCHER_TYPE_NOT_SUPPORTED, "voucher_type must be basket or basket_pct")
     if spec.ends_at is not None and spec.ends_at <= uow.now:
         raise SpaazaError(E.INVALID_PARAMETER, "expiry_date must be in the future")
     spec.metadata = metadata
     row = vouchers_svc.create(uow, caller.actor, spec).voucher
-    if any(params.get(k) for k in ("voucher_lock_period", "retailer_basket_code",
-                                   "voucher_locking_code")):
+    if any(
+        params.get(k)
+        for k in ("voucher_lock_period", "retailer_basket_code", "voucher_locking_code")
+    ):
         row = do_lock(uow, caller, row, params)
-    warnings = [warning(E.INVALID_PARAMETER, "delete_existing is not supported and was ignored",
-                        key="delete_existing")] if params.get("delete_existing") else []
+    warnings = (
+        [
+            warning(
+                E.INVALID_PARAMETER,
+                "delete_existing is not supported and was ignored",
+                key="delete_existing",
+            )
+        ]
+        if params.get("delete_existing")
+        else []
+    )
     uow.commit()
     return ok("create-voucher", Renderer(uow, caller.chain_id).voucher(row), warnings)
 
 
-def _claim_one(uow: UnitOfWork, caller: Caller, target: store.User, row: repo.Row,
-               warnings: list[dict[str, Any]]) -> repo.Row:
-    if caller.kind != "user" and row["holder_id"] is not None and (
-            row["holder_id"] != target.user_id):
+def _claim_one(
+    uow: UnitOfWork,
+    caller: Caller,
+    target: store.User,
+    row: repo.Row,
+    warnings: list[dict[str, Any]],
+) -> repo.Row:
+    if (
+        caller.kind != "user"
+        and row["holder_id"] is not None
+        and (row["holder_id"] != target.user_id)
+    ):
         raise SpaazaError(E.VOUCHER_ALREADY_CLAIMED)
     check_access(caller, row, target)
     refuse_redeemed(row)
@@ -211,8 +248,9 @@ def claim_vouchers(uow: UnitOfWork, headers: Headers, body: Params) -> Response:
     entity, user = _obj(body, "entity"), _obj(body, "user")
     chain = {"chain_id": str(entity["chain_id"])} if entity.get("chain_id") is not None else {}
     caller = resolve(uow, headers, chain, allowed=TRUSTED)
-    target = target_user(uow, caller, {k: str(v) for k, v in user.items() if v is not None},
-                         required=True)
+    target = target_user(
+        uow, caller, {k: str(v) for k, v in user.items() if v is not None}, required=True
+    )
     assert target is not None
     items = body.get("vouchers")
     if not isinstance(items, list) or not items:
@@ -245,9 +283,10 @@ def unclaim_voucher(uow: UnitOfWork, headers: Headers, params: Params) -> Respon
     if row["holder_id"] is None:
         raise SpaazaError(E.VOUCHER_NOT_CLAIMED)
     if caller.kind == "user" and repo.voucher_state(row).locked(uow.now):
-        raise SpaazaError(E.VOUCHER_LOCKED,
-                          "A locked voucher can only be unclaimed with admin or privileged "
-                          "authentication")
+        raise SpaazaError(
+            E.VOUCHER_LOCKED,
+            "A locked voucher can only be unclaimed with admin or privileged authentication",
+        )
     row = vouchers_svc.unclaim(uow, caller.actor, ref, force=caller.kind != "user")
     uow.commit()
     return ok("unclaim-voucher", Renderer(uow, caller.chain_id).voucher(row))
@@ -259,8 +298,9 @@ def expire_voucher(uow: UnitOfWork, headers: Headers, params: Params) -> Respons
     row, ref = load(uow, caller, params)
     check_access(caller, row, target)
     refuse_redeemed(row)
-    row = vouchers_svc.expire(uow, caller.actor, ref, reason="spaaza expire-voucher",
-                              require_holder=True)
+    row = vouchers_svc.expire(
+        uow, caller.actor, ref, reason="spaaza expire-voucher", require_holder=True
+    )
     uow.commit()
     return ok("expire-voucher", {"voucher_key": row["public_id"]})
 
@@ -298,13 +338,17 @@ def redeem_voucher(uow: UnitOfWork, headers: Headers, params: Params) -> Respons
     state = repo.voucher_state(row)
     if state.locked(uow.now):
         # The till that locked the voucher names its lock; redeeming consumes the lock.
-        named = (row["locking_code"] and params.get("voucher_locking_code") == row["locking_code"]
-                 ) or (row["lock_basket_code"]
-                       and params.get("retailer_basket_code") == row["lock_basket_code"])
+        named = (
+            row["locking_code"] and params.get("voucher_locking_code") == row["locking_code"]
+        ) or (
+            row["lock_basket_code"]
+            and params.get("retailer_basket_code") == row["lock_basket_code"]
+        )
         if not named:
-            raise SpaazaError(E.VOUCHER_LOCKED,
-                              "The voucher is locked: name its voucher_locking_code or "
-                              "retailer_basket_code")
+            raise SpaazaError(
+                E.VOUCHER_LOCKED,
+                "The voucher is locked: name its voucher_locking_code or retailer_basket_code",
+            )
         row = vouchers_svc.unlock(uow, caller.actor, ref)
     customer = owner(row) or (target.user_id if target else None)
     kind = ValueKind(row["kind"])
@@ -317,8 +361,11 @@ def redeem_voucher(uow: UnitOfWork, headers: Headers, params: Params) -> Respons
         return ok("redeem-voucher", renderer.voucher(row))
     balance = int(row["balance"])
     currency = renderer.currency(row)
-    wanted = (P.amount(params["amount"], currency, "amount")
-              if params.get("amount") is not None else balance)
+    wanted = (
+        P.amount(params["amount"], currency, "amount")
+        if params.get("amount") is not None
+        else balance
+    )
     if wanted > balance:
         raise SpaazaError(E.VOUCHER_AMOUNT_INSUFFICIENT)
     # The whole balance is charged: a partial redeem moves the rest to a regenerated voucher.
@@ -327,18 +374,35 @@ def redeem_voucher(uow: UnitOfWork, headers: Headers, params: Params) -> Respons
     meta["spaaza_amount_redeemed"] = wanted
     regenerated = None
     if wanted < balance:
-        child_meta = {k: v for k, v in meta.items() if k in (
-            "spaaza_user_id", *(f"spaaza_{n}" for n in TEXT_FIELDS))}
-        child_meta.update(spaaza_amount_original=balance - wanted,
-                          spaaza_parent_voucher_id=row["id"],
-                          spaaza_parent_voucher_key=row["public_id"])
-        regenerated = vouchers_svc.create(uow, caller.actor, NewVoucher(
-            kind=ValueKind.STORED_VALUE, currency=row["currency"], amount=balance - wanted,
-            campaign_id=row["campaign_id"], ends_at=row["ends_at"], holder_id=row["holder_id"],
-            public_id=secrets.token_hex(32), active=True, metadata=child_meta,
-        )).voucher
-        meta.update(spaaza_regenerated_voucher_id=regenerated["id"],
-                    spaaza_regenerated_voucher_key=regenerated["public_id"])
+        child_meta = {
+            k: v
+            for k, v in meta.items()
+            if k in ("spaaza_user_id", *(f"spaaza_{n}" for n in TEXT_FIELDS))
+        }
+        child_meta.update(
+            spaaza_amount_original=balance - wanted,
+            spaaza_parent_voucher_id=row["id"],
+            spaaza_parent_voucher_key=row["public_id"],
+        )
+        regenerated = vouchers_svc.create(
+            uow,
+            caller.actor,
+            NewVoucher(
+                kind=ValueKind.STORED_VALUE,
+                currency=row["currency"],
+                amount=balance - wanted,
+                campaign_id=row["campaign_id"],
+                ends_at=row["ends_at"],
+                holder_id=row["holder_id"],
+                public_id=secrets.token_hex(32),
+                active=True,
+                metadata=child_meta,
+            ),
+        ).voucher
+        meta.update(
+            spaaza_regenerated_voucher_id=regenerated["id"],
+            spaaza_regenerated_voucher_key=regenerated["public_id"],
+        )
     row = vouchers_svc.update(uow, caller.actor, ref, {"metadata": meta})
     uow.commit()
     result = renderer.voucher(row)
@@ -368,14 +432,17 @@ def _filters(uow: UnitOfWork, params: Params) -> queries.Filters:
         show_all_statuses=P.flag(params, "show_all_statuses"),
         exclude_regenerated=P.flag(params, "exclude_regenerated"),
         min_created=P.when(params.get("min_created_datetime"), "min_created_datetime"),
-        max_created=P.when(params.get("max_created_datetime"), "max_created_datetime",
-                           end_of_day=True),
+        max_created=P.when(
+            params.get("max_created_datetime"), "max_created_datetime", end_of_day=True
+        ),
         min_expiry=P.when(params.get("min_expiry_datetime"), "min_expiry_datetime"),
-        max_expiry=P.when(params.get("max_expiry_datetime"), "max_expiry_datetime",
-                          end_of_day=True),
+        max_expiry=P.when(
+            params.get("max_expiry_datetime"), "max_expiry_datetime", end_of_day=True
+        ),
         min_redeemed=P.when(params.get("min_redeemed_datetime"), "min_redeemed_datetime"),
-        max_redeemed=P.when(params.get("max_redeemed_datetime"), "max_redeemed_datetime",
-                            end_of_day=True),
+        max_redeemed=P.when(
+            params.get("max_redeemed_datetime"), "max_redeemed_datetime", end_of_day=True
+        ),
     )
 
 
@@ -387,13 +454,19 @@ def get_vouchers(uow: UnitOfWork, headers: Headers, params: Params) -> Response:
     limit = P.integer(params, "number_results") or 50
     offset = P.integer(params, "results_offset") or 0
     if not 0 < limit <= 1000 or offset < 0:
-        raise SpaazaError(E.INVALID_PARAMETER,
-                          "number_results must be 1..1000 and results_offset at least 0")
+        raise SpaazaError(
+            E.INVALID_PARAMETER, "number_results must be 1..1000 and results_offset at least 0"
+        )
     total, rows = queries.list_vouchers(uow, caller.chain_id, filters, limit=limit, offset=offset)
     renderer = Renderer(uow, caller.chain_id)
     renderer.prefetch_users(list(rows))
-    return ok("get-vouchers", {"results_count_total": total,
-                               "vouchers": [renderer.voucher(r, with_user=True) for r in rows]})
+    return ok(
+        "get-vouchers",
+        {
+            "results_count_total": total,
+            "vouchers": [renderer.voucher(r, with_user=True) for r in rows],
+        },
+    )
 
 
 def get_user_vouchers(uow: UnitOfWork, headers: Headers, params: Params) -> Response:
@@ -401,17 +474,21 @@ def get_user_vouchers(uow: UnitOfWork, headers: Headers, params: Params) -> Resp
     target = target_user(uow, caller, params, required=True)
     assert target is not None
     show_all = params.get("filter") == "all"
-    filters = queries.Filters(user_id=target.user_id, show_all_statuses=show_all,
-                              show_expired=show_all)
+    filters = queries.Filters(
+        user_id=target.user_id, show_all_statuses=show_all, show_expired=show_all
+    )
     _total, rows = queries.list_vouchers(uow, caller.chain_id, filters, limit=1000, offset=0)
     renderer = Renderer(uow, caller.chain_id)
     rendered = [renderer.voucher(r) for r in rows]
-    return ok("get-user-vouchers", {
-        "user_id": target.user_id,
-        "basket_vouchers": [v for v in rendered if v["voucher_type"] != "honour"],
-        "honour_vouchers": [v for v in rendered if v["voucher_type"] == "honour"],
-        "var_price_vouchers": [],
-    })
+    return ok(
+        "get-user-vouchers",
+        {
+            "user_id": target.user_id,
+            "basket_vouchers": [v for v in rendered if v["voucher_type"] != "honour"],
+            "honour_vouchers": [v for v in rendered if v["voucher_type"] == "honour"],
+            "var_price_vouchers": [],
+        },
+    )
 
 
 # --- sessions ----------------------------------------------------------------------------------
@@ -429,14 +506,24 @@ def login(uow: UnitOfWork, headers: Headers, params: Params) -> Response:
         raise SpaazaError(E.PASSWORD_ERROR)
     key, expires_at = store.create_session(uow, user)
     uow.commit()
-    return ok("login", {
-        "session_info": {"session_user_id": user.user_id, "session_key": key,
-                         "username": user.username,
-                         "session_expiry_datetime_utc": expires_at.strftime("%Y-%m-%d %H:%M:%S")},
-        "user_info": {"user_id": user.user_id, "username": user.username,
-                      "member_number": user.member_number, "chain_id": user.chain_id,
-                      "is_admin": user.is_admin},
-    })
+    return ok(
+        "login",
+        {
+            "session_info": {
+                "session_user_id": user.user_id,
+                "session_key": key,
+                "username": user.username,
+                "session_expiry_datetime_utc": expires_at.strftime("%Y-%m-%d %H:%M:%S"),
+            },
+            "user_info": {
+                "user_id": user.user_id,
+                "username": user.username,
+                "member_number": user.member_number,
+                "chain_id": user.chain_id,
+                "is_admin": user.is_admin,
+            },
+        },
+    )
 
 
 def _session_from(headers: Headers, params: Params) -> tuple[int, str]:
@@ -453,10 +540,13 @@ def get_login_status(uow: UnitOfWork, headers: Headers, params: Params) -> Respo
     user = store.session_user(uow, user_id, key)
     if user is None:
         raise SpaazaError(E.NO_VALID_SESSION)
-    return ok("get-login-status", {
-        "logged_in": True,
-        "session_info": {"session_user_id": user.user_id, "username": user.username},
-    })
+    return ok(
+        "get-login-status",
+        {
+            "logged_in": True,
+            "session_info": {"session_user_id": user.user_id, "username": user.username},
+        },
+    )
 
 
 def logout(uow: UnitOfWork, headers: Headers, params: Params) -> Response:

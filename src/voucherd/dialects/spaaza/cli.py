@@ -15,8 +15,9 @@ from voucherd.dialects.spaaza import store
 from voucherd.domain.errors import VoucherdError
 from voucherd.services.unit_of_work import UnitOfWork
 
-cli = typer.Typer(help="Spaaza dialect: chains, apps, users, campaigns, privileged tokens.",
-                  no_args_is_help=True)
+cli = typer.Typer(
+    help="Spaaza dialect: chains, apps, users, campaigns, privileged tokens.", no_args_is_help=True
+)
 chain_app = typer.Typer(help="Chains (a chain is a tenant).", no_args_is_help=True)
 app_app = typer.Typer(help="Apps (hostname -> chain).", no_args_is_help=True)
 user_app = typer.Typer(help="Users (end users and admins).", no_args_is_help=True)
@@ -28,8 +29,14 @@ cli.add_typer(user_app, name="user")
 cli.add_typer(campaign_app, name="campaign")
 cli.add_typer(token_app, name="privileged-token")
 
-DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="VOUCHERD_DATABASE_URL",
-                                                 help="SQLAlchemy URL; default ./voucherd.db")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="VOUCHERD_DATABASE_URL",
+        help="SQLAlchemy URL; default ./voucherd.db",
+    ),
+]
 Chain = Annotated[int, typer.Option("--chain", help="chain_id")]
 
 
@@ -47,9 +54,11 @@ def _fail(exc: VoucherdError) -> None:
 
 
 @chain_app.command("create")
-def chain_create(name: Annotated[str, typer.Option(help="Chain name")],
-                 currency: Annotated[str, typer.Option(help="ISO 4217 currency")] = "EUR",
-                 database_url: DatabaseUrl = None) -> None:
+def chain_create(
+    name: Annotated[str, typer.Option(help="Chain name")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency")] = "EUR",
+    database_url: DatabaseUrl = None,
+) -> None:
     """Create a chain (a tenant); prints its chain_id."""
     try:
         with UnitOfWork(_engine(database_url)) as uow:
@@ -61,8 +70,11 @@ def chain_create(name: Annotated[str, typer.Option(help="Chain name")],
 
 
 @app_app.command("create")
-def app_create(chain: Chain, hostname: Annotated[str, typer.Option(help="App hostname")],
-               database_url: DatabaseUrl = None) -> None:
+def app_create(
+    chain: Chain,
+    hostname: Annotated[str, typer.Option(help="App hostname")],
+    database_url: DatabaseUrl = None,
+) -> None:
     """Create an app: requests with X-Spaaza-MyPrice-App-Hostname HOSTNAME act on CHAIN."""
     try:
         with UnitOfWork(_engine(database_url)) as uow:
@@ -85,13 +97,26 @@ def user_create(
     """Create a user (an engine customer); prints its user_id."""
     try:
         with UnitOfWork(_engine(database_url)) as uow:
-            user = store.create_user(uow, chain, username=username, password=password,
-                                     member_number=member_number, admin=admin)
+            user = store.create_user(
+                uow,
+                chain,
+                username=username,
+                password=password,
+                member_number=member_number,
+                admin=admin,
+            )
             uow.commit()
     except VoucherdError as exc:
         _fail(exc)
-    _emit({"user_id": user.user_id, "chain_id": chain, "username": username,
-           "member_number": member_number, "admin": admin})
+    _emit(
+        {
+            "user_id": user.user_id,
+            "chain_id": chain,
+            "username": username,
+            "member_number": member_number,
+            "admin": admin,
+        }
+    )
 
 
 @campaign_app.command("create")
@@ -108,8 +133,14 @@ def campaign_create(
             uow.commit()
     except VoucherdError as exc:
         _fail(exc)
-    _emit({"campaign_id": row["id"], "chain_id": chain, "campaign_type": type_,
-           "campaign_title": title})
+    _emit(
+        {
+            "campaign_id": row["id"],
+            "chain_id": chain,
+            "campaign_type": type_,
+            "campaign_title": title,
+        }
+    )
 
 
 @token_app.command("create")

@@ -10,28 +10,64 @@ VOUCHER = {"voucher_key": {**S, "pattern": "^[0-9a-fA-F]{64}$"}, "voucher_id": I
 USER = {"user_id": I, "member_number": S, "username": S}
 CHAIN = {"chain_id": I}
 LOCK = {"retailer_basket_code": S, "voucher_lock_period": I, "voucher_locking_code": S}
-TEXTS = dict.fromkeys(("voucher_title", "voucher_text", "voucher_description", "voucher_notes",
-                       "voucher_honour_code", "voucher_image_url"), S)
+TEXTS = dict.fromkeys(
+    (
+        "voucher_title",
+        "voucher_text",
+        "voucher_description",
+        "voucher_notes",
+        "voucher_honour_code",
+        "voucher_image_url",
+    ),
+    S,
+)
 
 PARAMS: dict[str, dict[str, Any]] = {
-    "create_voucher": {**USER, **CHAIN, "campaign_id": I, "voucher_amount": S,
-                       "voucher_type": {"type": "string", "enum": ["basket", "basket_pct"]},
-                       "voucher_discount_ratio": S, "set_claimed": S, "expiry_date": S,
-                       "delete_existing": S, **TEXTS, **LOCK},
+    "create_voucher": {
+        **USER,
+        **CHAIN,
+        "campaign_id": I,
+        "voucher_amount": S,
+        "voucher_type": {"type": "string", "enum": ["basket", "basket_pct"]},
+        "voucher_discount_ratio": S,
+        "set_claimed": S,
+        "expiry_date": S,
+        "delete_existing": S,
+        **TEXTS,
+        **LOCK,
+    },
     "claim_voucher": {**VOUCHER, **USER, **CHAIN},
     "unclaim_voucher": {**VOUCHER, **USER, **CHAIN},
     "expire_voucher": {**VOUCHER, **USER, **CHAIN},
     "lock_voucher": {**VOUCHER, **USER, **CHAIN, **LOCK},
     "unlock_voucher": {**VOUCHER, **USER, **CHAIN},
-    "redeem_voucher": {**VOUCHER, **USER, **CHAIN, "amount": S, "retailer_basket_code": S,
-                       "voucher_locking_code": S},
+    "redeem_voucher": {
+        **VOUCHER,
+        **USER,
+        **CHAIN,
+        "amount": S,
+        "retailer_basket_code": S,
+        "voucher_locking_code": S,
+    },
     "delete_voucher": {**VOUCHER, **USER, **CHAIN},
-    "get_vouchers": {**USER, **CHAIN, "campaign_id": I, "voucher_id": I, "show_expired": S,
-                     "show_redeemed": S, "show_all_statuses": S, "exclude_regenerated": S,
-                     "min_created_datetime": S, "max_created_datetime": S,
-                     "min_expiry_datetime": S, "max_expiry_datetime": S,
-                     "min_redeemed_datetime": S, "max_redeemed_datetime": S,
-                     "number_results": I, "results_offset": I},
+    "get_vouchers": {
+        **USER,
+        **CHAIN,
+        "campaign_id": I,
+        "voucher_id": I,
+        "show_expired": S,
+        "show_redeemed": S,
+        "show_all_statuses": S,
+        "exclude_regenerated": S,
+        "min_created_datetime": S,
+        "max_created_datetime": S,
+        "min_expiry_datetime": S,
+        "max_expiry_datetime": S,
+        "min_redeemed_datetime": S,
+        "max_redeemed_datetime": S,
+        "number_results": I,
+        "results_offset": I,
+    },
     "get_user_vouchers": {**USER, **CHAIN, "filter": {"type": "string", "enum": ["all"]}},
     "login": {"username": S, "password": S},
     "get_login_status": {"user_id": I, "session_key": S},
@@ -55,11 +91,20 @@ SUMMARIES = {
     "claim_vouchers": "Claim up to 10 vouchers for a user (JSON)",
 }
 
-ENVELOPE = {"description": "Spaaza envelope: result.code 1 (ok) or 2 (error, with error.code, "
-                           "error.name, error.description); see docs/compat/spaaza.md",
-            "content": {"application/json": {"schema": {"type": "object"}}}}
-RESPONSES = {"200": ENVELOPE, "400": ENVELOPE, "401": ENVELOPE, "404": ENVELOPE,
-             "405": ENVELOPE, "409": ENVELOPE, "500": ENVELOPE}
+ENVELOPE = {
+    "description": "Spaaza envelope: result.code 1 (ok) or 2 (error, with error.code, "
+    "error.name, error.description); see docs/compat/spaaza.md",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+RESPONSES = {
+    "200": ENVELOPE,
+    "400": ENVELOPE,
+    "401": ENVELOPE,
+    "404": ENVELOPE,
+    "405": ENVELOPE,
+    "409": ENVELOPE,
+    "500": ENVELOPE,
+}
 
 SECURITY_SCHEMES = {
     "SessionUserId": {"type": "apiKey", "in": "header", "name": "X-Spaaza-Session-User-Id"},
@@ -67,9 +112,12 @@ SECURITY_SCHEMES = {
     "AppHostname": {"type": "apiKey", "in": "header", "name": "X-Spaaza-MyPrice-App-Hostname"},
     "Privileged": {"type": "http", "scheme": "bearer"},
 }
-SECURITY: list[dict[str, list[str]]] = [{"SessionUserId": [], "SessionKey": [], "AppHostname": []},
-            {"SessionUserId": [], "SessionKey": []},
-            {"Privileged": [], "AppHostname": []}, {"Privileged": []}]
+SECURITY: list[dict[str, list[str]]] = [
+    {"SessionUserId": [], "SessionKey": [], "AppHostname": []},
+    {"SessionUserId": [], "SessionKey": []},
+    {"Privileged": [], "AppHostname": []},
+    {"Privileged": []},
+]
 
 
 def operation(name: str, methods: list[str]) -> dict[str, Any]:
@@ -78,21 +126,40 @@ def operation(name: str, methods: list[str]) -> dict[str, Any]:
     if name not in ("login", "get_login_status"):
         spec["security"] = SECURITY
     if name == "claim_vouchers":
-        spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["user", "vouchers"],
-            "properties": {"user": {"type": "object", "properties": USER},
-                           "entity": {"type": "object", "properties": CHAIN},
-                           "vouchers": {"type": "array", "maxItems": 10, "minItems": 1,
-                                        "items": {"type": "object", "properties": VOUCHER}},
-                           "locking": {"type": "object", "properties": LOCK}}}}}}
+        spec["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["user", "vouchers"],
+                        "properties": {
+                            "user": {"type": "object", "properties": USER},
+                            "entity": {"type": "object", "properties": CHAIN},
+                            "vouchers": {
+                                "type": "array",
+                                "maxItems": 10,
+                                "minItems": 1,
+                                "items": {"type": "object", "properties": VOUCHER},
+                            },
+                            "locking": {"type": "object", "properties": LOCK},
+                        },
+                    }
+                }
+            },
+        }
         return spec
     props = PARAMS[name]
     if methods == ["GET"]:
-        spec["parameters"] = [{"name": k, "in": "query", "required": False, "schema": v}
-                              for k, v in props.items()]
+        spec["parameters"] = [
+            {"name": k, "in": "query", "required": False, "schema": v} for k, v in props.items()
+        ]
     elif props:
         schema = {"type": "object", "properties": props}
-        spec["requestBody"] = {"content": {
-            "application/x-www-form-urlencoded": {"schema": schema},
-            "multipart/form-data": {"schema": schema}}}
+        spec["requestBody"] = {
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": schema},
+                "multipart/form-data": {"schema": schema},
+            }
+        }
     return spec

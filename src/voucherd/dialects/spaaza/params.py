@@ -92,11 +92,11 @@ def ratio_bps(value: Any) -> int:
     try:
         parsed = Decimal(str(value).strip())
     except InvalidOperation:
-        raise SpaazaError(E.INVALID_PARAMETER,
-                          "voucher_discount_ratio must be a number") from None
+        raise SpaazaError(E.INVALID_PARAMETER, "voucher_discount_ratio must be a number") from None
     if not parsed.is_finite() or not 0 < parsed <= 1:
-        raise SpaazaError(E.INVALID_PARAMETER,
-                          "voucher_discount_ratio must be greater than 0 and at most 1")
+        raise SpaazaError(
+            E.INVALID_PARAMETER, "voucher_discount_ratio must be greater than 0 and at most 1"
+        )
     bps = parsed * 10000
     if bps != bps.to_integral_value():
         raise SpaazaError(E.INVALID_PARAMETER, "voucher_discount_ratio has too many decimals")

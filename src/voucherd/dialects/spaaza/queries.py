@@ -36,8 +36,9 @@ class Filters:
 
 def _user_owned(user_id: int) -> Any:
     meta_user = vouchers.c.metadata["spaaza_user_id"].as_integer()
-    return or_(vouchers.c.holder_id == user_id,
-               and_(vouchers.c.holder_id.is_(None), meta_user == user_id))
+    return or_(
+        vouchers.c.holder_id == user_id, and_(vouchers.c.holder_id.is_(None), meta_user == user_id)
+    )
 
 
 def _conditions(chain_id: int, f: Filters, now: datetime) -> list[Any]:
@@ -58,9 +59,11 @@ def _conditions(chain_id: int, f: Filters, now: datetime) -> list[Any]:
         where.append(or_(c.ends_at.is_(None), c.ends_at > now))
     if f.exclude_regenerated:
         where.append(c.metadata["spaaza_parent_voucher_id"].as_integer().is_(None))
-    for column, low, high in ((c.created_at, f.min_created, f.max_created),
-                              (c.ends_at, f.min_expiry, f.max_expiry),
-                              (c.redeemed_at, f.min_redeemed, f.max_redeemed)):
+    for column, low, high in (
+        (c.created_at, f.min_created, f.max_created),
+        (c.ends_at, f.min_expiry, f.max_expiry),
+        (c.redeemed_at, f.min_redeemed, f.max_redeemed),
+    ):
         if low is not None:
             where.append(column >= low)
         if high is not None:
@@ -73,7 +76,11 @@ def list_vouchers(
 ) -> tuple[int, Sequence[repo.Row]]:
     where = _conditions(chain_id, f, uow.now)
     total = uow.conn.execute(select(func.count()).select_from(vouchers).where(*where)).scalar_one()
-    rows = uow.conn.execute(
-        select(vouchers).where(*where).order_by(vouchers.c.id).limit(limit).offset(offset)
-    ).mappings().all()
+    rows = (
+        uow.conn.execute(
+            select(vouchers).where(*where).order_by(vouchers.c.id).limit(limit).offset(offset)
+        )
+        .mappings()
+        .all()
+    )
     return int(total), rows

@@ -13,10 +13,30 @@ from voucherd.domain.vouchers import ValueKind
 from voucherd.services.unit_of_work import UnitOfWork
 
 # Spaaza's numeric currency ids: 2 = EUR is documented; the others are voucherd's choice.
-CURRENCY_IDS: Final = {"USD": 1, "EUR": 2, "GBP": 3, "CHF": 4, "SEK": 5, "DKK": 6, "NOK": 7,
-                       "PLN": 8, "AUD": 9, "CAD": 10}
-SYMBOLS: Final = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF", "SEK": "kr", "DKK": "kr",
-                  "NOK": "kr", "PLN": "zł", "AUD": "$", "CAD": "$"}
+CURRENCY_IDS: Final = {
+    "USD": 1,
+    "EUR": 2,
+    "GBP": 3,
+    "CHF": 4,
+    "SEK": 5,
+    "DKK": 6,
+    "NOK": 7,
+    "PLN": 8,
+    "AUD": 9,
+    "CAD": 10,
+}
+SYMBOLS: Final = {
+    "EUR": "€",
+    "USD": "$",
+    "GBP": "£",
+    "CHF": "CHF",
+    "SEK": "kr",
+    "DKK": "kr",
+    "NOK": "kr",
+    "PLN": "zł",
+    "AUD": "$",
+    "CAD": "$",
+}
 VOUCHER_TYPES: Final = {
     ValueKind.STORED_VALUE: "basket",
     ValueKind.FIXED_DISCOUNT: "basket",
@@ -24,11 +44,21 @@ VOUCHER_TYPES: Final = {
     ValueKind.CASHBACK: "basket_pct",
     ValueKind.GIFT: "honour",
 }
-CAMPAIGN_IMAGE_FIELDS: Final = ("campaign_image_filename", "campaign_image_url",
-                                "campaign_image_link", "campaign_image_dimension_x",
-                                "campaign_image_dimension_y")
-TEXT_FIELDS: Final = ("voucher_title", "voucher_text", "voucher_description", "voucher_notes",
-                      "voucher_honour_code", "voucher_image_url")
+CAMPAIGN_IMAGE_FIELDS: Final = (
+    "campaign_image_filename",
+    "campaign_image_url",
+    "campaign_image_link",
+    "campaign_image_dimension_x",
+    "campaign_image_dimension_y",
+)
+TEXT_FIELDS: Final = (
+    "voucher_title",
+    "voucher_text",
+    "voucher_description",
+    "voucher_notes",
+    "voucher_honour_code",
+    "voucher_image_url",
+)
 
 
 def number(amount: int, currency: str) -> int | float:
@@ -76,7 +106,8 @@ class Renderer:
             return None
         if campaign_id not in self._campaigns:
             self._campaigns[campaign_id] = repo.find_campaign(
-                self.uow.conn, self.chain_id, id=campaign_id)
+                self.uow.conn, self.chain_id, id=campaign_id
+            )
         return self._campaigns[campaign_id]
 
     def user(self, user_id: int | None) -> store.User | None:
@@ -117,12 +148,17 @@ class Renderer:
         user = self.user(user_id)
         card: dict[str, Any] | None = None
         if user is not None:
-            card = ({"type": "custom", "code": user.member_number} if user.member_number
-                    else {"type": "regular", "code": str(user.user_id)})
+            card = (
+                {"type": "custom", "code": user.member_number}
+                if user.member_number
+                else {"type": "regular", "code": str(user.user_id)}
+            )
         parent = None
         if meta.get("spaaza_parent_voucher_id") is not None:
-            parent = {"voucher_id": meta["spaaza_parent_voucher_id"],
-                      "voucher_key": meta.get("spaaza_parent_voucher_key")}
+            parent = {
+                "voucher_id": meta["spaaza_parent_voucher_id"],
+                "voucher_key": meta.get("spaaza_parent_voucher_key"),
+            }
         voucher_type = VOUCHER_TYPES[kind]
         result: dict[str, Any] = {
             "voucher_key": row["public_id"],
@@ -134,15 +170,15 @@ class Renderer:
             "voucher_locked": locked,
             "voucher_locked_until": spaaza_datetime(row["locked_until"]) if locked else None,
             "voucher_locking_code": row["locking_code"] if locked else None,
-            "voucher_retailer_basket_code_exclusive": (
-                row["lock_basket_code"] if locked else None),
+            "voucher_retailer_basket_code_exclusive": (row["lock_basket_code"] if locked else None),
             "campaign_id": row["campaign_id"],
             "campaign_type": campaign_meta.get("spaaza_campaign_type"),
             "campaign_title": campaign["name"] if campaign else None,
             **dict.fromkeys(CAMPAIGN_IMAGE_FIELDS),
             "voucher_expiry_datetime_utc": spaaza_datetime(ends_at),
             "voucher_expiry_seconds_remaining": (
-                max(int((ends_at - now).total_seconds()), 0) if ends_at is not None else None),
+                max(int((ends_at - now).total_seconds()), 0) if ends_at is not None else None
+            ),
             "task": None,  # vouchers are not made by Spaaza tasks here
             "voucher_redeemed_datetime": iso(row["redeemed_at"]) if status == "redeemed" else None,
             "generating_return_transaction": [],
@@ -159,6 +195,13 @@ class Renderer:
             "user_entity_card": card,
         }
         if with_user:
-            result["user"] = ({"user_id": user.user_id, "member_number": user.member_number,
-                               "username": user.username} if user is not None else None)
+            result["user"] = (
+                {
+                    "user_id": user.user_id,
+                    "member_number": user.member_number,
+                    "username": user.username,
+                }
+                if user is not None
+                else None
+            )
         return result

@@ -80,19 +80,31 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 def build(parent: FastAPI) -> FastAPI:
-    sub = FastAPI(title="voucherd: Spaaza-compatible voucher API", openapi_url="/openapi.json",
-                  docs_url=None, redoc_url=None, servers=[{"url": "/spaaza"}],
-                  description="Spaaza's voucher calls; see docs/compat/spaaza.md.")
+    sub = FastAPI(
+        title="voucherd: Spaaza-compatible voucher API",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        servers=[{"url": "/spaaza"}],
+        description="Spaaza's voucher calls; see docs/compat/spaaza.md.",
+    )
     sub.state = parent.state
     routes: list[tuple[str, str, Callable[[Request], Awaitable[Response]], str]] = [
         (path, method, form_endpoint(work), work.__name__)
-        for path, methods, work in FORM_CALLS for method in methods]
+        for path, methods, work in FORM_CALLS
+        for method in methods
+    ]
     routes.append(("/claim-vouchers", "POST", claim_vouchers, "claim_vouchers"))
     for path, method, endpoint, name in routes:
-        sub.add_api_route(path, endpoint, methods=[method], name=name,
-                          operation_id=f"{name}_{method.lower()}",
-                          summary=openapi.SUMMARIES[name],
-                          openapi_extra=openapi.operation(name, [method]))
+        sub.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            name=name,
+            operation_id=f"{name}_{method.lower()}",
+            summary=openapi.SUMMARIES[name],
+            openapi_extra=openapi.operation(name, [method]),
+        )
     original = sub.openapi
 
     def with_security() -> dict[str, Any]:

@@ -32,8 +32,17 @@ from voucherd.services.vouchers import NewVoucher
 
 SESSION_TTL = timedelta(days=30)
 ADMIN_PERMISSIONS = "read write delete"
-CAMPAIGN_TYPES = ("wallet", "loyalty", "signup", "cashback", "birthday", "referral", "basket",
-                  "promotion", "other")
+CAMPAIGN_TYPES = (
+    "wallet",
+    "loyalty",
+    "signup",
+    "cashback",
+    "birthday",
+    "referral",
+    "basket",
+    "promotion",
+    "other",
+)
 VOUCHER_CAMPAIGN_TYPES = ("wallet", "loyalty")
 
 
@@ -75,10 +84,15 @@ def create_app(uow: UnitOfWork, chain_id: int, hostname: str) -> repo.Row:
         raise errors.ValidationFailed("hostname is required", field="hostname")
     if app_chain(uow, hostname) is not None:
         raise errors.DuplicateId("an app with this hostname exists", field="hostname")
-    return uow.conn.execute(
-        insert(spaaza_apps).values(tenant_id=chain_id, hostname=hostname, created_at=uow.now)
-        .returning(*spaaza_apps.c)
-    ).mappings().one()
+    return (
+        uow.conn.execute(
+            insert(spaaza_apps)
+            .values(tenant_id=chain_id, hostname=hostname, created_at=uow.now)
+            .returning(*spaaza_apps.c)
+        )
+        .mappings()
+        .one()
+    )
 
 
 def app_chain(uow: UnitOfWork, hostname: str) -> int | None:
@@ -101,14 +115,22 @@ class User:
 
 
 def _user(row: Any) -> User:
-    return User(int(row["tenant_id"]), int(row["id"]), row["username"], row["external_ref"],
-                bool(row["is_admin"]) if row["is_admin"] is not None else False)
+    return User(
+        int(row["tenant_id"]),
+        int(row["id"]),
+        row["username"],
+        row["external_ref"],
+        bool(row["is_admin"]) if row["is_admin"] is not None else False,
+    )
 
 
 def _user_query() -> Any:
     return select(
-        customers.c.tenant_id, customers.c.id, customers.c.external_ref,
-        spaaza_users.c.username, spaaza_users.c.is_admin,
+        customers.c.tenant_id,
+        customers.c.id,
+        customers.c.external_ref,
+        spaaza_users.c.username,
+        spaaza_users.c.is_admin,
     ).select_from(
         customers.outerjoin(
             spaaza_users,
@@ -119,31 +141,56 @@ def _user_query() -> Any:
 
 
 def create_user(
-    uow: UnitOfWork, chain_id: int, *, username: str, password: str,
-    member_number: str | None = None, admin: bool = False,
+    uow: UnitOfWork,
+    chain_id: int,
+    *,
+    username: str,
+    password: str,
+    member_number: str | None = None,
+    admin: bool = False,
 ) -> User:
     """Raises: NotFound (chain), ValidationFailed, DuplicateId (username or member number)."""
     tenants.get_tenant(uow, chain_id)
     if not username.strip() or not password:
         raise errors.ValidationFailed("username and password are required", field="username")
-    if uow.conn.execute(select(spaaza_users.c.customer_id).where(
-            spaaza_users.c.tenant_id == chain_id, spaaza_users.c.username == username)).first():
+    if uow.conn.execute(
+        select(spaaza_users.c.customer_id).where(
+            spaaza_users.c.tenant_id == chain_id, spaaza_users.c.username == username
+        )
+    ).first():
         raise errors.DuplicateId("a user with this username exists", field="username")
     actor = actor_for(chain_id, "cli")
     customer = tenants.create_customer(uow, actor, external_ref=member_number, email=username)
-    uow.conn.execute(insert(spaaza_users).values(
-        tenant_id=chain_id, customer_id=customer["id"], username=username,
-        password_hash=hashing.hash_pin(password), is_admin=admin, created_at=uow.now))
+    uow.conn.execute(
+        insert(spaaza_users).values(
+            tenant_id=chain_id,
+            customer_id=customer["id"],
+            username=username,
+            password_hash=hashing.hash_pin(password),
+            is_admin=admin,
+            created_at=uow.now,
+        )
+    )
     if admin:
-        uow.conn.execute(insert(spaaza_permissions).values(
-            tenant_id=chain_id, customer_id=customer["id"], chain_id=chain_id,
-            permissions=ADMIN_PERMISSIONS, created_at=uow.now))
+        uow.conn.execute(
+            insert(spaaza_permissions).values(
+                tenant_id=chain_id,
+                customer_id=customer["id"],
+                chain_id=chain_id,
+                permissions=ADMIN_PERMISSIONS,
+                created_at=uow.now,
+            )
+        )
     return User(chain_id, int(customer["id"]), username, member_number, admin)
 
 
 def find_user(
-    uow: UnitOfWork, chain_id: int, *, user_id: int | None = None,
-    member_number: str | None = None, username: str | None = None,
+    uow: UnitOfWork,
+    chain_id: int,
+    *,
+    user_id: int | None = None,
+    member_number: str | None = None,
+    username: str | None = None,
 ) -> User | None:
     query = _user_query().where(customers.c.tenant_id == chain_id)
     if user_id is not None:
@@ -166,13 +213,19 @@ def user_by_id(uow: UnitOfWork, user_id: int) -> User | None:
 def users_by_ids(uow: UnitOfWork, chain_id: int, ids: set[int]) -> dict[int, User]:
     if not ids:
         return {}
-    rows = uow.conn.execute(_user_query().where(
-        customers.c.tenant_id == chain_id, customers.c.id.in_(sorted(ids)))).mappings().all()
+    rows = (
+        uow.conn.execute(
+            _user_query().where(customers.c.tenant_id == chain_id, customers.c.id.in_(sorted(ids)))
+        )
+        .mappings()
+        .all()
+    )
     return {int(r["id"]): _user(r) for r in rows}
 
 
-def authenticate(uow: UnitOfWork, username: str, password: str,
-                 chain_id: int | None) -> User | None:
+def authenticate(
+    uow: UnitOfWork, username: str, password: str, chain_id: int | None
+) -> User | None:
     """The user whose password matches: in ``chain_id``, or any admin when no chain is named."""
     query = select(spaaza_users).where(spaaza_users.c.username == username)
     if chain_id is not None:
@@ -193,10 +246,13 @@ _DUMMY_HASH = hashing.hash_pin(secrets.token_hex(8))
 
 
 def permissions(uow: UnitOfWork, user: User, chain_id: int) -> frozenset[str]:
-    row = uow.conn.execute(select(spaaza_permissions.c.permissions).where(
-        spaaza_permissions.c.tenant_id == user.chain_id,
-        spaaza_permissions.c.customer_id == user.user_id,
-        spaaza_permissions.c.chain_id == chain_id)).first()
+    row = uow.conn.execute(
+        select(spaaza_permissions.c.permissions).where(
+            spaaza_permissions.c.tenant_id == user.chain_id,
+            spaaza_permissions.c.customer_id == user.user_id,
+            spaaza_permissions.c.chain_id == chain_id,
+        )
+    ).first()
     return frozenset(row[0].split()) if row else frozenset()
 
 
@@ -206,38 +262,55 @@ def permissions(uow: UnitOfWork, user: User, chain_id: int) -> frozenset[str]:
 def create_session(uow: UnitOfWork, user: User) -> tuple[str, datetime]:
     key = secrets.token_hex(32)
     expires_at = uow.now + SESSION_TTL
-    uow.conn.execute(insert(spaaza_sessions).values(
-        tenant_id=user.chain_id, customer_id=user.user_id, key_hash=sha256(key),
-        created_at=uow.now, expires_at=expires_at))
+    uow.conn.execute(
+        insert(spaaza_sessions).values(
+            tenant_id=user.chain_id,
+            customer_id=user.user_id,
+            key_hash=sha256(key),
+            created_at=uow.now,
+            expires_at=expires_at,
+        )
+    )
     return key, expires_at
 
 
 def session_user(uow: UnitOfWork, user_id: int, key: str) -> User | None:
-    row = uow.conn.execute(select(spaaza_sessions.c.expires_at).where(
-        spaaza_sessions.c.customer_id == user_id,
-        spaaza_sessions.c.key_hash == sha256(key))).first()
+    row = uow.conn.execute(
+        select(spaaza_sessions.c.expires_at).where(
+            spaaza_sessions.c.customer_id == user_id, spaaza_sessions.c.key_hash == sha256(key)
+        )
+    ).first()
     if row is None or row[0] <= uow.now:
         return None
     return user_by_id(uow, user_id)
 
 
 def end_session(uow: UnitOfWork, user_id: int, key: str) -> bool:
-    result = uow.conn.execute(delete(spaaza_sessions).where(
-        spaaza_sessions.c.customer_id == user_id, spaaza_sessions.c.key_hash == sha256(key)))
+    result = uow.conn.execute(
+        delete(spaaza_sessions).where(
+            spaaza_sessions.c.customer_id == user_id, spaaza_sessions.c.key_hash == sha256(key)
+        )
+    )
     return bool(result.rowcount)
 
 
 def create_token(uow: UnitOfWork, chain_id: int) -> str:
     tenants.get_tenant(uow, chain_id)
     token = "spz_" + secrets.token_hex(32)
-    uow.conn.execute(insert(spaaza_tokens).values(
-        tenant_id=chain_id, token_hash=sha256(token), created_at=uow.now))
+    uow.conn.execute(
+        insert(spaaza_tokens).values(
+            tenant_id=chain_id, token_hash=sha256(token), created_at=uow.now
+        )
+    )
     return token
 
 
 def token_chain(uow: UnitOfWork, token: str) -> int | None:
-    row = uow.conn.execute(select(spaaza_tokens.c.tenant_id, spaaza_tokens.c.token_hash).where(
-        spaaza_tokens.c.token_hash == sha256(token), spaaza_tokens.c.revoked_at.is_(None))).first()
+    row = uow.conn.execute(
+        select(spaaza_tokens.c.tenant_id, spaaza_tokens.c.token_hash).where(
+            spaaza_tokens.c.token_hash == sha256(token), spaaza_tokens.c.revoked_at.is_(None)
+        )
+    ).first()
     if row is None or not hmac.compare_digest(row[1], sha256(token)):
         return None
     return int(row[0])
@@ -249,8 +322,12 @@ def token_chain(uow: UnitOfWork, token: str) -> int | None:
 def create_campaign(uow: UnitOfWork, chain_id: int, campaign_type: str, title: str) -> repo.Row:
     if campaign_type not in CAMPAIGN_TYPES:
         raise errors.ValidationFailed(
-            f"type must be one of {', '.join(CAMPAIGN_TYPES)}", field="type")
+            f"type must be one of {', '.join(CAMPAIGN_TYPES)}", field="type"
+        )
     currency = chain_currency(uow, chain_id)
-    template = NewVoucher(kind=ValueKind.STORED_VALUE, currency=currency,
-                          metadata={"spaaza_campaign_type": campaign_type})
+    template = NewVoucher(
+        kind=ValueKind.STORED_VALUE,
+        currency=currency,
+        metadata={"spaaza_campaign_type": campaign_type},
+    )
     return campaigns.create(uow, actor_for(chain_id, "cli"), name=title, template=template)
