@@ -74,18 +74,20 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the HTTP API (all faces) with uvicorn."""
-    import uvicorn
+    import os
 
-    uvicorn.run(
-        "voucherd.api.app:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-        proxy_headers=False,
-    )
+    # uvicorn's own command replaces this process (same pid, so signals and supervisors are
+    # unaffected): its supervisor then does not carry this CLI's imports (about 60 MB, see
+    # docs/benchmarks.md) next to its workers, which import the app themselves.
+    # -P: the current directory is not put on sys.path.
+    argv = [
+        sys.executable, "-P", "-m", "uvicorn", "voucherd.api.app:app_factory", "--factory",
+        "--host", host, "--port", str(port), "--workers", str(workers),
+        "--log-level", log_level, "--no-access-log", "--no-proxy-headers",
+    ]  # fmt: skip
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606
 
 
 @db_app.command("upgrade")
@@ -177,9 +179,13 @@ def verify(database_url: DatabaseUrl = None) -> None:
 @app.command()
 def sweep(database_url: DatabaseUrl = None) -> None:
     """Apply due time-based transitions: expiry, lapsed reservations, old idempotency keys."""
-    result = sweep_service.run(_engine(database_url))
+    expiring = [
+        t for d, _ in dialects.load(Settings().dialects) for t in getattr(d, "EXPIRING", ())
+    ]
+    result = sweep_service.run(_engine(database_url), purge=expiring)
     _print_json(
         {
+            "purged": result.purged,
             "expired_vouchers": result.expired_vouchers,
             "expired_reservations": result.expired_reservations,
             "purged_idempotency_keys": result.purged_idempotency_keys,

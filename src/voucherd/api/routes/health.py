@@ -18,7 +18,9 @@ def health() -> dict[str, str]:
 def ready(request: Request) -> JSONResponse:
     try:
         with request.app.state.engine.connect() as conn:
-            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            heads = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     except Exception as exc:  # any failure means "not ready"; the reason is reported
         return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, 503)
-    return JSONResponse({"status": "ready", "schema": version})
+    if not heads:
+        return JSONResponse({"status": "unavailable", "reason": "not migrated"}, 503)
+    return JSONResponse({"status": "ready", "schema": sorted(heads)})
