@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     idempotency_lock_seconds: int = Field(default=60, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
+    db_pre_ping: bool = False  # test each pooled connection before use (one round trip)
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "info"

@@ -226,3 +226,23 @@ def test_client_secrets_are_stored_hashed(engine: Engine, tenant: TenantFixture)
     with UnitOfWork(engine, readonly=True) as uow:
         assert tenants.authenticate_client(uow, tenant.client_id, tenant.client_secret)
         assert tenants.authenticate_client(uow, tenant.client_id, "wrong") is None
+
+
+def test_imported_codes_keep_backslashes(engine: Engine, tenant: TenantFixture) -> None:
+    with UnitOfWork(engine) as uow:
+        campaign = campaigns.create(
+            uow, tenant.actor, name="odd", template=NewVoucher(currency="EUR", amount=1)
+        )
+        campaigns.import_codes(uow, tenant.actor, campaign["id"], ["A\\B", "C\\\\D"])
+        uow.commit()
+    with UnitOfWork(engine, readonly=True) as uow:
+        assert voucher_service.get(uow, tenant.actor, VoucherRef(code="a\\b"))["code"] == "A\\B"
+        assert voucher_service.get(uow, tenant.actor, VoucherRef(code="C\\\\D"))
+
+
+def test_bulk_ids_are_unique_and_from_the_alphabet() -> None:
+    from voucherd.services.secrets import ID_ALPHABET, random_ids
+
+    ids = random_ids(5000)
+    assert len(ids) == len(set(ids)) == 5000
+    assert all(len(i) == 16 and set(i) <= set(ID_ALPHABET) for i in ids)

@@ -29,7 +29,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        engine = make_engine(
+            settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
+        )
         app.state.engine = engine
         secret = settings.secret_key.get_secret_value() if settings.secret_key else None
         app.state.signing_key = tokens.load_signing_key(engine, secret)

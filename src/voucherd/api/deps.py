@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -36,7 +36,9 @@ def settings(request: Request) -> Settings:
     return value
 
 
-def principal(
+# Both auth dependencies are ``async``: they do no I/O, and a sync dependency would cost a
+# thread-pool hop each on every request (measured in docs/benchmarks.md).
+async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -61,10 +63,10 @@ def principal(
     return Principal(actor, claims.scopes)
 
 
-def require(*needed: Scope) -> Callable[[Principal], Actor]:
+def require(*needed: Scope) -> Callable[[Principal], Awaitable[Actor]]:
     """A dependency giving the actor if the token carries every scope in ``needed``."""
 
-    def dependency(who: Annotated[Principal, Depends(principal)]) -> Actor:
+    async def dependency(who: Annotated[Principal, Depends(principal)]) -> Actor:
         missing = [s.value for s in needed if s not in who.scopes]
         if missing:
             raise ApiError(

@@ -47,18 +47,20 @@ def refuse_nul_text(engine: Engine) -> None:
             raise ValidationFailed("text may not contain NUL characters", rule="no_nul")
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, pre_ping: bool = False
+) -> Engine:
     url = normalize_url(url)
     engine = (
         _sqlite_engine(url, echo)
         if url.startswith("sqlite")
-        else _postgres_engine(url, pool_size, echo)
+        else _postgres_engine(url, pool_size, echo, pre_ping)
     )
     refuse_nul_text(engine)
     return engine
 
 
-def _postgres_engine(url: str, pool_size: int, echo: bool) -> Engine:
+def _postgres_engine(url: str, pool_size: int, echo: bool, pre_ping: bool) -> Engine:
     return create_engine(
         url,
         # Up to 3 * pool_size connections as before, but all kept for reuse: "overflow"
@@ -66,7 +68,10 @@ def _postgres_engine(url: str, pool_size: int, echo: bool) -> Engine:
         # closed a PostgreSQL session per few requests (docs/benchmarks.md).
         pool_size=pool_size * 3,
         max_overflow=0,
-        pool_pre_ping=True,
+        # Off by default: a ping is one more round trip per request. A connection broken by a
+        # database restart fails one request, and SQLAlchemy then renews the whole pool.
+        pool_pre_ping=pre_ping,
+        pool_recycle=3600,
         echo=echo,
         connect_args={"application_name": "voucherd"},
     )

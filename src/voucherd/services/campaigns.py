@@ -20,6 +20,7 @@ from voucherd.services.changes import record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 from voucherd.services.vouchers import NewVoucher, _row_values, validate
 
+BACKSLASH = "\\"
 TEMPLATE_FIELDS = (
     "kind",
     "currency",
@@ -173,7 +174,9 @@ def generate(
     created, misses = 0, 0
     while created < count:
         wanted = min(chunk_size, count - created)
-        batch = [(next(generator), secrets.random_id()) for _ in range(wanted)]
+        batch = list(
+            zip((next(generator) for _ in range(wanted)), secrets.random_ids(wanted), strict=True)
+        )
         inserted = _insert_batch(uow, actor, base, batch)
         created += inserted
         misses = misses + 1 if inserted == 0 else 0
@@ -209,7 +212,7 @@ def import_codes(
     normalized = [codes.validate_custom(code) for code in custom_codes]
     if len(set(normalized)) != len(normalized):
         raise errors.DuplicateCode("the import lists a code twice", field="codes")
-    batch = [(code, secrets.random_id()) for code in normalized]
+    batch = list(zip(normalized, secrets.random_ids(len(normalized)), strict=True))
     inserted = 0
     for start in range(0, len(batch), 50_000):
         part = batch[start : start + 50_000]
@@ -310,8 +313,14 @@ def _insert_batch_postgres(
         raw.cursor() as cursor,
         cursor.copy("COPY voucher_stage (code, public_id) FROM STDIN") as copy,
     ):
-        for item in batch:
-            copy.write_row(item)
+        # One write of COPY text per chunk (row by row costs seconds per million). Codes hold
+        # no white space after normalisation; a backslash is COPY's escape, so it is doubled.
+        copy.write(
+            "".join(
+                f"{code.replace(BACKSLASH, BACKSLASH * 2)}\t{public_id}\n"
+                for code, public_id in batch
+            )
+        )
     columns = [c for c in base if c not in ("code", "public_id")]
     params = {f"p_{c}": base[c] for c in columns}
     select_list = ", ".join(f":p_{c}" for c in columns)

@@ -27,7 +27,8 @@ class UnitOfWork:
     """A context manager around one transaction; it rolls back unless committed.
 
     On SQLite a writing unit takes the write lock at BEGIN (see ``db/engine.py``); a
-    ``readonly`` unit does not, so lookups never queue behind writers.
+    ``readonly`` unit does not, so lookups never queue behind writers. On PostgreSQL a
+    ``readonly`` unit runs without a transaction (autocommit): use it only for reads.
     """
 
     def __init__(
@@ -50,6 +51,9 @@ class UnitOfWork:
         conn = self.engine.connect()
         if conn.dialect.name == "sqlite":
             conn = conn.execution_options(sqlite_begin="DEFERRED" if self.readonly else "IMMEDIATE")
+        elif self.readonly:
+            # A read needs no BEGIN/ROLLBACK round trips; each statement sees committed data.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         self._conn = conn
         self._tx = conn.begin()
         self.now = self.clock()

@@ -51,31 +51,52 @@ class World:
     # --- authentication headers -------------------------------------------------------------
 
     def as_admin(self) -> dict[str, str]:
-        return {"X-Spaaza-Session-User-Id": str(self.admin.user_id),
-                "X-Spaaza-Session-Key": self.admin.key}
+        return {
+            "X-Spaaza-Session-User-Id": str(self.admin.user_id),
+            "X-Spaaza-Session-Key": self.admin.key,
+        }
 
     def as_user(self, login: Login | None = None) -> dict[str, str]:
         login = login or self.user
-        return {"X-Spaaza-Session-User-Id": str(login.user_id),
-                "X-Spaaza-Session-Key": login.key,
-                "X-Spaaza-MyPrice-App-Hostname": self.hostname}
+        return {
+            "X-Spaaza-Session-User-Id": str(login.user_id),
+            "X-Spaaza-Session-Key": login.key,
+            "X-Spaaza-MyPrice-App-Hostname": self.hostname,
+        }
 
     def as_privileged(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}",
-                "X-Spaaza-MyPrice-App-Hostname": self.hostname}
+        return {
+            "Authorization": f"Bearer {self.token}",
+            "X-Spaaza-MyPrice-App-Hostname": self.hostname,
+        }
 
     # --- calls --------------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, headers: dict[str, str],
-             data: dict[str, Any] | None = None, params: dict[str, Any] | None = None
-             ) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        data: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         return self.http.request(method, path, headers=headers, data=data, params=params)
 
-    def create(self, *, claimed: bool = True, amount: str = "50.00", user: Login | None = None,
-               **extra: str) -> dict[str, Any]:
+    def create(
+        self,
+        *,
+        claimed: bool = True,
+        amount: str = "50.00",
+        user: Login | None = None,
+        **extra: str,
+    ) -> dict[str, Any]:
         """A basket voucher for ``user`` (default: the end user), through the admin API."""
-        data = {"user_id": str((user or self.user).user_id), "campaign_id": str(self.campaign_id),
-                "voucher_amount": amount, **extra}
+        data = {
+            "user_id": str((user or self.user).user_id),
+            "campaign_id": str(self.campaign_id),
+            "voucher_amount": amount,
+            **extra,
+        }
         if claimed:
             data["set_claimed"] = "1"
         response = self.call("POST", "/create-voucher", self.as_admin(), data)
@@ -86,26 +107,48 @@ class World:
     def snapshot(self, voucher_id: int) -> dict[str, Any]:
         """Everything stored about a voucher: its row, its ledger and its event count."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(vouchers).where(
-                vouchers.c.tenant_id == self.chain_id, vouchers.c.id == voucher_id)
-            ).mappings().one()
-            ledger = conn.execute(select(ledger_entries).where(
-                ledger_entries.c.tenant_id == self.chain_id,
-                ledger_entries.c.voucher_id == voucher_id).order_by(ledger_entries.c.id)
-            ).mappings().all()
-            count = conn.execute(select(func.count()).select_from(events).where(
-                events.c.tenant_id == self.chain_id)).scalar_one()
-            total = conn.execute(select(func.count()).select_from(vouchers).where(
-                vouchers.c.tenant_id == self.chain_id)).scalar_one()
-        return {"voucher": dict(row), "ledger": [dict(e) for e in ledger], "events": count,
-                "vouchers_in_chain": total}
+            row = (
+                conn.execute(
+                    select(vouchers).where(
+                        vouchers.c.tenant_id == self.chain_id, vouchers.c.id == voucher_id
+                    )
+                )
+                .mappings()
+                .one()
+            )
+            ledger = (
+                conn.execute(
+                    select(ledger_entries)
+                    .where(
+                        ledger_entries.c.tenant_id == self.chain_id,
+                        ledger_entries.c.voucher_id == voucher_id,
+                    )
+                    .order_by(ledger_entries.c.id)
+                )
+                .mappings()
+                .all()
+            )
+            count = conn.execute(
+                select(func.count()).select_from(events).where(events.c.tenant_id == self.chain_id)
+            ).scalar_one()
+            total = conn.execute(
+                select(func.count())
+                .select_from(vouchers)
+                .where(vouchers.c.tenant_id == self.chain_id)
+            ).scalar_one()
+        return {
+            "voucher": dict(row),
+            "ledger": [dict(e) for e in ledger],
+            "events": count,
+            "vouchers_in_chain": total,
+        }
 
 
-def login(http: httpx.Client, username: str, password: str,
-          hostname: str | None = None) -> Login:
+def login(http: httpx.Client, username: str, password: str, hostname: str | None = None) -> Login:
     headers = {"X-Spaaza-MyPrice-App-Hostname": hostname} if hostname else {}
-    response = http.post("/auth/login", data={"username": username, "password": password},
-                         headers=headers)
+    response = http.post(
+        "/auth/login", data={"username": username, "password": password}, headers=headers
+    )
     assert response.status_code == 200, response.text
     info = response.json()["results"]["session_info"]
     return Login(int(info["session_user_id"]), info["session_key"], username=username)
@@ -118,12 +161,23 @@ def make_world(live_server: LiveServer) -> World:
     with UnitOfWork(engine) as uow:
         chain_id = store.create_chain(uow, f"chain {suffix}", "EUR")
         store.create_app(uow, chain_id, hostname)
-        admin = store.create_user(uow, chain_id, username=f"admin-{suffix}@example.com",
-                                  password=PASSWORD, admin=True)
-        user = store.create_user(uow, chain_id, username="test49800020190228@example.com",
-                                 password=END_USER_PASSWORD, member_number=f"M{suffix}")
-        other = store.create_user(uow, chain_id, username=f"other-{suffix}@example.com",
-                                  password=PASSWORD, member_number=f"O{suffix}")
+        admin = store.create_user(
+            uow, chain_id, username=f"admin-{suffix}@example.com", password=PASSWORD, admin=True
+        )
+        user = store.create_user(
+            uow,
+            chain_id,
+            username="test49800020190228@example.com",
+            password=END_USER_PASSWORD,
+            member_number=f"M{suffix}",
+        )
+        other = store.create_user(
+            uow,
+            chain_id,
+            username=f"other-{suffix}@example.com",
+            password=PASSWORD,
+            member_number=f"O{suffix}",
+        )
         campaign = store.create_campaign(uow, chain_id, "loyalty", "ACME Loyalty Campaign")
         wallet = store.create_campaign(uow, chain_id, "wallet", "ACME Wallet")
         signup = store.create_campaign(uow, chain_id, "signup", "Earn 5 on signup")
@@ -132,12 +186,24 @@ def make_world(live_server: LiveServer) -> World:
         # per-test set-up to the three password hashes of the users.
         admin_login, user_login, other_login = (
             Login(u.user_id, store.create_session(uow, u)[0], u.member_number, u.username)
-            for u in (admin, user, other))
+            for u in (admin, user, other)
+        )
         uow.commit()
     http = httpx.Client(base_url=f"{live_server.url}/spaaza", timeout=60)
-    return World(http, engine, chain_id, hostname, int(campaign["id"]), int(wallet["id"]),
-                 int(signup["id"]), token, admin_login, user_login, other_login,
-                 {"admin_username": admin.username})
+    return World(
+        http,
+        engine,
+        chain_id,
+        hostname,
+        int(campaign["id"]),
+        int(wallet["id"]),
+        int(signup["id"]),
+        token,
+        admin_login,
+        user_login,
+        other_login,
+        {"admin_username": admin.username},
+    )
 
 
 @pytest.fixture

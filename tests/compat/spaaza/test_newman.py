@@ -80,8 +80,10 @@ NOT_RUN = {
 }
 REWRITES: dict[str, dict[str, str]] = {
     "get-user-vouchers": {"3540236": "{{member_number}}"},
-    "claim-vouchers": {"5555555": "{{user_id}}",
-                       "1b2bb233bbhhb21b1b1b1212121b21ubiu3243299": "{{voucher_key_bulk}}"},
+    "claim-vouchers": {
+        "5555555": "{{user_id}}",
+        "1b2bb233bbhhb21b1b1b1212121b21ubiu3243299": "{{voucher_key_bulk}}",
+    },
     "create-voucher": {"3540234": "{{user_id}}"},
     "claim-voucher": {SAMPLE_KEY: "{{voucher_key_claim}}", "40223588": "{{user_id}}"},
     "expire-voucher": {SAMPLE_KEY: "{{voucher_key_expire}}", "64443643": "{{user_id}}"},
@@ -89,10 +91,16 @@ REWRITES: dict[str, dict[str, str]] = {
     "redeem-voucher": {SAMPLE_KEY: "{{voucher_key_redeem}}"},
     "unclaim-voucher": {SAMPLE_KEY: "{{voucher_key_unclaim}}", "40223588": "{{user_id}}"},
     "unlock-voucher": {SAMPLE_KEY: "{{voucher_key_unlock}}"},
-    "delete-voucher": {"e84f4f58a3020633680f98ef65f504a97309da600dd68e5b6023c0d4e3f97dbe":
-                       "{{voucher_key_delete}}", "3540234": "{{user_id}}"},
-    "get-login-status session-based": {"10745677": "{{session_user_id}}",
-                                       "adbe328af06bc94340145bfed00eac45ac": "{{session_key}}"},
+    "delete-voucher": {
+        "e84f4f58a3020633680f98ef65f504a97309da600dd68e5b6023c0d4e3f97dbe": (
+            "{{voucher_key_delete}}"
+        ),
+        "3540234": "{{user_id}}",
+    },
+    "get-login-status session-based": {
+        "10745677": "{{session_user_id}}",
+        "adbe328af06bc94340145bfed00eac45ac": "{{session_key}}",
+    },
 }
 
 
@@ -124,18 +132,34 @@ def newman() -> list[str]:
     cannot be installed."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        pytest.fail("the Spaaza Postman test needs Node.js and npm on PATH to install newman "
-                    f"{NEWMAN_VERSION} (apt-get install nodejs npm)")
+        pytest.fail(
+            "the Spaaza Postman test needs Node.js and npm on PATH to install newman "
+            f"{NEWMAN_VERSION} (apt-get install nodejs npm)"
+        )
     script = PREFIX / "node_modules" / "newman" / "bin" / "newman.js"
     with _install_lock():
         if _installed_version(script) != NEWMAN_VERSION:
             done = subprocess.run(
-                [npm, "install", "--prefix", str(PREFIX), "--no-audit", "--no-fund",
-                 "--loglevel=error", f"newman@{NEWMAN_VERSION}"],
-                capture_output=True, text=True, timeout=600, check=False)
+                [
+                    npm,
+                    "install",
+                    "--prefix",
+                    str(PREFIX),
+                    "--no-audit",
+                    "--no-fund",
+                    "--loglevel=error",
+                    f"newman@{NEWMAN_VERSION}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
             if done.returncode != 0 or _installed_version(script) != NEWMAN_VERSION:
-                pytest.fail(f"could not install newman {NEWMAN_VERSION} with npm into "
-                            f"{PREFIX}: exit {done.returncode}\n{done.stderr[-3000:]}")
+                pytest.fail(
+                    f"could not install newman {NEWMAN_VERSION} with npm into "
+                    f"{PREFIX}: exit {done.returncode}\n{done.stderr[-3000:]}"
+                )
     return [node, str(script)]
 
 
@@ -166,7 +190,8 @@ def build_collection(vendor: dict[str, Any]) -> dict[str, Any]:
     folders = {f["name"]: f for f in vendor["item"]}
     voucher_names = [item["name"] for item in folders["Vouchers"]["item"]]
     assert sorted(voucher_names) == sorted(n for f, n, _ in RUN if f == "Vouchers"), (
-        "the test must run every request of the vendor's Vouchers folder")
+        "the test must run every request of the vendor's Vouchers folder"
+    )
     auth_names = {item["name"] for item in folders["Authentication"]["item"]}
     assert auth_names == {n for f, n, _ in RUN if f == "Authentication"} | set(NOT_RUN)
     items = []
@@ -178,18 +203,29 @@ def build_collection(vendor: dict[str, Any]) -> dict[str, Any]:
             text = text.replace(literal, variable)
         item = json.loads(text)
         events = [e for e in item.get("event", []) if e["listen"] != "test"]
-        vendor_tests = [line for e in item.get("event", []) if e["listen"] == "test"
-                        for line in e["script"].get("exec", [])]
-        events.append({"listen": "test", "script": {
-            "type": "text/javascript", "exec": [*vendor_tests, *_envelope_test(result_type)]}})
+        vendor_tests = [
+            line
+            for e in item.get("event", [])
+            if e["listen"] == "test"
+            for line in e["script"].get("exec", [])
+        ]
+        events.append(
+            {
+                "listen": "test",
+                "script": {
+                    "type": "text/javascript",
+                    "exec": [*vendor_tests, *_envelope_test(result_type)],
+                },
+            }
+        )
         item["event"] = events
         items.append(item)
-    return {"info": {**vendor["info"], "name": "Spaaza voucher calls (voucherd)"},
-            "item": items}
+    return {"info": {**vendor["info"], "name": "Spaaza voucher calls (voucherd)"}, "item": items}
 
 
-def build_environment(vendor: dict[str, Any], world: World, values: dict[str, str]
-                      ) -> dict[str, Any]:
+def build_environment(
+    vendor: dict[str, Any], world: World, values: dict[str, str]
+) -> dict[str, Any]:
     env = copy.deepcopy(vendor)
     overrides = {
         "api_url": str(world.http.base_url).rstrip("/"),
@@ -197,15 +233,17 @@ def build_environment(vendor: dict[str, Any], world: World, values: dict[str, st
         "admin_password": PASSWORD,
         "chain_id": str(world.chain_id),
         "app_hostname": world.hostname,
-        "session_user_id": "", "session_key": "",
+        "session_user_id": "",
+        "session_key": "",
         **values,
     }
     known = {v["key"] for v in env["values"]}
     for entry in env["values"]:
         if entry["key"] in overrides:
             entry["value"] = overrides[entry["key"]]
-    env["values"].extend({"key": k, "value": v, "enabled": True}
-                         for k, v in overrides.items() if k not in known)
+    env["values"].extend(
+        {"key": k, "value": v, "enabled": True} for k, v in overrides.items() if k not in known
+    )
     return env
 
 
@@ -217,13 +255,19 @@ def prepare_vouchers(world: World) -> dict[str, str]:
     }
     for name in ("expire", "lock", "redeem", "unclaim", "unlock", "delete"):
         keys[f"voucher_key_{name}"] = world.create()["voucher_key"]
-    locked = world.call("PUT", "/lock-voucher", world.as_user(),
-                        {"voucher_key": keys["voucher_key_unlock"],
-                         "retailer_basket_code": "till-7"})
+    locked = world.call(
+        "PUT",
+        "/lock-voucher",
+        world.as_user(),
+        {"voucher_key": keys["voucher_key_unlock"], "retailer_basket_code": "till-7"},
+    )
     assert locked.status_code == 200, locked.text
-    return {**keys, "user_id": str(world.user.user_id),
-            "member_number": str(world.user.member_number),
-            "base_loyalty_campaign_id": str(world.campaign_id)}
+    return {
+        **keys,
+        "user_id": str(world.user.user_id),
+        "member_number": str(world.user.member_number),
+        "base_loyalty_campaign_id": str(world.campaign_id),
+    }
 
 
 def _body(execution: dict[str, Any]) -> dict[str, Any]:
@@ -234,25 +278,45 @@ def _body(execution: dict[str, Any]) -> dict[str, Any]:
 
 def _voucher(world: World, key: str) -> Any:
     with UnitOfWork(world.engine, readonly=True) as uow:
-        return vouchers_svc.get(uow, store.actor_for(world.chain_id, "test"),
-                                VoucherRef(public_id=key))
+        return vouchers_svc.get(
+            uow, store.actor_for(world.chain_id, "test"), VoucherRef(public_id=key)
+        )
 
 
-def test_vendor_collection_runs_against_voucherd(world: World, newman: list[str],
-                                                 tmp_path: Path) -> None:
+def test_vendor_collection_runs_against_voucherd(
+    world: World, newman: list[str], tmp_path: Path
+) -> None:
     vendor = json.loads(COLLECTION.read_text())
     values = prepare_vouchers(world)
     collection = tmp_path / "collection.json"
     environment = tmp_path / "environment.json"
     report = tmp_path / "report.json"
     collection.write_text(json.dumps(build_collection(vendor)))
-    environment.write_text(json.dumps(
-        build_environment(json.loads(ENVIRONMENT.read_text()), world, values)))
+    environment.write_text(
+        json.dumps(build_environment(json.loads(ENVIRONMENT.read_text()), world, values))
+    )
     done = subprocess.run(
-        [*newman, "run", str(collection), "-e", str(environment), "--reporters", "cli,json",
-         "--reporter-json-export", str(report), "--timeout-request", "30000",
-         "--color", "off", "--disable-unicode"],
-        capture_output=True, text=True, timeout=180, check=False)
+        [
+            *newman,
+            "run",
+            str(collection),
+            "-e",
+            str(environment),
+            "--reporters",
+            "cli,json",
+            "--reporter-json-export",
+            str(report),
+            "--timeout-request",
+            "30000",
+            "--color",
+            "off",
+            "--disable-unicode",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     output = done.stdout[-6000:] + done.stderr[-2000:]
     assert report.exists(), output
     run = json.loads(report.read_text())["run"]
@@ -272,15 +336,20 @@ def test_vendor_collection_runs_against_voucherd(world: World, newman: list[str]
     results = {name: body["results"] for name, body in bodies.items()}
     # What each call did, as the responses say ...
     assert [v["voucher_key"] for v in results["claim-vouchers"]["vouchers"]] == [
-        values["voucher_key_bulk"]]
+        values["voucher_key_bulk"]
+    ]
     assert results["claim-vouchers"]["vouchers"][0]["voucher_locked"] is True
     created = results["create-voucher"]
     assert (created["voucher_status"], created["voucher_amount"], created["voucher_text"]) == (
-        "claimed", 50, "Your voucher")
+        "claimed",
+        50,
+        "Your voucher",
+    )
     assert results["claim-voucher"]["voucher_status"] == "claimed"
     assert results["expire-voucher"]["voucher_key"] == values["voucher_key_expire"]
     assert results["lock-voucher"]["voucher_retailer_basket_code_exclusive"] == (
-        "20190228-test-0001")
+        "20190228-test-0001"
+    )
     assert results["redeem-voucher"]["voucher_status"] == "redeemed"
     assert results["unclaim-voucher"]["voucher_status"] == "generated"
     assert results["unlock-voucher"]["voucher_locked"] is False
