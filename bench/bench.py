@@ -43,8 +43,14 @@ HTTP_IDS = int(os.environ.get("BENCH_HTTP_IDS", "100000"))
 # max_connections (100), which other users of this PostgreSQL share.
 POOL_BUDGET = int(os.environ.get("BENCH_POOL_BUDGET", "20"))
 
-TARGETS = {"charge_ratio": 0.5, "lookup_ratio": 0.3, "p99_ms": 50.0, "memory_mb": 300.0,
-           "generate_s": 20.0, "sweep_s": 30.0}
+TARGETS = {
+    "charge_ratio": 0.5,
+    "lookup_ratio": 0.3,
+    "p99_ms": 50.0,
+    "memory_mb": 300.0,
+    "generate_s": 20.0,
+    "sweep_s": 30.0,
+}
 
 
 CORRECTNESS = ("generate_zero_duplicates", "sweep_events_written", "verify", "http_errors")
@@ -54,21 +60,34 @@ def log(message: str) -> None:
     print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
-def run(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None,
-        check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, **(env or {})}, check=False)
+def run(
+    cmd: list[str], *, timeout: float, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
     if check and result.returncode != 0:
         (OUT / "failed-command.log").write_text(f"{cmd}\n{result.stdout}\n{result.stderr}")
         errors = [line for line in result.stderr.splitlines() if "Error" in line]
-        raise RuntimeError(f"{cmd[0]} {cmd[1:3]} failed ({result.returncode}); full output in "
-                           f"bench/out/failed-command.log:\n{result.stdout[-1000:]}\n"
-                           + "\n".join(errors[-5:]))
+        raise RuntimeError(
+            f"{cmd[0]} {cmd[1:3]} failed ({result.returncode}); full output in "
+            f"bench/out/failed-command.log:\n{result.stdout[-1000:]}\n" + "\n".join(errors[-5:])
+        )
     return result
 
 
-def psql(sql: str | None = None, *, file: Path | None = None, timeout: float = 300,
-         variables: dict[str, str] | None = None) -> str:
+def psql(
+    sql: str | None = None,
+    *,
+    file: Path | None = None,
+    timeout: float = 300,
+    variables: dict[str, str] | None = None,
+) -> str:
     """Run one SQL string or one SQL file on the benchmark database; unaligned output."""
     cmd = ["psql", URL, "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1"]
     for name, value in (variables or {}).items():
@@ -78,22 +97,38 @@ def psql(sql: str | None = None, *, file: Path | None = None, timeout: float = 3
 
 
 def voucherd(*args: str, timeout: float = 600) -> str:
-    return run([VOUCHERD, *args], timeout=timeout,
-               env={"VOUCHERD_DATABASE_URL": URL}).stdout
+    return run([VOUCHERD, *args], timeout=timeout, env={"VOUCHERD_DATABASE_URL": URL}).stdout
 
 
 # --- machine -----------------------------------------------------------------------------------
 
 
 def machine() -> dict[str, Any]:
-    settings = ["server_version", "shared_buffers", "synchronous_commit", "fsync",
-                "full_page_writes", "wal_level", "max_connections", "commit_delay",
-                "work_mem", "max_wal_size", "checkpoint_timeout"]
-    values = psql("SELECT string_agg(name || '=' || current_setting(name), ';') "
-                  "FROM pg_settings WHERE name = ANY('{" + ",".join(settings) + "}')")
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")
+    settings = [
+        "server_version",
+        "shared_buffers",
+        "synchronous_commit",
+        "fsync",
+        "full_page_writes",
+        "wal_level",
+        "max_connections",
+        "commit_delay",
+        "work_mem",
+        "max_wal_size",
+        "checkpoint_timeout",
+    ]
+    values = psql(
+        "SELECT string_agg(name || '=' || current_setting(name), ';') "
+        "FROM pg_settings WHERE name = ANY('{" + ",".join(settings) + "}')"
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
@@ -120,39 +155,84 @@ def setup_product() -> Setup:
     log("migrating")
     voucherd("db", "upgrade")
     tenant = json.loads(voucherd("tenant", "create", "--name", "bench"))
-    client = json.loads(voucherd("client", "create", "--tenant", str(tenant["id"]),
-                                 "--name", "wrk", "--scopes", "use read"))
-    campaign = json.loads(voucherd(
-        "campaign", "create", "--tenant", str(tenant["id"]), "--name", "bench",
-        "--kind", "stored_value", "--currency", "EUR", "--amount", "100000000", "--active"))
+    client = json.loads(
+        voucherd(
+            "client",
+            "create",
+            "--tenant",
+            str(tenant["id"]),
+            "--name",
+            "wrk",
+            "--scopes",
+            "use read",
+        )
+    )
+    campaign = json.loads(
+        voucherd(
+            "campaign",
+            "create",
+            "--tenant",
+            str(tenant["id"]),
+            "--name",
+            "bench",
+            "--kind",
+            "stored_value",
+            "--currency",
+            "EUR",
+            "--amount",
+            "100000000",
+            "--active",
+        )
+    )
     return Setup(tenant["id"], client["client_id"], client["client_secret"], campaign["id"])
 
 
 def generate(s: Setup) -> dict[str, Any]:
     log(f"timing `voucherd campaign generate` of {CODES} codes")
     started = time.perf_counter()
-    printed = json.loads(voucherd("campaign", "generate", "--tenant", str(s.tenant_id),
-                                  "--campaign", str(s.campaign_id), "--count", str(CODES)))
+    printed = json.loads(
+        voucherd(
+            "campaign",
+            "generate",
+            "--tenant",
+            str(s.tenant_id),
+            "--campaign",
+            str(s.campaign_id),
+            "--count",
+            str(CODES),
+        )
+    )
     seconds = time.perf_counter() - started
     rows, codes, ids = psql(
         "SELECT count(*), count(DISTINCT code), count(DISTINCT public_id) FROM vouchers "
-        f"WHERE tenant_id = {s.tenant_id} AND campaign_id = {s.campaign_id}").split("|")
-    entries = psql(f"SELECT count(*) FROM ledger_entries WHERE tenant_id = {s.tenant_id} "
-                   "AND kind = 'issue'")
-    created_events = psql(f"SELECT count(*) FROM events WHERE tenant_id = {s.tenant_id} "
-                          "AND operation = 'create' AND subject = 'voucher'")
-    return {"count": CODES, "reported_created": printed["created"], "seconds": round(seconds, 2),
-            "rows": int(rows), "duplicate_codes": int(rows) - int(codes),
-            "duplicate_public_ids": int(rows) - int(ids), "issue_entries": int(entries),
-            "create_events": int(created_events),
-            "ok": int(rows) == CODES == int(codes) == int(ids) == int(entries)
-            == int(created_events)}
+        f"WHERE tenant_id = {s.tenant_id} AND campaign_id = {s.campaign_id}"
+    ).split("|")
+    entries = psql(
+        f"SELECT count(*) FROM ledger_entries WHERE tenant_id = {s.tenant_id} AND kind = 'issue'"
+    )
+    created_events = psql(
+        f"SELECT count(*) FROM events WHERE tenant_id = {s.tenant_id} "
+        "AND operation = 'create' AND subject = 'voucher'"
+    )
+    return {
+        "count": CODES,
+        "reported_created": printed["created"],
+        "seconds": round(seconds, 2),
+        "rows": int(rows),
+        "duplicate_codes": int(rows) - int(codes),
+        "duplicate_public_ids": int(rows) - int(ids),
+        "issue_entries": int(entries),
+        "create_events": int(created_events),
+        "ok": int(rows) == CODES == int(codes) == int(ids) == int(entries) == int(created_events),
+    }
 
 
 def write_ids(s: Setup) -> Path:
     path = OUT / "ids.txt"
-    ids = psql(f"SELECT public_id FROM vouchers WHERE tenant_id = {s.tenant_id} "
-               f"AND campaign_id = {s.campaign_id} ORDER BY random() LIMIT {HTTP_IDS}")
+    ids = psql(
+        f"SELECT public_id FROM vouchers WHERE tenant_id = {s.tenant_id} "
+        f"AND campaign_id = {s.campaign_id} ORDER BY random() LIMIT {HTTP_IDS}"
+    )
     path.write_text(ids + "\n")
     return path
 
@@ -166,14 +246,33 @@ def setup_reference() -> None:
 
 
 def pgbench(script: str, clients: int) -> dict[str, Any]:
-    cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2",
-           "-T", str(DURATION), "-f", str(BENCH / "sql" / script), "-r", URL]
+    cmd = [
+        "pgbench",
+        "-n",
+        "-M",
+        "prepared",
+        "-c",
+        str(clients),
+        "-j",
+        "2",
+        "-T",
+        str(DURATION),
+        "-f",
+        str(BENCH / "sql" / script),
+        "-r",
+        URL,
+    ]
     out = run(cmd, timeout=DURATION + 60).stdout
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)[1])  # type: ignore[index]
     latency = float(re.search(r"latency average = ([\d.]+) ms", out)[1])  # type: ignore[index]
     failed = re.search(r"number of failed transactions: (\d+)", out)
-    return {"script": script, "clients": clients, "tps": round(tps, 1),
-            "latency_avg_ms": latency, "failed": int(failed[1]) if failed else 0}
+    return {
+        "script": script,
+        "clients": clients,
+        "tps": round(tps, 1),
+        "latency_avg_ms": latency,
+        "failed": int(failed[1]) if failed else 0,
+    }
 
 
 # --- the server --------------------------------------------------------------------------------
@@ -290,14 +389,32 @@ class Server:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", PORT)) == 0:
                 raise RuntimeError(f"port {PORT} is already in use")
-        env = {**os.environ, "VOUCHERD_DATABASE_URL": URL,
-               "VOUCHERD_SECRET_KEY": "bench-" + base64.b16encode(os.urandom(16)).decode(),
-               "VOUCHERD_DB_POOL_SIZE": str(self.pool_size), "VOUCHERD_DIALECTS": self.dialects}
+        env = {
+            **os.environ,
+            "VOUCHERD_DATABASE_URL": URL,
+            "VOUCHERD_SECRET_KEY": "bench-" + base64.b16encode(os.urandom(16)).decode(),
+            "VOUCHERD_DB_POOL_SIZE": str(self.pool_size),
+            "VOUCHERD_DIALECTS": self.dialects,
+        }
         with self.log_path.open("wb") as sink:
             self.proc = subprocess.Popen(
-                [VOUCHERD, "serve", "--host", "127.0.0.1", "--port", str(PORT),
-                 "--workers", str(self.workers), "--log-level", "warning"],
-                env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    VOUCHERD,
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(PORT),
+                    "--workers",
+                    str(self.workers),
+                    "--log-level",
+                    "warning",
+                ],
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             self._wait_ready()
         except BaseException:
@@ -338,9 +455,13 @@ class Server:
 def token(s: Setup) -> str:
     basic = base64.b64encode(f"{s.client_id}:{s.client_secret}".encode()).decode()
     request = urllib.request.Request(
-        f"http://127.0.0.1:{PORT}/oauth/token", data=b"grant_type=client_credentials",
-        headers={"Authorization": f"Basic {basic}",
-                 "Content-Type": "application/x-www-form-urlencoded"})
+        f"http://127.0.0.1:{PORT}/oauth/token",
+        data=b"grant_type=client_credentials",
+        headers={
+            "Authorization": f"Basic {basic}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return str(json.loads(response.read())["access_token"])
 
@@ -355,23 +476,43 @@ def _ms(text: str) -> float:
 
 def wrk(script: str, connections: int, seconds: int, env: dict[str, str]) -> dict[str, Any]:
     threads = min(2, connections)
-    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
-           "--timeout", "10s", "-s", str(BENCH / "wrk" / script), f"http://127.0.0.1:{PORT}"]
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BENCH / "wrk" / script),
+        f"http://127.0.0.1:{PORT}",
+    ]
     out = run(cmd, timeout=seconds + 60, env=env).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     total = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
-    percentiles = {int(p): _ms(v) for p, v in
-                   re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)\s*$", out, re.M)}
+    percentiles = {
+        int(p): _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)\s*$", out, re.M)
+    }
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                       out)
-    return {"script": script, "connections": connections, "threads": threads,
-            "requests": total, "rps": round(rps, 1),
-            "p50_ms": percentiles.get(50), "p75_ms": percentiles.get(75),
-            "p90_ms": percentiles.get(90), "p99_ms": percentiles.get(99),
-            "non_2xx": int(non2xx[1]) if non2xx else 0,
-            "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
-            "loadavg_after": Path("/proc/loadavg").read_text().split()[0]}
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "script": script,
+        "connections": connections,
+        "threads": threads,
+        "requests": total,
+        "rps": round(rps, 1),
+        "p50_ms": percentiles.get(50),
+        "p75_ms": percentiles.get(75),
+        "p90_ms": percentiles.get(90),
+        "p99_ms": percentiles.get(99),
+        "non_2xx": int(non2xx[1]) if non2xx else 0,
+        "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
+        "loadavg_after": Path("/proc/loadavg").read_text().split()[0],
+    }
 
 
 def sessions() -> int:
@@ -384,8 +525,11 @@ def http_runs(s: Setup, ids: Path, dialects: str) -> list[dict[str, Any]]:
     for workers in WORKERS:
         log(f"server with {workers} workers")
         with Server(workers, dialects) as server:
-            env = {"BENCH_IDS": str(ids), "BENCH_TOKEN": token(s),
-                   "BENCH_LUA_DIR": str(BENCH / "wrk")}
+            env = {
+                "BENCH_IDS": str(ids),
+                "BENCH_TOKEN": token(s),
+                "BENCH_LUA_DIR": str(BENCH / "wrk"),
+            }
             assert server.proc is not None
             sampler = MemorySampler(server.proc.pid)
             sampler.sample()
@@ -399,21 +543,29 @@ def http_runs(s: Setup, ids: Path, dialects: str) -> list[dict[str, Any]]:
                     for connections in CONNECTIONS:
                         before = sessions()
                         result = wrk(script, connections, DURATION, env)
-                        result.update(workers=workers, pool_size=server.pool_size,
-                                      # minus the psql session that asks
-                                      new_db_sessions=max(0, sessions() - before - 1))
-                        log(f"  {script} c={connections}: {result['rps']}/s "
+                        result.update(
+                            workers=workers,
+                            pool_size=server.pool_size,
+                            # minus the psql session that asks
+                            new_db_sessions=max(0, sessions() - before - 1),
+                        )
+                        log(
+                            f"  {script} c={connections}: {result['rps']}/s "
                             f"p50={result['p50_ms']}ms p99={result['p99_ms']}ms "
-                            f"non2xx={result['non_2xx']}")
+                            f"non2xx={result['non_2xx']}"
+                        )
                         results.append(result)
             finally:
                 sampler.stop()
-            memory = {"idle_rss_mb": round(idle_rss / 1024, 1),
-                      "peak_rss_mb": round(sampler.peak_rss_kb / 1024, 1),
-                      "peak_pss_mb": round(sampler.peak_pss_kb / 1024, 1),
-                      "processes": sampler.peak_processes,
-                      "peak_rss_mb_by_process": {role: round(kb / 1024, 1) for role, kb in
-                                                 sorted(sampler.per_process_kb.items())}}
+            memory = {
+                "idle_rss_mb": round(idle_rss / 1024, 1),
+                "peak_rss_mb": round(sampler.peak_rss_kb / 1024, 1),
+                "peak_pss_mb": round(sampler.peak_pss_kb / 1024, 1),
+                "processes": sampler.peak_processes,
+                "peak_rss_mb_by_process": {
+                    role: round(kb / 1024, 1) for role, kb in sorted(sampler.per_process_kb.items())
+                },
+            }
             log(f"  memory: {memory}")
             for result in results:
                 if result["workers"] == workers:
@@ -426,29 +578,46 @@ def http_runs(s: Setup, ids: Path, dialects: str) -> list[dict[str, Any]]:
 
 def sweep(s: Setup) -> dict[str, Any]:
     log(f"making {CODES} vouchers due and timing `voucherd sweep`")
-    psql(f"UPDATE vouchers SET ends_at = now() - interval '1 minute' "
-         f"WHERE tenant_id = {s.tenant_id} AND campaign_id = {s.campaign_id}", timeout=600)
+    psql(
+        f"UPDATE vouchers SET ends_at = now() - interval '1 minute' "
+        f"WHERE tenant_id = {s.tenant_id} AND campaign_id = {s.campaign_id}",
+        timeout=600,
+    )
     psql("VACUUM ANALYZE vouchers", timeout=600)
     psql("CHECKPOINT", timeout=600)
     started = time.perf_counter()
     printed = json.loads(voucherd("sweep"))
     seconds = time.perf_counter() - started
-    expired = int(psql(f"SELECT count(*) FROM vouchers WHERE tenant_id = {s.tenant_id} "
-                       "AND status = 'expired'"))
-    events = int(psql(f"SELECT count(*) FROM events WHERE tenant_id = {s.tenant_id} "
-                      "AND operation = 'expire' AND actor = 'system:sweep'"))
-    return {"due": CODES, "seconds": round(seconds, 2),
-            "reported_expired": printed["expired_vouchers"], "expired_rows": expired,
-            "expire_events": events, "ok": expired == events == CODES}
+    expired = int(
+        psql(
+            f"SELECT count(*) FROM vouchers WHERE tenant_id = {s.tenant_id} AND status = 'expired'"
+        )
+    )
+    events = int(
+        psql(
+            f"SELECT count(*) FROM events WHERE tenant_id = {s.tenant_id} "
+            "AND operation = 'expire' AND actor = 'system:sweep'"
+        )
+    )
+    return {
+        "due": CODES,
+        "seconds": round(seconds, 2),
+        "reported_expired": printed["expired_vouchers"],
+        "expired_rows": expired,
+        "expire_events": events,
+        "ok": expired == events == CODES,
+    }
 
 
 def verify() -> dict[str, Any]:
     log("running `voucherd verify`")
     started = time.perf_counter()
-    result = run([VOUCHERD, "verify"], timeout=900, env={"VOUCHERD_DATABASE_URL": URL},
-                 check=False)
-    return {"ok": result.returncode == 0, "seconds": round(time.perf_counter() - started, 1),
-            "output": (result.stdout + result.stderr)[-4000:]}
+    result = run([VOUCHERD, "verify"], timeout=900, env={"VOUCHERD_DATABASE_URL": URL}, check=False)
+    return {
+        "ok": result.returncode == 0,
+        "seconds": round(time.perf_counter() - started, 1),
+        "output": (result.stdout + result.stderr)[-4000:],
+    }
 
 
 # --- summary -----------------------------------------------------------------------------------
@@ -463,8 +632,11 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
     ref_b = best([r for r in results["pgbench"] if r["script"] == "ref_lookup.sql"], "tps")
     charges = best([r for r in results["http"] if r["script"] == "charge.lua"], "rps")
     lookups = best([r for r in results["http"] if r["script"] == "lookup.lua"], "rps")
-    peak_memory = max(r["memory"]["peak_rss_mb"] for r in results["http"]
-                      if r["workers"] == charges["workers"] or r["workers"] == lookups["workers"])
+    peak_memory = max(
+        r["memory"]["peak_rss_mb"]
+        for r in results["http"]
+        if r["workers"] == charges["workers"] or r["workers"] == lookups["workers"]
+    )
     checks = {
         "charge_ratio": (round(charges["rps"] / ref_a["tps"], 3), ">=", TARGETS["charge_ratio"]),
         "lookup_ratio": (round(lookups["rps"] / ref_b["tps"], 3), ">=", TARGETS["lookup_ratio"]),
@@ -479,21 +651,40 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         met = value is not None and (value >= target if op == ">=" else value <= target)
         table[name] = {"value": value, "target": f"{op} {target}", "met": met}
     table["generate_zero_duplicates"] = {
-        "value": results["generate"]["duplicate_codes"], "target": "== 0",
-        "met": results["generate"]["duplicate_codes"] == 0 and results["generate"]["ok"]}
-    table["sweep_events_written"] = {"value": results["sweep"]["expire_events"],
-                                     "target": f"== {CODES}", "met": results["sweep"]["ok"]}
-    table["verify"] = {"value": "ok" if results["verify"]["ok"] else "FAILED",
-                       "target": "ok", "met": results["verify"]["ok"]}
+        "value": results["generate"]["duplicate_codes"],
+        "target": "== 0",
+        "met": results["generate"]["duplicate_codes"] == 0 and results["generate"]["ok"],
+    }
+    table["sweep_events_written"] = {
+        "value": results["sweep"]["expire_events"],
+        "target": f"== {CODES}",
+        "met": results["sweep"]["ok"],
+    }
+    table["verify"] = {
+        "value": "ok" if results["verify"]["ok"] else "FAILED",
+        "target": "ok",
+        "met": results["verify"]["ok"],
+    }
     errors = sum(r["non_2xx"] + r["socket_errors"] for r in results["http"])
     table["http_errors"] = {"value": errors, "target": "== 0", "met": errors == 0}
     within = {}
     for script in ("charge.lua", "lookup.lua"):
-        fast = [r for r in results["http"] if r["script"] == script and r["p99_ms"] is not None
-                and r["p99_ms"] <= TARGETS["p99_ms"]]
+        fast = [
+            r
+            for r in results["http"]
+            if r["script"] == script
+            and r["p99_ms"] is not None
+            and r["p99_ms"] <= TARGETS["p99_ms"]
+        ]
         within[script] = best(fast, "rps") if fast else None
-    return {"reference_charge": ref_a, "reference_lookup": ref_b, "peak_charges": charges,
-            "peak_lookups": lookups, "best_within_p99_target": within, "checks": table}
+    return {
+        "reference_charge": ref_a,
+        "reference_lookup": ref_b,
+        "peak_charges": charges,
+        "peak_lookups": lookups,
+        "best_within_p99_target": within,
+        "checks": table,
+    }
 
 
 def print_summary(results: dict[str, Any]) -> None:
@@ -501,23 +692,33 @@ def print_summary(results: dict[str, Any]) -> None:
     p = print
     p("\n== voucherd bench ==")
     m = results["machine"]
-    p(f"machine: {m['nproc']} cpus ({m['cpu']}), PostgreSQL {m['postgresql']['server_version']},"
-      f" synchronous_commit={m['postgresql']['synchronous_commit']}, "
-      f"load at start {' '.join(m['loadavg_start'])}, at end {' '.join(m['loadavg_end'])}")
+    p(
+        f"machine: {m['nproc']} cpus ({m['cpu']}), PostgreSQL {m['postgresql']['server_version']},"
+        f" synchronous_commit={m['postgresql']['synchronous_commit']}, "
+        f"load at start {' '.join(m['loadavg_start'])}, at end {' '.join(m['loadavg_end'])}"
+    )
     p("\npgbench (raw SQL, -M prepared, tps):")
     for r in results["pgbench"]:
-        p(f"  {r['script']:<16} clients={r['clients']:<3} {r['tps']:>9.1f}/s"
-          f"  avg {r['latency_avg_ms']:.2f} ms  failed={r['failed']}")
+        p(
+            f"  {r['script']:<16} clients={r['clients']:<3} {r['tps']:>9.1f}/s"
+            f"  avg {r['latency_avg_ms']:.2f} ms  failed={r['failed']}"
+        )
     p("\nHTTP via wrk (req/s, latency ms):")
     for r in results["http"]:
-        p(f"  {r['script']:<11} workers={r['workers']} pool={r['pool_size']:<2} "
-          f"conns={r['connections']:<3} {r['rps']:>8.1f}/s  p50 {r['p50_ms']:>7.2f}"
-          f"  p99 {r['p99_ms']:>7.2f}  non2xx={r['non_2xx']} rss={r['memory']['peak_rss_mb']}MB"
-          f" pss={r['memory']['peak_pss_mb']}MB new_sessions={r['new_db_sessions']}"
-          f" load={r['loadavg_after']}")
+        p(
+            f"  {r['script']:<11} workers={r['workers']} pool={r['pool_size']:<2} "
+            f"conns={r['connections']:<3} {r['rps']:>8.1f}/s  p50 {r['p50_ms']:>7.2f}"
+            f"  p99 {r['p99_ms']:>7.2f}  non2xx={r['non_2xx']} rss={r['memory']['peak_rss_mb']}MB"
+            f" pss={r['memory']['peak_pss_mb']}MB new_sessions={r['new_db_sessions']}"
+            f" load={r['loadavg_after']}"
+        )
     for script, row in summary["best_within_p99_target"].items():
-        shown = (f"{row['rps']}/s (workers={row['workers']}, conns={row['connections']}, "
-                 f"p99 {row['p99_ms']} ms)" if row else "none")
+        shown = (
+            f"{row['rps']}/s (workers={row['workers']}, conns={row['connections']}, "
+            f"p99 {row['p99_ms']} ms)"
+            if row
+            else "none"
+        )
         p(f"  best {script} rate with p99 <= {TARGETS['p99_ms']} ms: {shown}")
     g, s = results["generate"], results["sweep"]
     p(f"\ncampaign generate {g['count']}: {g['seconds']} s, duplicates {g['duplicate_codes']}")
@@ -525,8 +726,7 @@ def print_summary(results: dict[str, Any]) -> None:
     p(f"verify: {'ok' if results['verify']['ok'] else 'FAILED'} ({results['verify']['seconds']} s)")
     p("\ntarget                      value        target      met")
     for name, row in summary["checks"].items():
-        p(f"  {name:<24} {row['value']!s:<12} {row['target']:<11} "
-          f"{'yes' if row['met'] else 'NO'}")
+        p(f"  {name:<24} {row['value']!s:<12} {row['target']:<11} {'yes' if row['met'] else 'NO'}")
     p(f"\nresults: {OUT / 'results.json'}")
 
 
@@ -536,11 +736,18 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    results: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(),
-                               "settings": {"duration_s": DURATION, "workers": WORKERS,
-                                            "connections": CONNECTIONS,
-                                            "pg_clients": PG_CLIENTS, "codes": CODES,
-                                            "http_ids": HTTP_IDS, "pool_budget": POOL_BUDGET}}
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(),
+        "settings": {
+            "duration_s": DURATION,
+            "workers": WORKERS,
+            "connections": CONNECTIONS,
+            "pg_clients": PG_CLIENTS,
+            "codes": CODES,
+            "http_ids": HTTP_IDS,
+            "pool_budget": POOL_BUDGET,
+        },
+    }
     results["machine"] = machine()
     setup = setup_product()
     results["generate"] = generate(setup)
@@ -579,4 +786,3 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
