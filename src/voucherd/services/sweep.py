@@ -82,16 +82,18 @@ def _expire_batch(conn: Connection, now: datetime, batch_size: int) -> int:
                 WHERE status IN ('active', 'inactive') AND ends_at <= :now
                 LIMIT :batch FOR UPDATE SKIP LOCKED
             ), flipped AS (
+                -- = ANY(ARRAY(...)) makes these primary-key lookups; a join with "due" would
+                -- hash the whole table once per batch.
                 UPDATE vouchers v SET status = 'expired', version = v.version + 1, updated_at = :now
-                FROM due WHERE v.id = due.id
-                RETURNING v.id, v.tenant_id, v.public_id, due.status AS old_status
+                WHERE v.id = ANY(ARRAY(SELECT id FROM due))
+                RETURNING v.id, v.tenant_id, v.public_id
             )
             INSERT INTO events (tenant_id, voucher_id, subject, subject_id, operation, actor,
                                 reason, before, after, created_at)
-            SELECT tenant_id, id, 'voucher', public_id, 'expire', 'system:sweep',
-                   'validity ended', jsonb_build_object('status', old_status),
+            SELECT f.tenant_id, f.id, 'voucher', f.public_id, 'expire', 'system:sweep',
+                   'validity ended', jsonb_build_object('status', d.status),
                    CAST(:after AS jsonb), :now
-            FROM flipped
+            FROM flipped f JOIN due d ON d.id = f.id
         """).bindparams(bindparam("now", type_=vouchers.c.updated_at.type))
         return int(
             conn.execute(
