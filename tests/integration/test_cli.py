@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 VOUCHERD = str(Path(sys.executable).with_name("voucherd"))
@@ -62,6 +63,7 @@ def test_admin_commands_print_json(database_url: str, engine: Engine) -> None:
     assert bad.returncode == 2 and "fly" in bad.stderr
 
 
+@pytest.mark.usefixtures("engine")  # the database is migrated
 def test_generate_verify_and_sweep(database_url: str) -> None:
     tenant = json.loads(run(database_url, "tenant", "create", "--name", "Bulk").stdout)
     campaign = json.loads(
@@ -125,6 +127,7 @@ def test_sweep_purges_lapsed_dialect_credentials(database_url: str, engine: Engi
         assert conn.execute(text(count), {"t": tenant["id"]}).scalar_one() == 0
 
 
+@pytest.mark.usefixtures("engine")  # the database is migrated
 def test_code_space_refusal_is_a_clear_error(database_url: str) -> None:
     tenant = json.loads(run(database_url, "tenant", "create", "--name", "Tiny").stdout)
     campaign = json.loads(
