@@ -246,3 +246,43 @@ def test_bulk_ids_are_unique_and_from_the_alphabet() -> None:
     ids = random_ids(5000)
     assert len(ids) == len(set(ids)) == 5000
     assert all(len(i) == 16 and set(i) <= set(ID_ALPHABET) for i in ids)
+
+
+def test_redeem_and_split_moves_the_rest_to_a_new_voucher(
+    engine: Engine, tenant: TenantFixture
+) -> None:
+    voucher = _create(engine, tenant, amount=5000)
+    with UnitOfWork(engine) as uow:
+        split = value.redeem_and_split(
+            uow,
+            tenant.actor,
+            VoucherRef(id=voucher["id"]),
+            amount=1200,  # type: ignore[arg-type]
+            metadata={"parent": voucher["public_id"]},
+        )
+        uow.commit()
+    assert split.charged.entry["amount"] == -1200 and split.charged.entry["kind"] == "charge"
+    assert split.charged.voucher["status"] == "redeemed" and split.charged.voucher["balance"] == 0
+    assert split.remainder is not None and split.remainder["balance"] == 3800
+    assert split.remainder["status"] == "active"
+    with UnitOfWork(engine, readonly=True) as uow:
+        original = value.ledger(
+            uow,
+            tenant.actor,
+            VoucherRef(id=voucher["id"]),  # type: ignore[arg-type]
+            after_id=None,
+            limit=10,
+        )
+    assert [(e["kind"], e["amount"], e["balance_after"]) for e in original] == [
+        ("issue", 5000, 5000),
+        ("charge", -1200, 3800),
+        ("transfer", -3800, 0),
+    ]
+    with engine.connect() as conn:
+        _, _, results = verify.run(conn)
+    assert all(r.ok for r in results), [(r.name, r.violations) for r in results if not r.ok]
+    with UnitOfWork(engine) as uow:  # a split of the whole balance leaves nothing to move
+        whole = value.redeem_and_split(
+            uow, tenant.actor, VoucherRef(id=split.remainder["id"]), amount=3800
+        )
+    assert whole.remainder is None

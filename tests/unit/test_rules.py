@@ -185,3 +185,17 @@ def test_raising_the_usage_limit_reopens_a_used_up_voucher() -> None:
     assert same.after is VoucherStatus.REDEEMED
     empty_card = card(balance=0, max_uses=None, uses=4, status=VoucherStatus.REDEEMED)
     assert schedule.revise(empty_card, NOW, max_uses=10).after is VoucherStatus.REDEEMED
+
+
+def test_transfer_out_moves_value_without_a_use() -> None:
+    moved = rules.transfer_out(card(uses=1), NOW, amount=10_000)
+    assert moved.after is VoucherStatus.REDEEMED and moved.ledger is not None
+    assert (moved.ledger.kind, moved.ledger.amount, moved.ledger.uses_delta) == (
+        "transfer",
+        -10_000,
+        0,
+    )
+    with pytest.raises(errors.InsufficientBalance):
+        rules.transfer_out(card(), NOW, amount=10_001)
+    with pytest.raises(errors.NotSupportedForKind):
+        rules.transfer_out(card(kind=ValueKind.GIFT), NOW, amount=1)

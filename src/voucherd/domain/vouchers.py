@@ -38,6 +38,7 @@ class LedgerKind(StrEnum):
     CHARGE = "charge"
     REFUND = "refund"
     RECHARGE = "recharge"
+    TRANSFER = "transfer"  # value moved to another voucher (a split); no use is counted
 
 
 def add_period(start: datetime, value: int, unit: ValidityUnit) -> datetime:
@@ -450,3 +451,29 @@ def recharge(v: VoucherState, *, amount: int, currency: str | None, now: datetim
         fields["redeemed_at"] = None
     ledger = LedgerDelta(LedgerKind.RECHARGE, amount, balance_after, 0, v.uses)
     return replace(change, fields=fields, ledger=ledger)
+
+
+def transfer_out(v: VoucherState, now: datetime, *, amount: int) -> Change:
+    """Move ``amount`` off a stored-value voucher (onto a new one): value leaves, no use counts.
+
+    Raises:
+        NotSupportedForKind, InvalidTransition, VoucherExpired, VoucherNotStarted,
+        InvalidAmount, InsufficientBalance.
+    """
+    if v.kind is not ValueKind.STORED_VALUE:
+        raise errors.NotSupportedForKind("only a stored-value voucher holds value to move")
+    _ensure_ongoing(v, Action.CHARGE, now)
+    positive(amount)
+    balance, _ = _available(v, now, None)
+    if amount > balance:
+        raise errors.InsufficientBalance(
+            "the voucher balance is too low", balance=balance, requested=amount
+        )
+    balance_after = v.balance - amount
+    final = balance_after == 0
+    fields: dict[str, Any] = {"balance": balance_after}
+    if final:
+        fields["redeemed_at"] = now
+    change = _change(v, Action.CHARGE_FINAL if final else Action.CHARGE, **fields)
+    ledger = LedgerDelta(LedgerKind.TRANSFER, -amount, balance_after, 0, v.uses)
+    return replace(change, ledger=ledger)

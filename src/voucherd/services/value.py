@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from voucherd.db import repositories as repo
 from voucherd.domain import errors
 from voucherd.domain import vouchers as rules
 from voucherd.domain.money import normalize_currency
-from voucherd.domain.vouchers import LedgerKind
-from voucherd.services import secrets
+from voucherd.domain.vouchers import LedgerKind, ValueKind
+from voucherd.services import secrets, vouchers
 from voucherd.services.changes import Applied, VoucherRef, apply, find, record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -315,4 +316,62 @@ def get_entry(uow: UnitOfWork, actor: Actor, entry_id: int) -> repo.Row:
     return entry
 
 
-__all__ = ["Charged", "Reserved", "record_event"]
+@dataclass(frozen=True, slots=True)
+class Split:
+    charged: Charged  # the redeemed part (its voucher row is the final state, used up)
+    remainder: repo.Row | None  # the new voucher holding what was left, if anything was
+
+
+def redeem_and_split(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    amount: int,
+    customer_id: int | None = None,
+    order_number: str | None = None,
+    new_public_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Split:
+    """Redeem ``amount`` and move the rest of the balance to a new voucher (Spaaza's
+    "regenerated voucher"). The original ends used up; its ledger shows a charge of exactly
+    ``amount`` and a transfer of the rest, and the new voucher opens with the rest.
+
+    Raises: everything ``charge`` and ``domain.vouchers.transfer_out`` raise.
+    """
+    charged = charge(
+        uow, actor, ref, amount=amount, customer_id=customer_id, order_number=order_number
+    )
+    row = charged.voucher
+    rest = int(row["balance"])
+    if rest == 0:
+        return Split(charged, None)
+    moved = apply(
+        uow,
+        actor,
+        row,
+        rules.transfer_out(repo.voucher_state(row), uow.now, amount=rest),
+        reason="remainder moved to a new voucher",
+        ledger={"order_number": order_number, "customer_id": customer_id},
+        operation="transfer",
+    )
+    remainder = vouchers.create(
+        uow,
+        actor,
+        vouchers.NewVoucher(
+            kind=ValueKind.STORED_VALUE,
+            currency=row["currency"],
+            amount=rest,
+            campaign_id=row["campaign_id"],
+            starts_at=row["starts_at"],
+            ends_at=row["ends_at"],
+            holder_id=row["holder_id"],
+            public_id=new_public_id,
+            active=True,
+            metadata=metadata or {},
+        ),
+    ).voucher
+    return Split(Charged(moved.voucher, charged.entry), remainder)
+
+
+__all__ = ["Charged", "Reserved", "Split", "record_event"]

@@ -368,37 +368,30 @@ def redeem_voucher(uow: UnitOfWork, headers: Headers, params: Params) -> Respons
     )
     if wanted > balance:
         raise SpaazaError(E.VOUCHER_AMOUNT_INSUFFICIENT)
-    # The whole balance is charged: a partial redeem moves the rest to a regenerated voucher.
-    row = value.charge(uow, caller.actor, ref, amount=balance, customer_id=customer).voucher
+    # A partial redeem moves the rest to a regenerated voucher (the engine's split).
     meta = dict(row["metadata"] or {})
+    child_meta = {
+        k: v
+        for k, v in meta.items()
+        if k in ("spaaza_user_id", *(f"spaaza_{n}" for n in TEXT_FIELDS))
+    }
+    child_meta.update(
+        spaaza_amount_original=balance - wanted,
+        spaaza_parent_voucher_id=row["id"],
+        spaaza_parent_voucher_key=row["public_id"],
+    )
+    split = value.redeem_and_split(
+        uow,
+        caller.actor,
+        ref,
+        amount=wanted,
+        customer_id=customer,
+        new_public_id=secrets.token_hex(32),
+        metadata=child_meta,
+    )
+    regenerated = split.remainder
     meta["spaaza_amount_redeemed"] = wanted
-    regenerated = None
-    if wanted < balance:
-        child_meta = {
-            k: v
-            for k, v in meta.items()
-            if k in ("spaaza_user_id", *(f"spaaza_{n}" for n in TEXT_FIELDS))
-        }
-        child_meta.update(
-            spaaza_amount_original=balance - wanted,
-            spaaza_parent_voucher_id=row["id"],
-            spaaza_parent_voucher_key=row["public_id"],
-        )
-        regenerated = vouchers_svc.create(
-            uow,
-            caller.actor,
-            NewVoucher(
-                kind=ValueKind.STORED_VALUE,
-                currency=row["currency"],
-                amount=balance - wanted,
-                campaign_id=row["campaign_id"],
-                ends_at=row["ends_at"],
-                holder_id=row["holder_id"],
-                public_id=secrets.token_hex(32),
-                active=True,
-                metadata=child_meta,
-            ),
-        ).voucher
+    if regenerated is not None:
         meta.update(
             spaaza_regenerated_voucher_id=regenerated["id"],
             spaaza_regenerated_voucher_key=regenerated["public_id"],
