@@ -57,3 +57,11 @@ def test_rm_voucher_path_with_nul_is_a_client_error(live_server: LiveServer) -> 
     # Unsigned, so it is refused before any lookup; what matters is that it is not a 5xx.
     response = httpx.get(f"{live_server.url}/rm/v3/voucher/AB%00C", timeout=30)
     assert 400 <= response.status_code < 500
+
+
+def test_a_newline_in_a_path_stays_with_its_dialect(live_server: LiveServer) -> None:
+    for prefix in ("/jtl/v1/vouchers", "/shopee/api/v2/voucher", "/spaaza", "/rm/v3/voucher"):
+        response = httpx.get(f"{live_server.url}{prefix}/A%0AB", timeout=30)
+        assert response.status_code < 500, (prefix, response.text)
+        # the native API's 404 is problem+json; each dialect answers in its own shape
+        assert response.headers["content-type"] != "application/problem+json", prefix

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from voucherd import __version__, dialects
 from voucherd.api import errors
@@ -60,6 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for dialect, _command in dialects.load(settings.dialects):
         dialect.mount(app)
+    for route in app.router.routes:
+        if isinstance(route, Mount):
+            # Starlette's mount pattern is ``.*``, which stops at a newline: a path holding an
+            # (URL-encoded) newline would fall through to the native 404. Everything under a
+            # dialect's prefix is that dialect's, answered in its own error shape.
+            route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     logging.getLogger("voucherd").setLevel(settings.log_level.upper())
     return app

@@ -5,10 +5,7 @@ Token at ``/jtl/oauth/token``, API at ``/jtl/v1/...``, OpenAPI at ``/jtl/openapi
 
 from __future__ import annotations
 
-import re
-
 from fastapi import FastAPI
-from starlette.routing import Mount
 
 from voucherd.dialects.jtl import auth, clients, errors, tables, value, vouchers
 from voucherd.dialects.jtl.cli import cli
@@ -42,12 +39,6 @@ def mount(app: FastAPI) -> None:
     sub = create_subapp()
     sub.state = app.state  # engine, settings and signing key appear here at startup
     app.mount("/jtl", sub)
-    mounted = app.router.routes[-1]
-    assert isinstance(mounted, Mount) and mounted.path == "/jtl"
-    # Starlette's mount pattern is ``.*``, which stops at a newline: a path id holding an
-    # (URL-encoded) newline would fall through to the parent's 404. Everything under /jtl is
-    # this dialect's, in its error shape.
-    mounted.path_regex = re.compile(mounted.path_regex.pattern, re.DOTALL)
 
 
 # Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
