@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -63,26 +64,22 @@ def test_admin_commands_print_json(database_url: str, engine: Engine) -> None:
     assert bad.returncode == 2 and "fly" in bad.stderr
 
 
+def _campaign(
+    database_url: str, tenant_name: str, name: str, amount: str, *options: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new tenant and one EUR stored-value campaign of it, made through the CLI."""
+    tenant = json.loads(run(database_url, "tenant", "create", "--name", tenant_name).stdout)
+    campaign = json.loads(
+        run(database_url, "campaign", "create", "--tenant", str(tenant["id"]), "--name", name,
+            "--currency", "EUR", "--amount", amount, *options).stdout
+    )  # fmt: skip
+    return tenant, campaign
+
+
 @pytest.mark.usefixtures("engine")  # the database is migrated
 def test_generate_verify_and_sweep(database_url: str) -> None:
-    tenant = json.loads(run(database_url, "tenant", "create", "--name", "Bulk").stdout)
-    campaign = json.loads(
-        run(
-            database_url,
-            "campaign",
-            "create",
-            "--tenant",
-            str(tenant["id"]),
-            "--name",
-            "Spring",
-            "--currency",
-            "EUR",
-            "--amount",
-            "1000",
-            "--pattern",
-            "####-####",
-            "--active",
-        ).stdout
+    tenant, campaign = _campaign(
+        database_url, "Bulk", "Spring", "1000", "--pattern", "####-####", "--active"
     )
     generated = run(
         database_url,
@@ -129,26 +126,7 @@ def test_sweep_purges_lapsed_dialect_credentials(database_url: str, engine: Engi
 
 @pytest.mark.usefixtures("engine")  # the database is migrated
 def test_code_space_refusal_is_a_clear_error(database_url: str) -> None:
-    tenant = json.loads(run(database_url, "tenant", "create", "--name", "Tiny").stdout)
-    campaign = json.loads(
-        run(
-            database_url,
-            "campaign",
-            "create",
-            "--tenant",
-            str(tenant["id"]),
-            "--name",
-            "t",
-            "--currency",
-            "EUR",
-            "--amount",
-            "1",
-            "--charset",
-            "AB",
-            "--length",
-            "3",
-        ).stdout
-    )
+    tenant, campaign = _campaign(database_url, "Tiny", "t", "1", "--charset", "AB", "--length", "3")
     result = run(
         database_url,
         "campaign",
@@ -165,22 +143,7 @@ def test_code_space_refusal_is_a_clear_error(database_url: str) -> None:
 
 
 def test_verify_fails_on_a_broken_ledger(database_url: str, engine: Engine) -> None:
-    tenant = json.loads(run(database_url, "tenant", "create", "--name", "Broken").stdout)
-    campaign = json.loads(
-        run(
-            database_url,
-            "campaign",
-            "create",
-            "--tenant",
-            str(tenant["id"]),
-            "--name",
-            "b",
-            "--currency",
-            "EUR",
-            "--amount",
-            "500",
-        ).stdout
-    )
+    tenant, campaign = _campaign(database_url, "Broken", "b", "500")
     run(
         database_url,
         "campaign",

@@ -36,7 +36,8 @@ metadata = MetaData(
 )
 
 
-def _tenant() -> Column[int]:
+def tenant_column() -> Column[int]:
+    """The ``tenant_id`` every table carries (dialect tables use it too)."""
     return Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False)
 
 
@@ -53,7 +54,7 @@ clients = Table(
     "clients",
     metadata,
     Column("id", String(64), primary_key=True),
-    _tenant(),
+    tenant_column(),
     Column("name", String(255), nullable=False),
     Column("secret_hash", String(255), nullable=False),
     Column("scopes", String(255), nullable=False),
@@ -68,7 +69,7 @@ customers = Table(
     "customers",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("external_ref", String(255)),
     Column("name", String(255)),
     Column("email", String(255)),
@@ -108,7 +109,7 @@ campaigns = Table(
     "campaigns",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("key", String(64), nullable=False),
     Column("name", String(255), nullable=False),
     Column("amount", BigInteger),  # initial balance of stored-value vouchers
@@ -129,7 +130,7 @@ vouchers = Table(
     "vouchers",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("public_id", String(255), nullable=False),
     Column("code", String(64), nullable=False),
     Column("pin_hash", String(255)),
@@ -176,7 +177,7 @@ reservations = Table(
     "reservations",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("voucher_id", BigInteger, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3)),
@@ -195,7 +196,7 @@ ledger_entries = Table(
     "ledger_entries",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("voucher_id", BigInteger, nullable=False),
     Column("kind", String(16), nullable=False),  # issue charge refund recharge
     Column("amount", BigInteger, nullable=False),  # signed change of the balance
@@ -224,7 +225,7 @@ events = Table(
     "events",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("voucher_id", BigInteger),
     Column("subject", String(32), nullable=False),  # voucher campaign client reservation ...
     Column("subject_id", String(255), nullable=False),
@@ -241,7 +242,7 @@ events = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
-    _tenant(),
+    tenant_column(),
     Column("client_id", String(64), nullable=False),
     Column("key", String(255), nullable=False),
     Column("request_hash", String(64), nullable=False),

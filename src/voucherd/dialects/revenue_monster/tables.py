@@ -17,19 +17,14 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from voucherd.db.tables import metadata
+from voucherd.db.tables import metadata, tenant_column
 from voucherd.db.types import BigId, UtcDateTime
-
-
-def _tenant() -> Column[int]:
-    return Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False)
-
 
 # An RM client: an engine client (kind "rm") plus the RSA public key that verifies its requests.
 rm_clients = Table(
     "rm_clients",
     metadata,
-    _tenant(),
+    tenant_column(),
     Column("client_id", String(64), nullable=False),
     Column("public_key_pem", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
@@ -43,7 +38,7 @@ rm_refresh_tokens = Table(
     "rm_refresh_tokens",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("client_id", String(64), nullable=False),
     Column("token_hash", String(64), nullable=False),
     Column("family", String(32), nullable=False),
@@ -59,7 +54,7 @@ rm_refresh_tokens = Table(
 rm_nonces = Table(
     "rm_nonces",
     metadata,
-    _tenant(),
+    tenant_column(),
     Column("client_id", String(64), nullable=False),
     Column("nonce", String(128), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
@@ -89,7 +84,7 @@ rm_deliveries = Table(
     "rm_deliveries",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("event_id", BigInteger, nullable=False),
     Column("voucher_id", BigInteger, nullable=False),
     Column("url", String(1024), nullable=False),
@@ -111,7 +106,7 @@ rm_delivery_attempts = Table(
     "rm_delivery_attempts",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("delivery_id", BigInteger, nullable=False),
     Column("attempt", Integer, nullable=False),
     Column("status_code", Integer),

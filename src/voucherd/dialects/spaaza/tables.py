@@ -11,7 +11,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    ForeignKey,
     ForeignKeyConstraint,
     Index,
     PrimaryKeyConstraint,
@@ -20,19 +19,14 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from voucherd.db.tables import metadata
+from voucherd.db.tables import metadata, tenant_column
 from voucherd.db.types import BigId, UtcDateTime
-
-
-def _tenant() -> Column[int]:
-    return Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False)
-
 
 spaaza_apps = Table(
     "spaaza_apps",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("hostname", String(255), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("tenant_id", "id"),
@@ -43,7 +37,7 @@ spaaza_apps = Table(
 spaaza_users = Table(
     "spaaza_users",
     metadata,
-    _tenant(),
+    tenant_column(),
     Column("customer_id", BigInteger, nullable=False),  # the Spaaza user_id
     Column("username", String(255), nullable=False),
     Column("password_hash", String(255), nullable=False),
@@ -59,7 +53,7 @@ spaaza_users = Table(
 spaaza_permissions = Table(
     "spaaza_permissions",
     metadata,
-    _tenant(),
+    tenant_column(),
     Column("customer_id", BigInteger, nullable=False),
     Column("chain_id", BigInteger, nullable=False),
     Column("permissions", String(64), nullable=False),
@@ -74,7 +68,7 @@ spaaza_sessions = Table(
     "spaaza_sessions",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("customer_id", BigInteger, nullable=False),
     Column("key_hash", String(80), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
@@ -91,7 +85,7 @@ spaaza_tokens = Table(
     "spaaza_tokens",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    _tenant(),
+    tenant_column(),
     Column("token_hash", String(80), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
