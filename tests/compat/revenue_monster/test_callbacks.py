@@ -82,11 +82,14 @@ def _wait_for(condition: Any, timeout: float = 30.0) -> None:
 def test_callback_retried_until_200_and_signed(
     rm: RmClient, merchant: RmMerchant, engine: Engine, receiver: Receiver
 ) -> None:
+    key = make_batch(engine, merchant.tenant_id, quantity=2)
+    code = rm.call("post", f"/v3/voucher-batch/{key}/issue", {}).json()["item"]["code"]
+    # Configured after the issue (itself a status change, VALID -> ISSUED): a new callback URL
+    # starts from the next event, so the void below is the one change to deliver. Configured
+    # before, the issue and the void fall into one worker pass or two depending on timing.
     merchants.configure(
         engine, merchant.tenant_id, callback_url=receiver.url, retry_interval_seconds=0.2
     )
-    key = make_batch(engine, merchant.tenant_id, quantity=2)
-    code = rm.call("post", f"/v3/voucher-batch/{key}/issue", {}).json()["item"]["code"]
     assert rm.call("post", f"/v3/voucher/{code}/void", {}).status_code == 200
 
     _wait_for(
@@ -217,3 +220,17 @@ def test_which_events_change_the_rm_status() -> None:
     )
     assert not changes_rm_status(_Event(operation="create", after={"status": "inactive"}))
     assert not changes_rm_status(_Event(operation="charge", after={"uses": 1}))
+
+
+def test_issuing_is_a_status_change_with_its_own_callback(
+    rm: RmClient, merchant: RmMerchant, engine: Engine, receiver: Receiver
+) -> None:
+    receiver.statuses = [200]
+    merchants.configure(engine, merchant.tenant_id, callback_url=receiver.url)
+    key = make_batch(engine, merchant.tenant_id, quantity=1)
+    code = rm.call("post", f"/v3/voucher-batch/{key}/issue", {}).json()["item"]["code"]
+    _wait_for(
+        lambda: [d["status"] for d in _deliveries(engine, merchant.tenant_id)] == ["delivered"]
+    )
+    payload = json.loads(receiver.received[-1][1])
+    assert payload["item"]["code"] == code and payload["item"]["status"] == "ISSUED"
