@@ -16,6 +16,8 @@ from voucherd.api.limits import BodyLimit
 from voucherd.api.routes import campaigns, health, oauth, value, vouchers
 from voucherd.config import Settings
 from voucherd.db.engine import make_engine
+from voucherd.faces import guard
+from voucherd.faces.request_ids import RequestIds
 from voucherd.services import tokens
 
 DESCRIPTION = """
@@ -68,7 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # (URL-encoded) newline would fall through to the native 404. Everything under a
             # dialect's prefix is that dialect's, answered in its own error shape.
             route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    guard.install(app, errors.NATIVE)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIds)
     logging.getLogger("voucherd").setLevel(settings.log_level.upper())
     return app
 

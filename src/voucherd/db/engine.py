@@ -10,6 +10,10 @@ from sqlalchemy.pool import StaticPool
 
 from voucherd.domain.errors import ValidationFailed
 
+# A database that does not answer is reported (503) within seconds, not after TCP's minutes.
+CONNECT_TIMEOUT_SECONDS = 3
+POOL_TIMEOUT_SECONDS = 10
+
 
 def normalize_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver for them."""
@@ -72,8 +76,12 @@ def _postgres_engine(url: str, pool_size: int, echo: bool, pre_ping: bool) -> En
         # database restart fails one request, and SQLAlchemy then renews the whole pool.
         pool_pre_ping=pre_ping,
         pool_recycle=3600,
+        # A request waits at most this long for a pooled connection, then answers 503.
+        pool_timeout=POOL_TIMEOUT_SECONDS,
         echo=echo,
-        connect_args={"application_name": "voucherd"},
+        # Errors and logs never carry statement parameters (codes, PINs, secrets).
+        hide_parameters=True,
+        connect_args={"application_name": "voucherd", "connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 
@@ -87,7 +95,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
     }
     if memory:
         kwargs = {"connect_args": {"check_same_thread": False}, "poolclass": StaticPool}
-    engine = create_engine(url, echo=echo, **kwargs)
+    engine = create_engine(url, echo=echo, hide_parameters=True, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

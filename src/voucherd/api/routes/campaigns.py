@@ -37,7 +37,7 @@ router = APIRouter(prefix="/v1", tags=["Campaigns"])
     responses=ERRORS,
     summary="Create a campaign",
 )
-def create_campaign(
+async def create_campaign(
     request: Request, body: CampaignCreate, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
     def op(uow: UnitOfWork) -> CampaignRead:
@@ -52,11 +52,11 @@ def create_campaign(
         )
         return CampaignRead.of(row)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.get("/campaigns", response_model=Page, responses=ERRORS, summary="List campaigns")
-def list_campaigns(
+async def list_campaigns(
     request: Request,
     actor: Actor = scoped(Scope.READ_LISTS),
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -69,7 +69,7 @@ def list_campaigns(
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 @router.get(
@@ -78,8 +78,10 @@ def list_campaigns(
     responses=ERRORS,
     summary="Get a campaign",
 )
-def get_campaign(request: Request, campaign_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(
+async def get_campaign(
+    request: Request, campaign_id: int, actor: Actor = scoped(Scope.READ)
+) -> Response:
+    return await run(
         request,
         actor,
         lambda uow: CampaignRead.of(campaigns.get(uow, actor, id=campaign_id)),
@@ -94,10 +96,10 @@ def get_campaign(request: Request, campaign_id: int, actor: Actor = scoped(Scope
     responses=ERRORS,
     summary="Generate vouchers with random codes (bulk)",
 )
-def generate(
+async def generate(
     request: Request, campaign_id: int, body: GenerateRequest, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
-    return run(
+    return await run(
         request,
         actor,
         lambda uow: Generated(
@@ -115,10 +117,10 @@ def generate(
     responses=ERRORS,
     summary="Create vouchers with your own codes",
 )
-def import_codes(
+async def import_codes(
     request: Request, campaign_id: int, body: ImportRequest, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
-    return run(
+    return await run(
         request,
         actor,
         lambda uow: Generated(
@@ -138,10 +140,10 @@ def import_codes(
     tags=["Customers"],
     summary="Create a customer",
 )
-def create_customer(
+async def create_customer(
     request: Request, body: CustomerCreate, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
-    return run(
+    return await run(
         request,
         actor,
         lambda uow: CustomerRead.of(tenants.create_customer(uow, actor, **body.model_dump())),
@@ -157,8 +159,10 @@ def create_customer(
     tags=["Customers"],
     summary="Get a customer",
 )
-def get_customer(request: Request, customer_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(
+async def get_customer(
+    request: Request, customer_id: int, actor: Actor = scoped(Scope.READ)
+) -> Response:
+    return await run(
         request,
         actor,
         lambda uow: CustomerRead.of(tenants.get_customer(uow, actor, customer_id)),

@@ -19,8 +19,12 @@ def ready(request: Request) -> JSONResponse:
     try:
         with request.app.state.engine.connect() as conn:
             heads = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    except Exception as exc:  # any failure means "not ready"; the reason is reported
-        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, 503)
+    except Exception:  # any failure means "not ready"; internals are not for the prober
+        return JSONResponse(
+            {"status": "unavailable", "reason": "the database does not answer"},
+            503,
+            headers={"Retry-After": "2"},
+        )
     if not heads:
         return JSONResponse({"status": "unavailable", "reason": "not migrated"}, 503)
     return JSONResponse({"status": "ready", "schema": sorted(heads)})

@@ -60,7 +60,9 @@ def _result(charged: value.Charged, now: datetime) -> ChargeResult:
     responses=ERRORS,
     summary="Charge (redeem) a voucher by id or code",
 )
-def charge(request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.USE)) -> Response:
+async def charge(
+    request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.USE)
+) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
         charged = value.charge(
             uow,
@@ -76,7 +78,7 @@ def charge(request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.US
         )
         return _result(charged, uow.now)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.get(
@@ -85,13 +87,13 @@ def charge(request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.US
     responses=ERRORS,
     summary="Get a ledger entry (charge, refund, recharge, issue)",
 )
-def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
+async def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
     def op(uow: UnitOfWork) -> LedgerEntryRead:
         entry = value.get_entry(uow, actor, entry_id)
         voucher = vouchers.get(uow, actor, VoucherRef(id=entry["voucher_id"]))
         return LedgerEntryRead.of(entry, voucher["public_id"])
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 @router.post(
@@ -101,7 +103,7 @@ def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope.READ)
     responses=ERRORS,
     summary="Refund (part of) a charge",
 )
-def refund(
+async def refund(
     request: Request, entry_id: int, body: RefundRequest, actor: Actor = scoped(Scope.USE)
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
@@ -110,7 +112,7 @@ def refund(
         )
         return _result(refunded, uow.now)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.post(
@@ -120,7 +122,7 @@ def refund(
     responses=ERRORS,
     summary="Add value to a stored-value voucher",
 )
-def recharge(
+async def recharge(
     request: Request,
     voucher_id: str,
     body: RechargeRequest,
@@ -137,7 +139,7 @@ def recharge(
         )
         return _result(charged, uow.now)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.get(
@@ -146,7 +148,7 @@ def recharge(
     responses=ERRORS,
     summary="The voucher's ledger",
 )
-def ledger(
+async def ledger(
     request: Request,
     voucher_id: str,
     actor: Actor = scoped(Scope.READ),
@@ -166,7 +168,7 @@ def ledger(
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 def _reservation(row: Row) -> ReservationRead:
@@ -180,7 +182,9 @@ def _reservation(row: Row) -> ReservationRead:
     responses=ERRORS,
     summary="Hold value or a use on a voucher",
 )
-def reserve(request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.USE)) -> Response:
+async def reserve(
+    request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.USE)
+) -> Response:
     ttl = request.app.state.settings.reservation_ttl_seconds
 
     def op(uow: UnitOfWork) -> ReservationRead:
@@ -196,7 +200,7 @@ def reserve(request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.
         )
         return _reservation(reserved.reservation)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.get(
@@ -205,10 +209,10 @@ def reserve(request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.
     responses=ERRORS,
     summary="Get a reservation",
 )
-def get_reservation(
+async def get_reservation(
     request: Request, reservation_id: int, actor: Actor = scoped(Scope.READ)
 ) -> Response:
-    return run(
+    return await run(
         request,
         actor,
         lambda uow: _reservation(value.get_reservation(uow, actor, reservation_id)),
@@ -223,7 +227,7 @@ def get_reservation(
     responses=ERRORS,
     summary="Charge a reservation",
 )
-def capture(
+async def capture(
     request: Request, reservation_id: int, body: CaptureRequest, actor: Actor = scoped(Scope.USE)
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
@@ -237,7 +241,7 @@ def capture(
         )
         return _result(charged, uow.now)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.post(
@@ -246,5 +250,9 @@ def capture(
     responses=ERRORS,
     summary="Cancel a reservation",
 )
-def release(request: Request, reservation_id: int, actor: Actor = scoped(Scope.USE)) -> Response:
-    return run(request, actor, lambda uow: _reservation(value.release(uow, actor, reservation_id)))
+async def release(
+    request: Request, reservation_id: int, actor: Actor = scoped(Scope.USE)
+) -> Response:
+    return await run(
+        request, actor, lambda uow: _reservation(value.release(uow, actor, reservation_id))
+    )

@@ -56,7 +56,7 @@ def _ref(voucher_id: str) -> VoucherRef:
     responses=ERRORS,
     summary="Create a voucher",
 )
-def create_voucher(
+async def create_voucher(
     request: Request, body: VoucherCreate, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
     def op(uow: UnitOfWork) -> VoucherCreated:
@@ -66,11 +66,11 @@ def create_voucher(
         base = VoucherRead.of(created.voucher, uow.now).model_dump()
         return VoucherCreated(**base, code=created.voucher["code"], pin=created.pin)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.get("/vouchers", response_model=Page, responses=ERRORS, summary="List vouchers")
-def list_vouchers(
+async def list_vouchers(
     request: Request,
     actor: Actor = scoped(Scope.READ_LISTS),
     limit: Limit = 50,
@@ -99,7 +99,7 @@ def list_vouchers(
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 @router.post(
@@ -108,8 +108,8 @@ def list_vouchers(
     responses=ERRORS,
     summary="Find a voucher by its code (sent in the body, never in a URL)",
 )
-def lookup(request: Request, body: Lookup, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(
+async def lookup(request: Request, body: Lookup, actor: Actor = scoped(Scope.READ)) -> Response:
+    return await run(
         request,
         actor,
         lambda uow: VoucherRead.of(vouchers.get(uow, actor, VoucherRef(code=body.code)), uow.now),
@@ -120,8 +120,10 @@ def lookup(request: Request, body: Lookup, actor: Actor = scoped(Scope.READ)) ->
 @router.get(
     "/vouchers/{voucher_id}", response_model=VoucherRead, responses=ERRORS, summary="Get a voucher"
 )
-def get_voucher(request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(
+async def get_voucher(
+    request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ)
+) -> Response:
+    return await run(
         request,
         actor,
         lambda uow: VoucherRead.of(vouchers.get(uow, actor, _ref(voucher_id)), uow.now),
@@ -135,14 +137,14 @@ def get_voucher(request: Request, voucher_id: str, actor: Actor = scoped(Scope.R
     responses=ERRORS,
     summary="Reveal a voucher's code",
 )
-def get_secret(
+async def get_secret(
     request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ_SECRETS)
 ) -> Response:
     def op(uow: UnitOfWork) -> VoucherSecret:
         row = vouchers.get(uow, actor, _ref(voucher_id))
         return VoucherSecret(id=row["public_id"], code=row["code"])
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 @router.patch(
@@ -151,7 +153,7 @@ def get_secret(
     responses=ERRORS,
     summary="Update a voucher's descriptive fields",
 )
-def update_voucher(
+async def update_voucher(
     request: Request, voucher_id: str, body: VoucherUpdate, actor: Actor = scoped(Scope.UPDATE)
 ) -> Response:
     changes = body.model_dump(exclude_unset=True, exclude={"reason"})
@@ -160,7 +162,7 @@ def update_voucher(
         row = vouchers.update(uow, actor, _ref(voucher_id), changes, reason=body.reason)
         return VoucherRead.of(row, uow.now)
 
-    return run(request, actor, op)
+    return await run(request, actor, op)
 
 
 @router.delete(
@@ -169,14 +171,13 @@ def update_voucher(
     responses=ERRORS,
     summary="Delete a voucher (soft; the ledger is kept)",
 )
-def delete_voucher(
+async def delete_voucher(
     request: Request, voucher_id: str, body: RequiredReason, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
     def op(uow: UnitOfWork) -> None:
         vouchers.delete(uow, actor, _ref(voucher_id), body.reason)
 
-    response = run(request, actor, op)
-    return Response(status_code=204) if response.status_code == 200 else response
+    return await run(request, actor, op, status_code=204)
 
 
 @router.get(
@@ -185,7 +186,7 @@ def delete_voucher(
     responses=ERRORS,
     summary="The voucher's audit trail",
 )
-def voucher_events(
+async def voucher_events(
     request: Request,
     voucher_id: str,
     actor: Actor = scoped(Scope.READ),
@@ -201,13 +202,13 @@ def voucher_events(
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 def _lifecycle(
     name: str, scope: Scope, body_model: type[Any], call: Callable[..., Any], summary: str
 ) -> None:
-    def endpoint(
+    async def endpoint(
         request: Request,
         voucher_id: str,
         body: Any,
@@ -216,7 +217,7 @@ def _lifecycle(
         def op(uow: UnitOfWork) -> VoucherRead:
             return VoucherRead.of(call(uow, actor, _ref(voucher_id), body), uow.now)
 
-        return run(request, actor, op, payload=body)
+        return await run(request, actor, op, payload=body)
 
     # The body model is chosen per operation, so the annotation is set at runtime.
     endpoint.__annotations__["body"] = body_model

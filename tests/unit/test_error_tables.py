@@ -1,0 +1,102 @@
+"""Every engine error class × every face: the face's documented status and error body.
+
+Each face's error table is looked up along the class hierarchy; this walks every concrete
+``VoucherdError`` subclass (and the two infrastructure families) through every face and
+checks that each lands on an answer of the face's own shape, never a 5xx for a business
+refusal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from starlette.requests import Request
+
+from voucherd.api.errors import NATIVE
+from voucherd.domain import errors
+from voucherd.faces.errors import Internal, Unavailable, lookup
+from voucherd.faces.runtime import Face, Inbound
+from voucherd.services import idempotency
+
+
+def _subclasses(cls: type[errors.VoucherdError]) -> list[type[errors.VoucherdError]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+ENGINE_ERRORS = sorted(
+    {errors.VoucherdError, *_subclasses(errors.VoucherdError)}, key=lambda c: c.__name__
+)
+assert idempotency.IdempotencyMismatch in ENGINE_ERRORS
+
+FACES: list[Face] = [NATIVE]
+
+
+def _instance(cls: type[BaseException]) -> BaseException:
+    if issubclass(cls, errors.NotFound):
+        return cls("voucher", "x")
+    if issubclass(cls, errors.InvalidTransition):
+        return cls("active", "charge")
+    try:
+        return cls("refused")
+    except TypeError:
+        return cls()
+
+
+def _inbound() -> Inbound:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "POST",
+        "path": "/x",
+        "headers": [],
+        "query_string": b"",
+        "state": {"request_id": "rid-1"},
+    }
+    return Inbound(Request(scope), b"")
+
+
+@pytest.mark.parametrize("face", FACES, ids=lambda f: f.name)
+@pytest.mark.parametrize("cls", ENGINE_ERRORS, ids=lambda c: c.__name__)
+def test_every_engine_error_is_a_4xx_in_the_face_shape(face: Face, cls: type) -> None:
+    exc = _instance(cls)
+    refusal = lookup(face.errors, exc)
+    assert 400 <= refusal.status < 500, (face.name, cls.__name__, refusal)
+    response = face.render_error(refusal, _inbound())
+    assert response.status_code == refusal.status
+    assert response.media_type == face.error_media_type
+    orjson.loads(bytes(response.body))  # the face's JSON shape, never text/plain
+
+
+@pytest.mark.parametrize("face", FACES, ids=lambda f: f.name)
+def test_outage_and_internal_errors_in_the_face_shape(face: Face) -> None:
+    outage = face.refusal_response(Unavailable(), _inbound())
+    assert outage.status_code == 503
+    assert outage.headers["retry-after"].isdigit()
+    orjson.loads(bytes(outage.body))
+    bug = face.refusal_response(RuntimeError("secret detail"), _inbound())
+    assert bug.status_code == 500
+    assert b"secret detail" not in bytes(bug.body)
+    orjson.loads(bytes(bug.body))
+    assert lookup(face.errors, Internal()).status == 500
+
+
+def test_native_bodies() -> None:
+    response = NATIVE.render_error(
+        lookup(NATIVE.errors, errors.VoucherExpired("active", "charge")), _inbound()
+    )
+    body = orjson.loads(bytes(response.body))
+    assert (response.status_code, body["code"], body["request_id"]) == (
+        409,
+        "voucher_expired",
+        "rid-1",
+    )
+    response = NATIVE.render_error(lookup(NATIVE.errors, errors.NotFound("voucher", 1)), _inbound())
+    assert (response.status_code, orjson.loads(bytes(response.body))["resource"]) == (
+        404,
+        "voucher",
+    )
