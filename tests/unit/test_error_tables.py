@@ -1,4 +1,4 @@
-"""Every engine error class × every face: the face's documented status and error body.
+"""Every engine error class by every face: the face's documented status and error body.
 
 Each face's error table is looked up along the class hierarchy; this walks every concrete
 ``VoucherdError`` subclass (and the two infrastructure families) through every face and
