@@ -10,6 +10,7 @@ from starlette.responses import Response
 from voucherd.api import pagination
 from voucherd.api.deps import scoped
 from voucherd.api.execute import run
+from voucherd.api.fields import ASCII_INT, text_id
 from voucherd.api.routes.vouchers import ERRORS
 from voucherd.api.schemas import (
     CampaignCreate,
@@ -28,6 +29,8 @@ from voucherd.services.unit_of_work import Actor, UnitOfWork
 from voucherd.services.vouchers import NewVoucher
 
 router = APIRouter(prefix="/v1", tags=["Campaigns"])
+CampaignId = Annotated[int, text_id("campaign")]
+CustomerId = Annotated[int, text_id("customer")]
 
 
 @router.post(
@@ -59,7 +62,7 @@ def create_campaign(
 def list_campaigns(
     request: Request,
     actor: Actor = scoped(Scope.READ_LISTS),
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, ASCII_INT, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> Response:
     def op(uow: UnitOfWork) -> Page:
@@ -78,7 +81,9 @@ def list_campaigns(
     responses=ERRORS,
     summary="Get a campaign",
 )
-def get_campaign(request: Request, campaign_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
+def get_campaign(
+    request: Request, campaign_id: CampaignId, actor: Actor = scoped(Scope.READ)
+) -> Response:
     return run(
         request,
         actor,
@@ -95,7 +100,10 @@ def get_campaign(request: Request, campaign_id: int, actor: Actor = scoped(Scope
     summary="Generate vouchers with random codes (bulk)",
 )
 def generate(
-    request: Request, campaign_id: int, body: GenerateRequest, actor: Actor = scoped(Scope.MANAGE)
+    request: Request,
+    campaign_id: CampaignId,
+    body: GenerateRequest,
+    actor: Actor = scoped(Scope.MANAGE),
 ) -> Response:
     return run(
         request,
@@ -116,7 +124,10 @@ def generate(
     summary="Create vouchers with your own codes",
 )
 def import_codes(
-    request: Request, campaign_id: int, body: ImportRequest, actor: Actor = scoped(Scope.MANAGE)
+    request: Request,
+    campaign_id: CampaignId,
+    body: ImportRequest,
+    actor: Actor = scoped(Scope.MANAGE),
 ) -> Response:
     return run(
         request,
@@ -157,7 +168,9 @@ def create_customer(
     tags=["Customers"],
     summary="Get a customer",
 )
-def get_customer(request: Request, customer_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
+def get_customer(
+    request: Request, customer_id: CustomerId, actor: Actor = scoped(Scope.READ)
+) -> Response:
     return run(
         request,
         actor,

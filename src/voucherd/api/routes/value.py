@@ -11,6 +11,7 @@ from starlette.responses import Response
 from voucherd.api import pagination
 from voucherd.api.deps import scoped
 from voucherd.api.execute import run
+from voucherd.api.fields import ASCII_INT, text_id
 from voucherd.api.routes.vouchers import ERRORS
 from voucherd.api.schemas import (
     CaptureRequest,
@@ -33,6 +34,8 @@ from voucherd.services.changes import VoucherRef
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["Value"])
+ChargeId = Annotated[int, text_id("charge")]
+ReservationId = Annotated[int, text_id("reservation")]
 
 
 def target(body: VoucherTarget) -> VoucherRef:
@@ -85,7 +88,7 @@ def charge(request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.US
     responses=ERRORS,
     summary="Get a ledger entry (charge, refund, recharge, issue)",
 )
-def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
+def get_entry(request: Request, entry_id: ChargeId, actor: Actor = scoped(Scope.READ)) -> Response:
     def op(uow: UnitOfWork) -> LedgerEntryRead:
         entry = value.get_entry(uow, actor, entry_id)
         voucher = vouchers.get(uow, actor, VoucherRef(id=entry["voucher_id"]))
@@ -102,7 +105,7 @@ def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope.READ)
     summary="Refund (part of) a charge",
 )
 def refund(
-    request: Request, entry_id: int, body: RefundRequest, actor: Actor = scoped(Scope.USE)
+    request: Request, entry_id: ChargeId, body: RefundRequest, actor: Actor = scoped(Scope.USE)
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
         refunded = value.refund(
@@ -150,7 +153,7 @@ def ledger(
     request: Request,
     voucher_id: str,
     actor: Actor = scoped(Scope.READ),
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, ASCII_INT, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
 ) -> Response:
     def op(uow: UnitOfWork) -> Page:
@@ -206,7 +209,7 @@ def reserve(request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.
     summary="Get a reservation",
 )
 def get_reservation(
-    request: Request, reservation_id: int, actor: Actor = scoped(Scope.READ)
+    request: Request, reservation_id: ReservationId, actor: Actor = scoped(Scope.READ)
 ) -> Response:
     return run(
         request,
@@ -224,7 +227,10 @@ def get_reservation(
     summary="Charge a reservation",
 )
 def capture(
-    request: Request, reservation_id: int, body: CaptureRequest, actor: Actor = scoped(Scope.USE)
+    request: Request,
+    reservation_id: ReservationId,
+    body: CaptureRequest,
+    actor: Actor = scoped(Scope.USE),
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
         charged = value.capture(
@@ -246,5 +252,7 @@ def capture(
     responses=ERRORS,
     summary="Cancel a reservation",
 )
-def release(request: Request, reservation_id: int, actor: Actor = scoped(Scope.USE)) -> Response:
+def release(
+    request: Request, reservation_id: ReservationId, actor: Actor = scoped(Scope.USE)
+) -> Response:
     return run(request, actor, lambda uow: _reservation(value.release(uow, actor, reservation_id)))
