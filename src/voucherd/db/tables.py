@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from voucherd.db.types import BigId, Json, UtcDateTime
+from voucherd.db.types import AuditJson, BigId, Json, UtcDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -232,8 +232,8 @@ events = Table(
     Column("operation", String(32), nullable=False),
     Column("actor", String(128), nullable=False),
     Column("reason", Text),
-    Column("before", Json),
-    Column("after", Json),
+    Column("before", AuditJson),
+    Column("after", AuditJson),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("tenant_id", "id"),
     Index(None, "tenant_id", "voucher_id", "id"),
