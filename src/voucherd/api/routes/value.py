@@ -170,7 +170,7 @@ def ledger(
 
 
 def _reservation(row: Row) -> ReservationRead:
-    return ReservationRead.of(row)
+    return ReservationRead.of(row, row["voucher_public_id"])
 
 
 @router.post(
@@ -194,7 +194,7 @@ def reserve(request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.
             pin=body.pin,
             locking_code=body.locking_code,
         )
-        return _reservation(reserved.reservation)
+        return ReservationRead.of(reserved.reservation, reserved.voucher["public_id"])
 
     return run(request, actor, op, status_code=201, payload=body)
 
