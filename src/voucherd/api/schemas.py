@@ -348,7 +348,7 @@ class ChargeResult(BaseModel):
 
 class ReservationRead(BaseModel):
     id: int
-    voucher_id: int
+    voucher_id: str  # the voucher's public id, like every other object names it
     amount: int
     currency: str | None
     status: str
@@ -357,8 +357,11 @@ class ReservationRead(BaseModel):
     closed_at: datetime | None
 
     @classmethod
-    def of(cls, row: Row) -> ReservationRead:
-        return cls(**{k: row[k] for k in cls.model_fields})
+    def of(cls, row: Row, voucher_public_id: str) -> ReservationRead:
+        return cls(
+            voucher_id=voucher_public_id,
+            **{k: row[k] for k in cls.model_fields if k != "voucher_id"},
+        )
 
 
 class EventRead(BaseModel):

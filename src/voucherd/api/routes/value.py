@@ -177,7 +177,7 @@ async def ledger(
 
 
 def _reservation(row: Row) -> ReservationRead:
-    return ReservationRead.of(row)
+    return ReservationRead.of(row, row["voucher_public_id"])
 
 
 @router.post(
@@ -203,7 +203,7 @@ async def reserve(
             pin=body.pin,
             locking_code=body.locking_code,
         )
-        return _reservation(reserved.reservation)
+        return ReservationRead.of(reserved.reservation, reserved.voucher["public_id"])
 
     return await run(request, actor, op, status_code=201, payload=body)
 
