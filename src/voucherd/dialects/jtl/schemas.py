@@ -7,7 +7,7 @@ The response models only describe the OpenAPI document; routes render plain dict
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from voucherd.dialects.jtl.parse import MAX_DEPTH, depth
 from voucherd.domain.money import is_currency
 
 AMOUNT_PATTERN = r"^[0-9]{1,5}\.[0-9]{2}$"
@@ -49,6 +50,10 @@ def _positive(value: str) -> str:
 def _json_object(value: str | None) -> str | None:
     if value is None:
         return None
+    if depth(value) > MAX_DEPTH:
+        raise PydanticCustomError(
+            "json", f"The data may not be nested more than {MAX_DEPTH} levels deep."
+        )
     try:
         parsed = json.loads(value)
     except ValueError:
@@ -108,17 +113,19 @@ def storable(text: str) -> bool:
     return True
 
 
+def _storable_text(value: object) -> object:
+    if isinstance(value, str) and not storable(value):
+        raise PydanticCustomError("utf8", "The value must be UTF-8 text without NUL characters.")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: object) -> object:
-        if isinstance(value, str) and not storable(value):
-            raise PydanticCustomError(
-                "utf8", "The value must be UTF-8 text without NUL characters."
-            )
-        return value
+        return _storable_text(value)
 
 
 class VoucherCreate(Strict):
@@ -249,6 +256,55 @@ class ConnectRequest(Strict):
             description="Previously issued one-time PIN (30 minutes validity)",
         ),
     ]
+
+
+# --- query strings -------------------------------------------------------------------------
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise PydanticCustomError("date", "The date is out of range.") from None
+
+
+Page = Annotated[int, Field(ge=1, le=1_000_000, description="Page number")]
+PerPage = Annotated[int, Field(ge=1, le=100, description="Entries per page (at most 100)")]
+CreatedAt = Annotated[datetime | None, AfterValidator(_utc)]
+
+
+class Query(BaseModel):
+    """Query strings are text: integers and dates are read from it (ASCII digits only)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        return _storable_text(value)
+
+
+class PageQuery(Query):
+    page: Page = 1
+    per_page: PerPage = 25
+
+
+class VoucherListQuery(PageQuery):
+    created_from: Annotated[
+        CreatedAt,
+        Field(alias="filter[created_from]", description="Entries created at or after (RFC 3339)"),
+    ] = None
+    created_to: Annotated[
+        CreatedAt,
+        Field(alias="filter[created_to]", description="Entries created at or before (RFC 3339)"),
+    ] = None
+    status: Annotated[Status | None, Field(alias="filter[status]")] = None
+    batch: Annotated[str | None, Field(alias="filter[batch]", max_length=30)] = None
+    sku: Annotated[str | None, Field(alias="filter[sku]", max_length=255)] = None
+    type: Annotated[VoucherType | None, Field(alias="filter[type]")] = None
+    order_number: Annotated[str | None, Field(alias="filter[order_number]", max_length=255)] = None
 
 
 # --- responses (documentation) -----------------------------------------------------------

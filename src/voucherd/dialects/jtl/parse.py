@@ -1,0 +1,175 @@
+"""Requests -> validated values, refused as JTL's Laravel-style 422 before any work.
+
+Bodies and query strings are parsed here, inside the operation (after the caller is
+authenticated, so a request without a token gets 401 whatever its body). Pydantic's error items
+become Laravel rules (``required``, ``string``, ``max`` ...) with Laravel's messages. The models
+are documented in the OpenAPI document by ``body_doc`` / ``query_doc`` (``docs.py``).
+"""
+
+from __future__ import annotations
+
+import email.message
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from voucherd.dialects.jtl.errors import Item, Unprocessable, not_found
+from voucherd.faces.runtime import Inbound
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_ID: Final = 2**63 - 1
+# How deep any JSON value this face accepts (a body, the ``data`` string) may nest.
+# TODO(input): replace with the shared limit from voucherd.domain once it lands on main.
+MAX_DEPTH: Final = 32
+BAD_JSON: Final[Item] = ("body", "json", "The request body must be valid JSON.")
+NOT_OBJECT: Final[Item] = ("body", "object", "The request body must be a JSON object.")
+TOO_DEEP: Final[Item] = (
+    "body",
+    "json",
+    f"The request body may not be nested more than {MAX_DEPTH} levels deep.",
+)
+
+
+def depth(text: str | bytes) -> int:
+    """The deepest nesting of arrays/objects in a JSON text (strings are skipped)."""
+    data = text.encode() if isinstance(text, str) else text
+    deepest = level = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            level += 1
+            deepest = max(deepest, level)
+        elif byte in (0x5D, 0x7D):
+            level -= 1
+    return deepest
+
+
+def json_value(text: str | bytes) -> Any:
+    """Parse JSON no deeper than MAX_DEPTH. Raises: ValueError (also when too deep)."""
+    if depth(text) > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    return json.loads(text)
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Like FastAPI: no content type, or ``application/json`` / ``application/*+json``."""
+    if not content_type:
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def body(model: type[M], inbound: Inbound) -> M:
+    """The request's JSON body as ``model``. Raises: Unprocessable."""
+    raw = inbound.body
+    if not _is_json(inbound.headers.get("content-type")):
+        raise Unprocessable(NOT_OBJECT)
+    value: Any = None
+    if raw.strip():
+        if depth(raw) > MAX_DEPTH:
+            raise Unprocessable(TOO_DEEP)
+        try:
+            value = json.loads(raw)
+        except ValueError:  # also bytes that are not UTF-8 / UTF-16 / UTF-32
+            raise Unprocessable(BAD_JSON) from None
+    if value is None:  # no body (or JSON null): every required property is missing
+        missing = [_required(name) for name, f in model.model_fields.items() if f.is_required()]
+        if missing:
+            raise Unprocessable(*missing)
+        value = {}
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise Unprocessable(*items(exc.errors())) from None
+
+
+def query(model: type[M], inbound: Inbound) -> M:
+    """The query string as ``model`` (fields named by their aliases). Raises: Unprocessable."""
+    try:
+        return model.model_validate(dict(inbound.query))
+    except ValidationError as exc:
+        raise Unprocessable(*items(exc.errors())) from None
+
+
+def numeric_id(text: str, kind: str) -> int:
+    """Path ids of reservations and charges are the engine's integer ids, as strings."""
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise not_found(kind)
+    return int(text)
+
+
+# --- pydantic error items -> Laravel rules --------------------------------------------------
+
+
+def _property(loc: Sequence[Any]) -> str:
+    return ".".join(str(p) for p in loc) or "body"
+
+
+def _name(prop: str) -> str:
+    """How a message names a property: ``order_number`` -> "order number" (like Laravel)."""
+    return prop if "[" in prop else prop.replace("_", " ")
+
+
+def _required(prop: str) -> Item:
+    return prop, "required", f"The {_name(prop)} field is required."
+
+
+def _rule(item: Mapping[str, Any], prop: str) -> tuple[str, str]:
+    kind = str(item.get("type", "invalid"))
+    ctx = item.get("ctx") or {}
+    name = _name(prop)
+    if kind == "missing":
+        return _required(prop)[1:]
+    if kind == "string_type":
+        return "string", f"The {name} must be a string."
+    if kind == "string_unicode":
+        return "utf8", "The value must be UTF-8 text without NUL characters."
+    if kind == "string_too_long":
+        return "max", f"The {name} may not be greater than {ctx.get('max_length')} characters."
+    if kind == "string_too_short":
+        return "min", f"The {name} must be at least {ctx.get('min_length')} characters."
+    if kind == "string_pattern_mismatch":
+        return "regex", f"The {name} format is invalid."
+    if kind in ("literal_error", "enum"):
+        return "in", f"The selected {name} is invalid."
+    if kind in ("bool_type", "bool_parsing"):
+        return "boolean", f"The {name} field must be true or false."
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "integer", f"The {name} must be an integer."
+    if kind in ("greater_than_equal", "greater_than"):
+        return "min", f"The {name} must be at least {ctx.get('ge', ctx.get('gt'))}."
+    if kind in ("less_than_equal", "less_than"):
+        return "max", f"The {name} may not be greater than {ctx.get('le', ctx.get('lt'))}."
+    if kind in ("datetime_type", "datetime_parsing", "datetime_from_date_parsing"):
+        return "date", f"The {name} is not a valid RFC 3339 date."
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return NOT_OBJECT[1:]
+    return kind, str(item.get("msg", "invalid"))
+
+
+def items(errors: Sequence[Mapping[str, Any]]) -> list[Item]:
+    """One item per property, the first rule that failed (like Laravel)."""
+    found: list[Item] = []
+    seen: set[str] = set()
+    for error in errors:
+        prop = _property(tuple(error.get("loc", ())))
+        if prop not in seen:
+            seen.add(prop)
+            found.append((prop, *_rule(error, prop)))
+    return found
