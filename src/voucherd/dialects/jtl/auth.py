@@ -21,7 +21,8 @@ from voucherd.api.routes.oauth import (
 )
 from voucherd.dialects.jtl import pins
 from voucherd.dialects.jtl.errors import FACE, JtlError
-from voucherd.dialects.jtl.schemas import OAuthError, Token, storable
+from voucherd.dialects.jtl.responses import OAuthError, Token
+from voucherd.dialects.jtl.schemas import storable
 from voucherd.domain.scopes import Scope
 from voucherd.faces.runtime import Authenticate, Context, Inbound, as_caller, call
 from voucherd.services import tokens

@@ -11,7 +11,8 @@ from voucherd.dialects.jtl import parse, pins, render
 from voucherd.dialects.jtl.common import json
 from voucherd.dialects.jtl.docs import body_doc, errors_doc
 from voucherd.dialects.jtl.errors import FACE, Unprocessable
-from voucherd.dialects.jtl.schemas import Client, ConnectRequest
+from voucherd.dialects.jtl.responses import Client
+from voucherd.dialects.jtl.schemas import ConnectRequest
 from voucherd.faces.runtime import Context, as_caller, call
 
 router = APIRouter(prefix="/v1", tags=["Clients"])

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from voucherd.dialects.jtl.schemas import Error, ValidationFailure
+from voucherd.dialects.jtl.responses import Error, ValidationFailure
 
 _DESCRIPTIONS: Final = {
     401: "Missing, invalid or expired access token (AUTH.UNAUTHENTICATED,"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.message
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeVar
 
@@ -26,6 +27,13 @@ MAX_ID: Final = 2**63 - 1
 MAX_DEPTH: Final = 32
 BAD_JSON: Final[Item] = ("body", "json", "The request body must be valid JSON.")
 NOT_OBJECT: Final[Item] = ("body", "object", "The request body must be a JSON object.")
+# No JTL body comes near this (``data``, the largest field, is at most 65,535 characters).
+MAX_BODY: Final = 1 << 20
+TOO_LARGE: Final[Item] = (
+    "body",
+    "max",
+    f"The request body may not be greater than {MAX_BODY} bytes.",
+)
 TOO_DEEP: Final[Item] = (
     "body",
     "json",
@@ -33,34 +41,22 @@ TOO_DEEP: Final[Item] = (
 )
 
 
-def depth(text: str | bytes) -> int:
-    """The deepest nesting of arrays/objects in a JSON text (strings are skipped)."""
-    data = text.encode() if isinstance(text, str) else text
-    deepest = level = 0
-    in_string = escaped = False
-    for byte in data:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            level += 1
-            deepest = max(deepest, level)
-        elif byte in (0x5D, 0x7D):
-            level -= 1
-    return deepest
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
-def json_value(text: str | bytes) -> Any:
-    """Parse JSON no deeper than MAX_DEPTH. Raises: ValueError (also when too deep)."""
-    if depth(text) > MAX_DEPTH:
-        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
-    return json.loads(text)
+def too_deep(text: str | bytes) -> bool:
+    """Whether a JSON text nests arrays/objects more than MAX_DEPTH levels (brackets inside
+    strings don't count). No recursion, and it stops at the first level too deep."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return False
+    level = 0
+    for byte in _STRING.sub(b"", data).translate(None, _NOT_BRACKET):
+        level += 1 if byte in b"[{" else -1
+        if level > MAX_DEPTH:
+            return True
+    return False
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -78,15 +74,17 @@ def _is_json(content_type: str | None) -> bool:
 def body(model: type[M], inbound: Inbound) -> M:
     """The request's JSON body as ``model``. Raises: Unprocessable."""
     raw = inbound.body
+    if len(raw) > MAX_BODY:
+        raise Unprocessable(TOO_LARGE)
     if not _is_json(inbound.headers.get("content-type")):
         raise Unprocessable(NOT_OBJECT)
     value: Any = None
     if raw.strip():
-        if depth(raw) > MAX_DEPTH:
+        if too_deep(raw):
             raise Unprocessable(TOO_DEEP)
         try:
             value = json.loads(raw)
-        except ValueError:  # also bytes that are not UTF-8 / UTF-16 / UTF-32
+        except (ValueError, RecursionError):  # also bytes not in UTF-8 / UTF-16 / UTF-32
             raise Unprocessable(BAD_JSON) from None
     if value is None:  # no body (or JSON null): every required property is missing
         missing = [_required(name) for name, f in model.model_fields.items() if f.is_required()]

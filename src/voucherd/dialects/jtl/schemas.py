@@ -1,7 +1,7 @@
-"""JTL's request bodies (validated strictly, like Laravel rules) and response objects.
+"""JTL's request bodies and query strings (validated strictly, like Laravel rules).
 
-The response models only describe the OpenAPI document; routes render plain dicts
-(``render.py``) that follow them field for field.
+They are parsed by ``parse.py`` after authentication; the response objects are in
+``responses.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from voucherd.dialects.jtl.parse import MAX_DEPTH, depth
+from voucherd.dialects.jtl.parse import MAX_DEPTH, too_deep
 from voucherd.domain.money import is_currency
 
 AMOUNT_PATTERN = r"^[0-9]{1,5}\.[0-9]{2}$"
@@ -50,7 +50,7 @@ def _positive(value: str) -> str:
 def _json_object(value: str | None) -> str | None:
     if value is None:
         return None
-    if depth(value) > MAX_DEPTH:
+    if too_deep(value):
         raise PydanticCustomError(
             "json", f"The data may not be nested more than {MAX_DEPTH} levels deep."
         )
@@ -305,136 +305,3 @@ class VoucherListQuery(PageQuery):
     sku: Annotated[str | None, Field(alias="filter[sku]", max_length=255)] = None
     type: Annotated[VoucherType | None, Field(alias="filter[type]")] = None
     order_number: Annotated[str | None, Field(alias="filter[order_number]", max_length=255)] = None
-
-
-# --- responses (documentation) -----------------------------------------------------------
-
-OutAmount = Annotated[
-    str, Field(min_length=4, max_length=9, pattern=AMOUNT_PATTERN, examples=["10.53"])
-]
-
-
-class Voucher(BaseModel):
-    id: str
-    client_id: str | None
-    sku: str | None
-    batch: str | None
-    amount: OutAmount
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
-    valid_until: datetime | None
-    validity_value: int | None
-    validity_interval: Interval | None
-    status: Status
-    type: VoucherType
-    taxable: bool
-    tax_rate: str | None
-    order_number: str | None
-    data: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class VoucherWithSecrets(Voucher):
-    code: str
-    pin: str | None = Field(
-        description="Only in the response that created the voucher; the"
-        " PIN is stored hashed and is null afterwards"
-    )
-
-
-class VoucherListItem(Voucher):
-    remaining_amount: OutAmount
-    deletable: bool
-
-
-class Links(BaseModel):
-    first: str
-    last: str
-    prev: str | None
-    next: str | None
-
-
-class Meta(BaseModel):
-    current_page: int
-    per_page: int
-    from_: int | None = Field(alias="from")
-    to: int | None
-    last_page: int
-    total: int
-    path: str
-
-
-class VoucherPage(BaseModel):
-    data: list[VoucherListItem]
-    links: Links
-    meta: Meta
-
-
-class Charge(BaseModel):
-    id: str
-    voucher_id: str
-    client_id: str | None
-    type: Literal["charge", "recharge", "refund"]
-    amount: OutAmount
-    order_number: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class ChargePage(BaseModel):
-    data: list[Charge]
-    links: Links
-    meta: Meta
-
-
-class Reservation(BaseModel):
-    id: str
-    voucher_id: str
-    voucher_taxable: bool
-    voucher_tax_rate: str | None
-    client_id: str | None
-    amount: OutAmount
-    valid_until: datetime
-    created_at: datetime
-    updated_at: datetime
-
-
-class Client(BaseModel):
-    id: str
-    client_group_id: str
-    name: str
-    secret: str
-    scopes: list[str]
-    created_at: datetime
-    updated_at: datetime
-    connected_at: datetime
-    type: str
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: Literal["Bearer"]
-    expires_in: int
-    scope: str
-
-
-class OAuthError(BaseModel):
-    error: str
-    error_description: str
-
-
-class Error(BaseModel):
-    status: int
-    code: str
-    message: str
-
-
-class FieldError(BaseModel):
-    code: str
-    property: str
-    rule: str
-    message: str
-
-
-class ValidationFailure(Error):
-    errors: list[FieldError]

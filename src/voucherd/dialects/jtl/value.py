@@ -15,13 +15,8 @@ from voucherd.dialects.jtl.auth import bearer, documented
 from voucherd.dialects.jtl.common import created, no_content, stored_value
 from voucherd.dialects.jtl.docs import body_doc, errors_doc
 from voucherd.dialects.jtl.errors import FACE, JtlError, Unprocessable, not_found
-from voucherd.dialects.jtl.schemas import (
-    Charge,
-    ChargeRequest,
-    RefundRequest,
-    Reservation,
-    ReservationRequest,
-)
+from voucherd.dialects.jtl.responses import Charge, Reservation
+from voucherd.dialects.jtl.schemas import ChargeRequest, RefundRequest, ReservationRequest
 from voucherd.dialects.jtl.vouchers import MAX_BALANCE_ERROR
 from voucherd.domain import errors
 from voucherd.domain.scopes import Scope

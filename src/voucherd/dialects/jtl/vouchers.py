@@ -20,19 +20,21 @@ from voucherd.dialects.jtl.auth import bearer, documented
 from voucherd.dialects.jtl.common import created, json, no_content, stored_value
 from voucherd.dialects.jtl.docs import body_doc, errors_doc, query_doc
 from voucherd.dialects.jtl.errors import FACE, JtlError, Unprocessable
-from voucherd.dialects.jtl.schemas import (
+from voucherd.dialects.jtl.responses import (
     Charge,
     ChargePage,
+    Voucher,
+    VoucherPage,
+    VoucherWithSecrets,
+)
+from voucherd.dialects.jtl.schemas import (
     DeleteRequest,
     PageQuery,
     RechargeRequest,
     StatusRequest,
-    Voucher,
     VoucherCreate,
     VoucherListQuery,
-    VoucherPage,
     VoucherUpdate,
-    VoucherWithSecrets,
 )
 from voucherd.domain.projections import jtl_status
 from voucherd.domain.scopes import Scope
