@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
+import anyio
+import httpx
 from pydantic import SecretStr
-from starlette.testclient import TestClient
 
 from tests.compat.jtl.conftest import Jtl, error, invalid
 from tests.conftest import Api
@@ -209,35 +209,54 @@ def test_nothing_jtl_stores_breaks_a_native_read(jtl: Jtl, api: Api) -> None:
 # --- outage ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def unreachable() -> Any:
+async def _while_down(requests: list[tuple[str, str, dict[str, Any]]]) -> list[httpx.Response]:
     """The app on a PostgreSQL URL where nothing listens (a port of this test's own range)."""
     settings = Settings(
         database_url="postgresql://postgres@127.0.0.1:19599/nothing",
         secret_key=SecretStr("test-signing-key"),
         db_pool_size=2,
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield client
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        claims = tokens.Claims(
+            1, "cl_x", frozenset(ALL_SCOPES), "jtl", int(utcnow().timestamp()) + 60
+        )
+        bearer = f"Bearer {tokens.issue(app.state.signing_key, claims)}"
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test/jtl") as http:
+            return [
+                await http.request(
+                    method,
+                    path,
+                    **{
+                        **kwargs,
+                        "headers": {
+                            "Authorization": bearer,
+                            **kwargs.get("headers", {}),
+                        },
+                    },
+                )
+                for method, path, kwargs in requests
+            ]
 
 
-def test_database_down_is_503_in_jtl_shape_everywhere(unreachable: TestClient) -> None:
-    claims = tokens.Claims(1, "cl_x", frozenset(ALL_SCOPES), "jtl", int(utcnow().timestamp()) + 60)
-    token = tokens.issue(unreachable.app.state.signing_key, claims)  # type: ignore[attr-defined]
-    bearer = {"Authorization": f"Bearer {token}"}
-    responses = [
-        unreachable.post(
-            "/jtl/oauth/token",
-            data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
-        ),
-        unreachable.post("/jtl/v1/clients/connect", json={"pin": "ABCDEFGH"}),
-        unreachable.get("/jtl/v1/vouchers", headers=bearer),
-        unreachable.post(
-            "/jtl/v1/vouchers/recharge",
-            json={"amount": "1.00", "currency": "EUR", "order_number": "1", "code": "X"},
-            headers={**bearer, "Idempotency-Key": "down-1"},
-        ),
-    ]
+def test_database_down_is_503_in_jtl_shape_everywhere() -> None:
+    form = {"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"}
+    recharge = {"amount": "1.00", "currency": "EUR", "order_number": "1", "code": "X"}
+    responses = anyio.run(
+        _while_down,
+        [
+            ("POST", "/oauth/token", {"data": form, "headers": {"Authorization": ""}}),
+            ("POST", "/v1/clients/connect", {"json": {"pin": "ABCDEFGH"}}),
+            ("GET", "/v1/vouchers", {}),
+            ("POST", "/v1/vouchers/recharge", {"json": recharge}),
+            (
+                "POST",
+                "/v1/vouchers/recharge",
+                {"json": recharge, "headers": {"Idempotency-Key": "down-1"}},
+            ),
+        ],
+    )
     for response in responses:
         assert response.status_code == 503, response.text
         assert response.headers["content-type"] == "application/json"
