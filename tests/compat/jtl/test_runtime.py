@@ -140,7 +140,7 @@ def test_integers_out_of_range_or_not_ascii_are_validation_errors(jtl: Jtl) -> N
         )
         assert validity.status_code == 422
         assert validity.json()["errors"][0]["property"] == "validity_value"
-    for bad in NON_ASCII_DIGITS:
+    for bad in (*NON_ASCII_DIGITS, "+1", "1_0", " 1", "1.0"):
         page = jtl.get("/vouchers", params={"page": bad})
         assert page.json() == invalid(
             "VOUCHER.LIST", ("page", "integer", "The page must be an integer.")

@@ -7,12 +7,14 @@ They are parsed by ``parse.py`` after authentication; the response objects are i
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -270,8 +272,27 @@ def _utc(value: datetime | None) -> datetime | None:
         raise PydanticCustomError("date", "The date is out of range.") from None
 
 
-Page = Annotated[int, Field(ge=1, le=1_000_000, description="Page number")]
-PerPage = Annotated[int, Field(ge=1, le=100, description="Entries per page (at most 100)")]
+_ASCII_INT = re.compile(r"-?[0-9]+")
+
+
+def _ascii_int(value: object) -> object:
+    """Integers in a query string are ASCII digits: no "+", "_", blanks or other digits."""
+    # TODO(input): voucherd.domain.inputs.parse_ascii_int once it lands on main.
+    if isinstance(value, str):
+        if _ASCII_INT.fullmatch(value) is None:
+            raise PydanticCustomError("int_parsing", "Input should be a valid integer")
+        return int(value[:24])  # more digits are out of range anyway: the bound refuses it
+    return value
+
+
+Page = Annotated[
+    int, Field(ge=1, le=1_000_000, description="Page number"), BeforeValidator(_ascii_int)
+]
+PerPage = Annotated[
+    int,
+    Field(ge=1, le=100, description="Entries per page (at most 100)"),
+    BeforeValidator(_ascii_int),
+]
 CreatedAt = Annotated[datetime | None, AfterValidator(_utc)]
 
 
