@@ -12,18 +12,18 @@ from fastapi.params import Depends
 from fastapi.security import OAuth2
 from starlette.responses import Response
 
-from voucherd.api.routes.oauth import (
+from voucherd.dialects.jtl import pins
+from voucherd.dialects.jtl.errors import FACE, JtlError
+from voucherd.dialects.jtl.responses import OAuthError, Token
+from voucherd.dialects.jtl.schemas import storable
+from voucherd.domain.scopes import Scope
+from voucherd.faces.oauth import (
     NO_STORE,
     basic_credentials,
     issue_token,
     oauth_error,
     parse_form,
 )
-from voucherd.dialects.jtl import pins
-from voucherd.dialects.jtl.errors import FACE, JtlError
-from voucherd.dialects.jtl.responses import OAuthError, Token
-from voucherd.dialects.jtl.schemas import storable
-from voucherd.domain.scopes import Scope
 from voucherd.faces.runtime import Authenticate, Context, Inbound, as_caller, call
 from voucherd.services import tokens
 from voucherd.services.unit_of_work import Actor, UnitOfWork
