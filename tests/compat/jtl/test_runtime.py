@@ -28,7 +28,8 @@ NON_ASCII_DIGITS = ("\u00b2", "\uff11\uff10", "\u0663")  # superscript two, full
 
 
 def _nested(levels: int) -> str:
-    return '{"a":' * levels + "1" + "}" * levels
+    """A JSON object ``levels`` deep, compact (arrays inside), so depth is what is refused."""
+    return '{"a":' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
 
 
 # --- Idempotency-Key ------------------------------------------------------------------------
@@ -192,6 +193,11 @@ def test_deeply_nested_json_is_refused(jtl: Jtl) -> None:
             "/vouchers", {"amount": "1.00", "currency": "EUR", "data": _nested(levels)}
         )
         assert response.json() == invalid("VOUCHER.CREATE", too_deep), levels
+    big = '{"a": "' + "x" * 16_384 + '"}'
+    response = jtl.post("/vouchers", {"amount": "1.00", "currency": "EUR", "data": big})
+    assert response.json() == invalid(
+        "VOUCHER.CREATE", ("data", "size", "The data may not be greater than 16384 bytes.")
+    )
     assert jtl.get("/vouchers").json()["meta"]["total"] == 0
 
 

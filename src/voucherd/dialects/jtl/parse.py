@@ -16,15 +16,14 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from voucherd.dialects.jtl.errors import Item, Unprocessable, not_found
+from voucherd.dialects.jtl.errors import Item, Unprocessable
+from voucherd.domain import inputs
 from voucherd.faces.runtime import Inbound
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_ID: Final = 2**63 - 1
-# How deep any JSON value this face accepts (a body, the ``data`` string) may nest.
-# TODO(input): replace with the shared limit from voucherd.domain once it lands on main.
-MAX_DEPTH: Final = 32
+# How deep a body may nest: the one JSON limit of every face (``data`` is checked by it too).
+MAX_DEPTH: Final = inputs.JSON_MAX_DEPTH
 BAD_JSON: Final[Item] = ("body", "json", "The request body must be valid JSON.")
 NOT_OBJECT: Final[Item] = ("body", "object", "The request body must be a JSON object.")
 # No JTL body comes near this (``data``, the largest field, is at most 65,535 characters).
@@ -106,10 +105,9 @@ def query(model: type[M], inbound: Inbound) -> M:
 
 
 def numeric_id(text: str, kind: str) -> int:
-    """Path ids of reservations and charges are the engine's integer ids, as strings."""
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-        raise not_found(kind)
-    return int(text)
+    """Path ids of reservations and charges are the engine's integer ids, as strings: ASCII
+    digits in 1..2^63-1, else not found."""
+    return inputs.id_from_text(text, kind)
 
 
 # --- pydantic error items -> Laravel rules --------------------------------------------------

@@ -6,10 +6,8 @@ They are parsed by ``parse.py`` after authentication; the response objects are i
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +22,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from voucherd.dialects.jtl.parse import MAX_DEPTH, too_deep
+from voucherd.domain import inputs
+from voucherd.domain.errors import ValidationFailed
 from voucherd.domain.money import is_currency
 
 AMOUNT_PATTERN = r"^[0-9]{1,5}\.[0-9]{2}$"
@@ -49,17 +48,21 @@ def _positive(value: str) -> str:
     return value
 
 
+DATA_MESSAGES: Final = {
+    "json": "The data must be a valid JSON string.",
+    "depth": f"The data may not be nested more than {inputs.JSON_MAX_DEPTH} levels deep.",
+    "size": f"The data may not be greater than {inputs.JSON_MAX_BYTES} bytes.",
+}
+
+
 def _json_object(value: str | None) -> str | None:
     if value is None:
         return None
-    if too_deep(value):
-        raise PydanticCustomError(
-            "json", f"The data may not be nested more than {MAX_DEPTH} levels deep."
-        )
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        raise PydanticCustomError("json", "The data must be a valid JSON string.") from None
+    try:  # the one JSON limit of every face (depth, size, text, 64-bit integers)
+        parsed = inputs.loads_json(value, "data")
+    except ValidationFailed as exc:
+        rule = "json" if exc.rule in ("json", "depth") else exc.rule
+        raise PydanticCustomError(rule, DATA_MESSAGES.get(exc.rule, exc.message)) from None
     if not isinstance(parsed, dict):
         raise PydanticCustomError("json", "The data must be a JSON object string.")
     return value
@@ -272,16 +275,13 @@ def _utc(value: datetime | None) -> datetime | None:
         raise PydanticCustomError("date", "The date is out of range.") from None
 
 
-_ASCII_INT = re.compile(r"-?[0-9]+")
-
-
 def _ascii_int(value: object) -> object:
     """Integers in a query string are ASCII digits: no "+", "_", blanks or other digits."""
-    # TODO(input): voucherd.domain.inputs.parse_ascii_int once it lands on main.
     if isinstance(value, str):
-        if _ASCII_INT.fullmatch(value) is None:
-            raise PydanticCustomError("int_parsing", "Input should be a valid integer")
-        return int(value[:24])  # more digits are out of range anyway: the bound refuses it
+        try:
+            return inputs.parse_ascii_int(value, allow_negative=True)
+        except ValueError:
+            raise PydanticCustomError("int_parsing", "Input should be a valid integer") from None
     return value
 
 
