@@ -15,6 +15,7 @@ import pytest
 from starlette.requests import Request
 
 from voucherd.api.errors import NATIVE
+from voucherd.dialects.jtl.errors import FACE as JTL
 from voucherd.domain import errors
 from voucherd.faces.errors import Internal, Unavailable, lookup
 from voucherd.faces.runtime import Face, Inbound
@@ -34,7 +35,7 @@ ENGINE_ERRORS = sorted(
 )
 assert idempotency.IdempotencyMismatch in ENGINE_ERRORS
 
-FACES: list[Face] = [NATIVE]
+FACES: list[Face] = [NATIVE, JTL]
 
 
 def _instance(cls: type[BaseException]) -> BaseException:
@@ -100,6 +101,38 @@ def test_native_bodies() -> None:
         404,
         "voucher",
     )
+
+
+def test_jtl_bodies() -> None:
+    """JTL: ``{"status", "code", "message"}``; a 422 adds ``errors`` under the route's prefix."""
+
+    def body(exc: BaseException) -> tuple[int, Any]:
+        response = JTL.render_error(lookup(JTL.errors, exc), _inbound())
+        return response.status_code, orjson.loads(bytes(response.body))
+
+    assert body(errors.VoucherExpired("active", "charge")) == (
+        409,
+        {"status": 409, "code": "VOUCHER.EXPIRED", "message": "The voucher has expired."},
+    )
+    assert body(errors.NotFound("reservation", 1))[1]["code"] == "RESERVATION.NOT_FOUND"
+    status, mismatch = body(idempotency.IdempotencyMismatch("other body"))
+    assert (status, mismatch["code"], mismatch["errors"][0]["property"]) == (
+        422,
+        "REQUEST.UNPROCESSABLE_ENTITY",
+        "Idempotency-Key",
+    )
+    assert body(idempotency.IdempotencyInFlight("running"))[0] == 409
+    outage = JTL.refusal_response(Unavailable(), _inbound())
+    assert orjson.loads(bytes(outage.body)) == {
+        "status": 503,
+        "code": "SERVICE_UNAVAILABLE",
+        "message": "The service is temporarily unavailable. Please try again later.",
+    }
+    assert orjson.loads(bytes(JTL.refusal_response(KeyError("x"), _inbound()).body)) == {
+        "status": 500,
+        "code": "SERVER_ERROR",
+        "message": "An internal error occurred.",
+    }
 
 
 def test_every_problem_type_is_listed_in_the_api_docs() -> None:
