@@ -1,14 +1,14 @@
 """Who a Spaaza call is about, and the checks Spaaza makes before a voucher changes.
 
-The voucher is read LOCKED (``for_update``) in the call's transaction, so every check here sees
-the row the service then changes. Checks marked ``ENGINE-POLICY`` are vendor rules that belong
-in the engine as guards evaluated on the locked row (issue 9, item 5); they move there when the
-engine's guard API lands on main.
+The voucher is read LOCKED (``for_update``) in the call's transaction and Spaaza's checks
+(``Check``: a callable taking the row, raising to refuse) run on that row, so they hold until
+the call commits: the guard the engine evaluates on the locked row (issue 9, item 5). Lines
+marked ``ENGINE-POLICY`` are vendor rules due to become named engine policies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -73,36 +73,60 @@ def require_chain_param(caller: Caller, params: Params) -> None:
         raise SpaazaError(E.CHAIN_ID_REQUIRED)
 
 
-def load(uow: UnitOfWork, caller: Caller, params: Params) -> tuple[repo.Row, VoucherRef]:
-    """The voucher the call names, read with its row lock held until the call commits.
+Check = Callable[[repo.Row], None]
 
-    Raises: SpaazaError voucher_identifier_required / voucher_not_found; NotFound.
+
+def load(
+    uow: UnitOfWork, caller: Caller, params: Params, *checks: Check
+) -> tuple[repo.Row, VoucherRef]:
+    """The voucher the call names, read with its row lock held until the call commits, after
+    ``checks`` accepted it (Spaaza's checks, as the engine's guard on the locked row).
+
+    Raises: SpaazaError voucher_identifier_required / voucher_not_found, what ``checks``
+    raise; NotFound.
     """
     ref, also_id = P.voucher_ref(params)
     row = find(uow, caller.actor, ref, for_update=True)
-    if also_id is not None and row["id"] != also_id:
-        raise SpaazaError(E.VOUCHER_NOT_FOUND)
+    for check in (same_id(also_id), *checks):
+        check(row)
     return row, VoucherRef(id=row["id"])
 
 
-def check_access(caller: Caller, row: repo.Row, target: store.User | None) -> None:
-    """A user session acts only on its own vouchers; a named user must be the voucher's.
+def same_id(also_id: int | None) -> Check:
+    """``voucher_key`` and ``voucher_id`` sent together must name the same voucher."""
 
-    ENGINE-POLICY (holder/owner guard on the locked row).
-    """
-    own = owner(row)
-    if caller.kind == "user":
-        assert caller.user is not None
-        if own != caller.user.user_id:
+    def check(row: repo.Row) -> None:
+        if also_id is not None and row["id"] != also_id:
+            raise SpaazaError(E.VOUCHER_NOT_FOUND)
+
+    return check
+
+
+def access(caller: Caller, target: store.User | None) -> Check:
+    """A user session acts only on its own vouchers; a named user must be the voucher's (68)."""
+
+    def check(row: repo.Row) -> None:
+        own = owner(row)
+        if caller.kind == "user":
+            assert caller.user is not None
+            if own != caller.user.user_id:
+                raise SpaazaError(E.PERMISSION_DENIED)
+        elif target is not None and own is not None and own != target.user_id:
             raise SpaazaError(E.PERMISSION_DENIED)
-    elif target is not None and own is not None and own != target.user_id:
-        raise SpaazaError(E.PERMISSION_DENIED)
+
+    return check
 
 
-def refuse_redeemed(row: repo.Row) -> None:
-    """ENGINE-POLICY: Spaaza changes nothing about a redeemed voucher (910)."""
+def not_redeemed(row: repo.Row) -> None:
+    """Spaaza changes nothing about a redeemed voucher (910)."""
     if spaaza_status(repo.voucher_state(row)) == "redeemed":
         raise SpaazaError(E.VOUCHER_ALREADY_REDEEMED)
+
+
+def claimed(row: repo.Row) -> None:
+    """expire, delete and unclaim need a claimed voucher (908)."""
+    if row["holder_id"] is None:
+        raise SpaazaError(E.VOUCHER_NOT_CLAIMED)
 
 
 def lock_params(params: Params) -> tuple[timedelta, str | None, str | None]:
@@ -125,7 +149,7 @@ def lock(uow: UnitOfWork, caller: Caller, row: repo.Row, params: Params) -> repo
     """Lock a basket voucher for a period, a locking code and (exclusively) a basket."""
     if ValueKind(row["kind"]) not in LOCKABLE:
         raise SpaazaError(E.VOUCHER_TYPE_NOT_SUPPORTED, "Only basket vouchers can be locked")
-    refuse_redeemed(row)
+    not_redeemed(row)
     period, basket, code = lock_params(params)
     # ENGINE-POLICY (lock by basket code): a voucher locked to one basket is not re-locked
     # for another.

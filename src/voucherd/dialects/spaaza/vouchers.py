@@ -100,8 +100,8 @@ def _claim_one(ctx: Ctx, target: store.User, row: repo.Row, warnings: Warnings) 
     # ENGINE-POLICY (holder guard on the locked row): claimed by someone else, another user's.
     if caller.kind != "user" and row["holder_id"] not in (None, target.user_id):
         raise SpaazaError(E.VOUCHER_ALREADY_CLAIMED)
-    rules.check_access(caller, row, target)
-    rules.refuse_redeemed(row)
+    rules.access(caller, target)(row)
+    rules.not_redeemed(row)
     if repo.voucher_state(row).phase(uow.now) is Phase.EXPIRED:
         raise SpaazaError(E.VOUCHER_EXPIRED)
     if row["holder_id"] == target.user_id:
@@ -157,11 +157,9 @@ def unclaim_voucher(ctx: Ctx, params: Params) -> Vouchers:
     uow, caller = ctx.uow, ctx.caller
     rules.require_chain_param(caller, params)
     target = rules.require_user(uow, caller, params)
-    row, ref = rules.load(uow, caller, params)
-    rules.check_access(caller, row, target)
-    rules.refuse_redeemed(row)
-    if row["holder_id"] is None:
-        raise SpaazaError(E.VOUCHER_NOT_CLAIMED)
+    row, ref = rules.load(
+        uow, caller, params, rules.access(caller, target), rules.not_redeemed, rules.claimed
+    )
     if caller.kind == "user" and repo.voucher_state(row).locked(uow.now):
         raise SpaazaError(
             E.VOUCHER_LOCKED,
@@ -173,9 +171,7 @@ def unclaim_voucher(ctx: Ctx, params: Params) -> Vouchers:
 def expire_voucher(ctx: Ctx, params: Params) -> Vouchers:
     uow, caller = ctx.uow, ctx.caller
     target = rules.require_user(uow, caller, params)
-    row, ref = rules.load(uow, caller, params)
-    rules.check_access(caller, row, target)
-    rules.refuse_redeemed(row)
+    row, ref = rules.load(uow, caller, params, rules.access(caller, target), rules.not_redeemed)
     row = vouchers_svc.expire(
         uow, caller.actor, ref, reason="spaaza expire-voucher", require_holder=True
     )
@@ -184,16 +180,14 @@ def expire_voucher(ctx: Ctx, params: Params) -> Vouchers:
 
 def lock_voucher(ctx: Ctx, params: Params) -> Vouchers:
     target = rules.target_user(ctx.uow, ctx.caller, params, required=False)
-    row, _ = rules.load(ctx.uow, ctx.caller, params)
-    rules.check_access(ctx.caller, row, target)
+    row, _ = rules.load(ctx.uow, ctx.caller, params, rules.access(ctx.caller, target))
     return _one(ctx, rules.lock(ctx.uow, ctx.caller, row, params))
 
 
 def unlock_voucher(ctx: Ctx, params: Params) -> Vouchers:
     uow, caller = ctx.uow, ctx.caller
     target = rules.target_user(uow, caller, params, required=False)
-    row, ref = rules.load(uow, caller, params)
-    rules.check_access(caller, row, target)
+    row, ref = rules.load(uow, caller, params, rules.access(caller, target))
     warnings = []
     if not repo.voucher_state(row).locked(uow.now):
         warnings.append(warning(E.VOUCHER_NOT_LOCKED, key=row["public_id"]))
@@ -204,9 +198,7 @@ def redeem_voucher(ctx: Ctx, params: Params) -> Vouchers:
     uow, caller = ctx.uow, ctx.caller
     rules.require_chain_param(caller, params)
     target = rules.target_user(uow, caller, params, required=False)
-    row, ref = rules.load(uow, caller, params)
-    rules.check_access(caller, row, target)
-    rules.refuse_redeemed(row)
+    row, ref = rules.load(uow, caller, params, rules.access(caller, target), rules.not_redeemed)
     if repo.voucher_state(row).locked(uow.now):
         # The till that locked the voucher names its lock; redeeming consumes the lock.
         if not rules.names_its_lock(row, params):
@@ -264,10 +256,8 @@ def redeem_voucher(ctx: Ctx, params: Params) -> Vouchers:
 def delete_voucher(ctx: Ctx, params: Params) -> Vouchers:
     uow, caller = ctx.uow, ctx.caller
     target = rules.require_user(uow, caller, params)
-    row, ref = rules.load(uow, caller, params)
-    rules.check_access(caller, row, target)
-    rules.refuse_redeemed(row)
-    if row["holder_id"] is None:
-        raise SpaazaError(E.VOUCHER_NOT_CLAIMED, "Only a claimed voucher can be deleted")
+    row, ref = rules.load(
+        uow, caller, params, rules.access(caller, target), rules.not_redeemed, rules.claimed
+    )
     vouchers_svc.delete(uow, caller.actor, ref, reason="spaaza delete-voucher")
     return _one(ctx, row)
