@@ -28,14 +28,18 @@ from voucherd.api.schemas import (
     VoucherSecret,
     VoucherUpdate,
 )
+from voucherd.domain.inputs import INT64_MAX
 from voucherd.domain.scopes import Scope
 from voucherd.domain.vouchers import ValueKind
+from voucherd.faces.fields import ASCII_INT
 from voucherd.services import vouchers
 from voucherd.services.changes import VoucherRef
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["Vouchers"])
-Limit = Annotated[int, Query(ge=1, le=500)]
+Limit = Annotated[int, ASCII_INT, Query(ge=1, le=500)]
+# A filter by an id no row can have is refused as invalid (it is a value, not an address).
+FilterId = Annotated[int, ASCII_INT, Query(ge=1, le=INT64_MAX)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid token"},
     403: {"description": "A scope is missing"},
@@ -69,7 +73,9 @@ async def create_voucher(
     return await run(request, actor, op, status_code=201, payload=body)
 
 
-@router.get("/vouchers", response_model=Page, responses=ERRORS, summary="List vouchers")
+@router.get(
+    "/vouchers", response_model=Page[VoucherRead], responses=ERRORS, summary="List vouchers"
+)
 async def list_vouchers(
     request: Request,
     actor: Actor = scoped(Scope.READ_LISTS),
@@ -77,12 +83,12 @@ async def list_vouchers(
     cursor: str | None = None,
     status: str | None = None,
     kind: ValueKind | None = None,
-    campaign_id: int | None = None,
-    customer_id: int | None = None,
+    campaign_id: FilterId | None = None,
+    customer_id: FilterId | None = None,
     sku: Annotated[str | None, Query(max_length=255)] = None,
     label: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
-    def op(uow: UnitOfWork) -> Page:
+    def op(uow: UnitOfWork) -> Page[VoucherRead]:
         filters = {
             "status": status,
             "kind": kind.value if kind else None,
@@ -94,7 +100,7 @@ async def list_vouchers(
         rows = vouchers.list_page(
             uow, actor, after_id=pagination.decode(cursor), limit=limit, filters=filters
         )
-        return Page(
+        return Page[VoucherRead](
             data=[VoucherRead.of(r, uow.now) for r in rows],
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )
@@ -182,7 +188,7 @@ async def delete_voucher(
 
 @router.get(
     "/vouchers/{voucher_id}/events",
-    response_model=Page,
+    response_model=Page[EventRead],
     responses=ERRORS,
     summary="The voucher's audit trail",
 )
@@ -193,11 +199,11 @@ async def voucher_events(
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> Response:
-    def op(uow: UnitOfWork) -> Page:
+    def op(uow: UnitOfWork) -> Page[EventRead]:
         rows = vouchers.history(
             uow, actor, _ref(voucher_id), after_id=pagination.decode(cursor), limit=limit
         )
-        return Page(
+        return Page[EventRead](
             data=[EventRead.of(r) for r in rows],
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )

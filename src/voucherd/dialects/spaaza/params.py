@@ -3,14 +3,15 @@
 Input that can never succeed is refused here, before any work, as error 907 / 916: integers
 are ASCII digits within 64 bits (``int()`` would take full-width digits), amounts are ASCII
 decimals (``Decimal()`` would take full-width digits, ``1_0`` and ``1e3``) or JSON numbers,
-never booleans, and a JSON body is at most ``MAX_JSON_DEPTH`` levels deep.
+never booleans, and a JSON body is at most ``inputs.JSON_MAX_DEPTH`` levels deep (the
+shared limits of ``domain/inputs.py``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,16 +20,14 @@ from starlette.requests import Request
 
 from voucherd.dialects.spaaza import errors as E
 from voucherd.dialects.spaaza.errors import SpaazaError
+from voucherd.domain import inputs
 from voucherd.domain.money import from_decimal
 from voucherd.services.changes import VoucherRef
 
 VOUCHER_KEY = re.compile(r"[0-9a-fA-F]{64}")
 TRUE = frozenset({"1", "true", "yes", "on"})
-ASCII_INT = re.compile(r"-?[0-9]{1,20}")
 ASCII_DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?")
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-MAX_JSON_DEPTH = 32
-MAX_JSON_BYTES = 64 * 1024
+MAX_BODY_BYTES = 64 * 1024
 
 
 async def read(request: Request) -> dict[str, str]:
@@ -52,7 +51,7 @@ async def read(request: Request) -> dict[str, str]:
 
 async def read_json(request: Request) -> dict[str, Any]:
     raw = await request.body()
-    if len(raw) > MAX_JSON_BYTES:
+    if len(raw) > MAX_BODY_BYTES:
         raise SpaazaError(E.INVALID_REQUEST_BODY, "The request body is too large")
     try:
         body = orjson.loads(raw)  # orjson refuses more than 1024 levels without recursing
@@ -60,39 +59,31 @@ async def read_json(request: Request) -> dict[str, Any]:
         raise SpaazaError(E.INVALID_REQUEST_BODY, "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise SpaazaError(E.INVALID_REQUEST_BODY, "The request body must be a JSON object")
-    if depth(body) > MAX_JSON_DEPTH:
+    problem = inputs.json_problem(body)  # the one depth limit (inputs.JSON_MAX_DEPTH)
+    if problem is not None:
+        rule, message = problem
         raise SpaazaError(
-            E.INVALID_REQUEST_BODY, f"The request body is nested more than {MAX_JSON_DEPTH} deep"
+            E.INVALID_REQUEST_BODY if rule == "depth" else E.INVALID_PARAMETER, message
         )
     return body
-
-
-def depth(value: Any) -> int:
-    """Nesting levels of a parsed JSON value ({} is 1), without recursion."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level + 1)
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def ascii_int(raw: Any) -> int | None:
     """The integer ``raw`` spells in ASCII digits (or a JSON integer), within 64 bits.
 
-    None for anything else: booleans, floats, ``+1``, ``1_0``, full-width or other digits.
+    None for anything else: booleans, floats, ``+1``, ``1_0``, full-width or other digits
+    (``inputs.parse_ascii_int``).
     """
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and ASCII_INT.fullmatch(raw.strip()):
-        value = int(raw.strip())
     else:
-        return None
-    return value if INT64_MIN <= value <= INT64_MAX else None
+        try:
+            value = inputs.parse_ascii_int(str(raw).strip(), allow_negative=True)
+        except ValueError:
+            return None
+    return value if inputs.INT64_MIN <= value <= inputs.INT64_MAX else None
 
 
 def integer(params: Mapping[str, Any], name: str) -> int | None:
@@ -183,3 +174,17 @@ def when(value: str | None, name: str, *, end_of_day: bool = False) -> datetime 
     except ValueError:
         raise SpaazaError(E.INVALID_PARAMETER, f"{name} is not a valid date") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def until(value: str | None, name: str) -> datetime | None:
+    """An inclusive upper bound as the exclusive one just past it (filter with ``<``).
+
+    A date includes its whole day (``< next day 00:00``), a date-time given to the second its
+    whole second (``< 10:00:01``), so a row stamped 23:59:59.5 is not lost between bounds.
+    """
+    bound = when(value, name)
+    if bound is None or value is None:
+        return None
+    if len(value.strip()) == 10:
+        return bound + timedelta(days=1)
+    return bound + (timedelta(seconds=1) if bound.microsecond == 0 else timedelta(microseconds=1))
