@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from voucherd.api.errors import NATIVE
 from voucherd.dialects.jtl.errors import FACE as JTL
+from voucherd.dialects.spaaza.face import FACE as SPAAZA
 from voucherd.domain import errors
 from voucherd.faces.errors import Internal, Unavailable, lookup
 from voucherd.faces.runtime import Face, Inbound
@@ -35,7 +36,7 @@ ENGINE_ERRORS = sorted(
 )
 assert idempotency.IdempotencyMismatch in ENGINE_ERRORS
 
-FACES: list[Face] = [NATIVE, JTL]
+FACES: list[Face] = [NATIVE, JTL, SPAAZA]
 
 
 def _instance(cls: type[BaseException]) -> BaseException:
@@ -133,6 +134,39 @@ def test_jtl_bodies() -> None:
         "code": "SERVER_ERROR",
         "message": "An internal error occurred.",
     }
+
+
+def test_spaaza_bodies() -> None:
+    def answer(exc: BaseException) -> tuple[int, dict[str, Any], str | None]:
+        response = SPAAZA.refusal_response(exc, _inbound())
+        return (
+            response.status_code,
+            orjson.loads(bytes(response.body)),
+            response.headers.get("retry-after"),
+        )
+
+    failed = {"code": 2, "status": "error"}
+    status, body, _ = answer(errors.VoucherExpired("active", "charge"))
+    assert (status, body["result"], body["error"]["code"]) == (400, failed, 911)
+    assert set(body) == {"result", "error"}
+    status, body, _ = answer(errors.NotFound("voucher", 1))
+    assert (status, body["error"]["code"], body["error"]["name"]) == (404, 183, "voucher_not_found")
+    status, body, _ = answer(idempotency.IdempotencyMismatch("other body"))
+    assert (status, body["error"]["code"]) == (422, 923)
+    status, body, retry = answer(Unavailable())
+    assert (status, body["result"], body["error"]["code"], body["error"]["name"]) == (
+        503,
+        failed,
+        921,
+        "service_unavailable",
+    )
+    assert retry is not None and retry.isdigit()
+    status, body, _ = answer(RuntimeError("secret detail"))
+    assert (status, body["error"]["code"], body["error"]["name"]) == (500, 922, "internal_error")
+    # Spaaza documents HTTP 500 for code 68 (permission_denied_or_non_existent): the one
+    # business refusal answered with a 5xx, kept as documented (docs/compat/spaaza.md).
+    status, body, _ = answer(errors.NotFound("tenant", 1))
+    assert (status, body["error"]["code"]) == (500, 68)
 
 
 def test_every_problem_type_is_listed_in_the_api_docs() -> None:
