@@ -24,14 +24,14 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 
 from voucherd.db import repositories as repo
 from voucherd.db.tables import events
-from voucherd.dialects.revenue_monster import auth, ops, signing
+from voucherd.dialects.revenue_monster import auth, render, signing
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.dialects.revenue_monster.tables import (
     rm_deliveries,
     rm_delivery_attempts,
     rm_merchants,
 )
-from voucherd.services.unit_of_work import Actor, UnitOfWork
+from voucherd.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("voucherd.rm.callbacks")
 
@@ -113,8 +113,7 @@ def _scan_tenant(engine: Engine, settings: RmSettings, tenant_id: int) -> int:
             uow.commit()  # callbacks were switched off meanwhile: skip the range
             return 0
         base_url = current.public_url or settings.public_url.rstrip("/")
-        ctx = ops.Context(engine, Actor(tenant_id, "system:rm-callbacks"), base_url)
-        renderer = ops.Renderer(uow, ctx)
+        renderer = render.Renderer(uow, tenant_id, base_url)
         # One callback per voucher per pass: it carries the voucher as it is now anyway.
         latest = {e.voucher_id: e for e in taken if changes_rm_status(e)}
         created = 0
