@@ -15,6 +15,7 @@ import pytest
 from starlette.requests import Request
 
 from voucherd.api.errors import NATIVE
+from voucherd.dialects.revenue_monster.errors import FACE as RM
 from voucherd.domain import errors
 from voucherd.faces.errors import Internal, Unavailable, lookup
 from voucherd.faces.runtime import Face, Inbound
@@ -34,7 +35,7 @@ ENGINE_ERRORS = sorted(
 )
 assert idempotency.IdempotencyMismatch in ENGINE_ERRORS
 
-FACES: list[Face] = [NATIVE]
+FACES: list[Face] = [NATIVE, RM]
 
 
 def _instance(cls: type[BaseException]) -> BaseException:
@@ -99,4 +100,31 @@ def test_native_bodies() -> None:
     assert (response.status_code, orjson.loads(bytes(response.body))["resource"]) == (
         404,
         "voucher",
+    )
+
+
+def test_rm_bodies() -> None:
+    def answer(exc: BaseException) -> tuple[int, dict[str, Any]]:
+        response = RM.refusal_response(exc, _inbound())
+        return response.status_code, orjson.loads(bytes(response.body))
+
+    assert answer(errors.NotFound("campaign", "vb_x")) == (
+        404,
+        {"error": {"code": "VOUCHER_BATCH_NOT_FOUND", "message": "Voucher batch not found"}},
+    )
+    assert answer(errors.VoucherRedeemed("redeemed", "void"))[1]["error"]["code"] == (
+        "VOUCHER_NOT_ALLOW_VOID"
+    )
+    assert answer(errors.VoucherRedeemed("redeemed", "charge"))[1]["error"]["code"] == (
+        "VOUCHER_REDEEMED"
+    )
+    assert answer(errors.VoucherExpired("inactive", "activate"))[1]["error"]["code"] == (
+        "VOUCHER_BATCH_EXPIRED"
+    )
+    assert answer(idempotency.IdempotencyMismatch("x"))[0] == 422
+    outage = RM.refusal_response(Unavailable(), _inbound())
+    assert orjson.loads(bytes(outage.body))["error"]["code"] == "TEMPORARY_UNAVAILABLE"
+    assert answer(RuntimeError("boom")) == (
+        500,
+        {"error": {"code": "INTERNAL_ERROR", "message": "Internal error"}},
     )
