@@ -32,7 +32,17 @@ def _find(ctx: Ctx, code: str) -> repo.Row:
     return voucher_service.get(ctx.uow, ctx.caller.actor, VoucherRef(code=code))
 
 
-def _page(ctx: Ctx, rows: Sequence[repo.Row], limit: int, total: int) -> render.Page:
+def _paging(ctx: Ctx) -> tuple[int | None, int]:
+    q = ctx.inbound.query
+    return parse.cursor(q.get("cursor")), parse.limit(q.get("limit"))
+
+
+def _voucher_page(ctx: Ctx, paging: tuple[int | None, int], **where: int) -> render.Page:
+    """A page of vouchers with ``where`` (campaign or holder) and the count of all of them."""
+    after_id, limit = paging
+    uow, actor = ctx.uow, ctx.caller.actor
+    rows = voucher_service.list_page(uow, actor, after_id=after_id, limit=limit, filters=where)
+    total = repo.count_vouchers(uow.conn, actor.tenant_id, **where)
     renderer = _renderer(ctx)
     cursor = parse.encode_cursor(rows[-1]["id"]) if len(rows) == limit else ""
     return [renderer.voucher(r) for r in rows], {"count": total, "cursor": cursor}
@@ -42,9 +52,8 @@ def _page(ctx: Ctx, rows: Sequence[repo.Row], limit: int, total: int) -> render.
 
 
 def list_batches(ctx: Ctx) -> render.Page:
-    q = ctx.inbound.query
-    after_id, limit = parse.cursor(q.get("cursor")), parse.limit(q.get("limit"))
-    wanted = parse.batch_filter(q.get("filter"))
+    after_id, limit = _paging(ctx)
+    wanted = parse.batch_filter(ctx.inbound.query.get("filter"))
     if wanted.get("isStatic") is True or wanted.get("status") not in (None, "", "COMPLETED"):
         rows: Sequence[repo.Row] = []  # no static batches; every batch is COMPLETED
     else:
@@ -63,18 +72,9 @@ def get_batch(ctx: Ctx, key: str) -> dict[str, Any]:
 
 
 def batch_vouchers(ctx: Ctx, key: str) -> render.Page:
-    q = ctx.inbound.query
-    after_id, limit = parse.cursor(q.get("cursor")), parse.limit(q.get("limit"))
+    paging = _paging(ctx)
     batch = campaigns.get(ctx.uow, ctx.caller.actor, key=key)
-    rows = voucher_service.list_page(
-        ctx.uow,
-        ctx.caller.actor,
-        after_id=after_id,
-        limit=limit,
-        filters={"campaign_id": batch["id"]},
-    )
-    total = repo.count_vouchers(ctx.uow.conn, ctx.caller.tenant_id, campaign_id=batch["id"])
-    return _page(ctx, rows, limit, total)
+    return _voucher_page(ctx, paging, campaign_id=batch["id"])
 
 
 def issue(ctx: Ctx, key: str) -> dict[str, Any]:
@@ -182,18 +182,9 @@ def _member_query(ctx: Ctx) -> tuple[str | None, str | None]:
 
 
 def member_vouchers(ctx: Ctx) -> render.Page:
-    q = ctx.inbound.query
-    after_id, limit = parse.cursor(q.get("cursor")), parse.limit(q.get("limit"))
+    paging = _paging(ctx)
     member = members.find(ctx.uow, ctx.caller.actor, *_member_query(ctx))
-    rows = voucher_service.list_page(
-        ctx.uow,
-        ctx.caller.actor,
-        after_id=after_id,
-        limit=limit,
-        filters={"holder_id": member["id"]},
-    )
-    total = repo.count_vouchers(ctx.uow.conn, ctx.caller.tenant_id, holder_id=member["id"])
-    return _page(ctx, rows, limit, total)
+    return _voucher_page(ctx, paging, holder_id=member["id"])
 
 
 def member_voucher(ctx: Ctx, code: str) -> dict[str, Any]:
