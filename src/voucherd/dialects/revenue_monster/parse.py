@@ -1,73 +1,41 @@
 """RM's input, parsed before any work: bodies, query parameters, cursors, path ids.
 
-Whatever can never succeed is refused here with RM's ``VALIDATION_ERROR`` / ``INVALID_REQUEST``
-(or "not found" for an id no row can have): JSON nested deeper than ``MAX_JSON_DEPTH`` or larger
-than ``MAX_BODY_BYTES``, digits that are not ASCII, integers outside the database's 64-bit range.
+Whatever can never succeed is refused here, with the shared input primitives
+(``domain.inputs``): JSON beyond the one depth/size limit, digits that are not ASCII, integers
+outside the database's 64-bit range. RM answers ``VALIDATION_ERROR`` (``INVALID_REQUEST`` for a
+body it cannot read), or "not found" for an id no row can have.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from voucherd.dialects.revenue_monster.errors import RmError
+from voucherd.domain import inputs
+from voucherd.domain.errors import ValidationFailed
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
-# TODO(input): switch to the shared JSON limits of voucherd.domain once they land in main.
-MAX_JSON_DEPTH = 32
+# A request body is not a stored value: it may be larger than one (500 codes to redeem), but
+# is nested no deeper (inputs.JSON_MAX_DEPTH).
 MAX_BODY_BYTES = 1 << 20
-MAX_ID = (1 << 63) - 1
-
-
-def depth_exceeds(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether JSON ``text`` nests arrays/objects deeper than ``limit`` (a linear scan, so a
-    100,000-deep document is refused without recursing into it)."""
-    data = text.encode() if isinstance(text, str) else text
-    depth, in_string, escaped = 0, False, False
-    for byte in data:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return False
-
-
-def json_value(text: bytes | str, what: str = "The request body") -> Any:
-    """A JSON value within the size and depth limits.
-
-    Raises: RmError INVALID_REQUEST.
-    """
-    if len(text) > MAX_BODY_BYTES:
-        raise RmError("INVALID_REQUEST", f"{what} is too large")
-    if depth_exceeds(text):
-        raise RmError("INVALID_REQUEST", f"{what} is nested too deeply")
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        raise RmError("INVALID_REQUEST", f"{what} is not valid JSON") from None
 
 
 def body(raw: bytes) -> Any:
-    """The parsed request body; None when it is empty."""
+    """The parsed request body (None when empty), within the shared JSON limits.
+
+    Raises: RmError INVALID_REQUEST (not JSON, too large, nested too deeply).
+    """
     if not raw.strip():
         return None
-    return json_value(raw)
+    try:
+        return inputs.loads_json(raw, "body", max_bytes=MAX_BODY_BYTES)
+    except ValidationFailed as exc:  # RM's code for a request it cannot read
+        raise RmError("INVALID_REQUEST", f"The request body is refused: {exc.message}") from None
 
 
 def body_object(raw: bytes) -> dict[str, Any]:
@@ -80,17 +48,10 @@ def body_object(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def ascii_int(text: str) -> int | None:
-    """``text`` as a non-negative integer of ASCII digits within 64 bits, else None."""
-    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
-        return None
-    value = int(text)
-    return value if value <= MAX_ID else None
-
-
-def path_id(text: str) -> int | None:
-    """A numeric id from the path; None when no row can have it (the caller answers 404)."""
-    return ascii_int(text)
+def merchant_id(text: str) -> int:
+    """The merchant (tenant) id in a QR image's path. Raises: NotFound (no tenant can have it:
+    beyond 64 bits, not ASCII digits), which RM answers as VOUCHER_NOT_FOUND."""
+    return inputs.id_from_text(text, "voucher")
 
 
 def encode_cursor(last_id: int) -> str:
@@ -98,37 +59,27 @@ def encode_cursor(last_id: int) -> str:
 
 
 def cursor(text: str | None) -> int | None:
+    """The id after which a page starts. Raises: ValidationFailed (VALIDATION_ERROR)."""
     if not text:
         return None
     try:
         decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
         decoded = ""
-    after = ascii_int(decoded)
-    if after is None:
-        raise RmError("VALIDATION_ERROR", "cursor is invalid")
-    return after
+    return inputs.int_from_text(decoded, "cursor", low=0)
 
 
 def limit(text: str | None) -> int:
     if text in (None, ""):
         return DEFAULT_LIMIT
-    value = ascii_int(text)
-    if value is None:
-        raise RmError("VALIDATION_ERROR", "limit must be an integer")
-    if not 1 <= value <= MAX_LIMIT:
-        raise RmError("VALIDATION_ERROR", f"limit must be between 1 and {MAX_LIMIT}")
-    return value
+    return inputs.int_from_text(text, "limit", low=1, high=MAX_LIMIT)
 
 
 def batch_filter(text: str | None) -> dict[str, Any]:
-    """``?filter=`` of the batch list: a JSON object (or nothing)."""
+    """``?filter=`` of the batch list: a JSON object (or nothing), within the one JSON limit."""
     if not text:
         return {}
-    try:
-        wanted = json_value(text, "filter")
-    except RmError as exc:
-        raise RmError("VALIDATION_ERROR", exc.message) from None
+    wanted = inputs.loads_json(text, "filter")
     if not isinstance(wanted, dict):
         raise RmError("VALIDATION_ERROR", "filter must be a JSON object")
     return wanted

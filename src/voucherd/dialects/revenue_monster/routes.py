@@ -150,10 +150,7 @@ def _qr_merchant(tenant_text: str) -> Callable[[Inbound, UnitOfWork], Actor]:
     voucher not found."""
 
     def authenticate(_inbound: Inbound, _uow: UnitOfWork) -> Actor:
-        tenant_id = parse.path_id(tenant_text)
-        if tenant_id is None:
-            raise RmError("VOUCHER_NOT_FOUND")
-        return Actor(tenant_id, "rm:qr")
+        return Actor(parse.merchant_id(tenant_text), "rm:qr")
 
     return authenticate
 
