@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from voucherd.api.errors import NATIVE
 from voucherd.dialects.jtl.errors import FACE as JTL
+from voucherd.dialects.revenue_monster.errors import FACE as RM
 from voucherd.dialects.spaaza.face import FACE as SPAAZA
 from voucherd.domain import errors
 from voucherd.faces.errors import Internal, Unavailable, lookup
@@ -36,7 +37,7 @@ ENGINE_ERRORS = sorted(
 )
 assert idempotency.IdempotencyMismatch in ENGINE_ERRORS
 
-FACES: list[Face] = [NATIVE, JTL, SPAAZA]
+FACES: list[Face] = [NATIVE, JTL, SPAAZA, RM]
 
 
 def _instance(cls: type[BaseException]) -> BaseException:
@@ -167,6 +168,33 @@ def test_spaaza_bodies() -> None:
     # business refusal answered with a 5xx, kept as documented (docs/compat/spaaza.md).
     status, body, _ = answer(errors.NotFound("tenant", 1))
     assert (status, body["error"]["code"]) == (500, 68)
+
+
+def test_rm_bodies() -> None:
+    def answer(exc: BaseException) -> tuple[int, dict[str, Any]]:
+        response = RM.refusal_response(exc, _inbound())
+        return response.status_code, orjson.loads(bytes(response.body))
+
+    assert answer(errors.NotFound("campaign", "vb_x")) == (
+        404,
+        {"error": {"code": "VOUCHER_BATCH_NOT_FOUND", "message": "Voucher batch not found"}},
+    )
+    assert answer(errors.VoucherRedeemed("redeemed", "void"))[1]["error"]["code"] == (
+        "VOUCHER_NOT_ALLOW_VOID"
+    )
+    assert answer(errors.VoucherRedeemed("redeemed", "charge"))[1]["error"]["code"] == (
+        "VOUCHER_REDEEMED"
+    )
+    assert answer(errors.VoucherExpired("inactive", "activate"))[1]["error"]["code"] == (
+        "VOUCHER_BATCH_EXPIRED"
+    )
+    assert answer(idempotency.IdempotencyMismatch("x"))[0] == 422
+    outage = RM.refusal_response(Unavailable(), _inbound())
+    assert orjson.loads(bytes(outage.body))["error"]["code"] == "TEMPORARY_UNAVAILABLE"
+    assert answer(RuntimeError("boom")) == (
+        500,
+        {"error": {"code": "INTERNAL_ERROR", "message": "Internal error"}},
+    )
 
 
 def test_every_problem_type_is_listed_in_the_api_docs() -> None:
