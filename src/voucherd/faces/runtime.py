@@ -173,10 +173,12 @@ def execute(plan: Call[C, T], inbound: Inbound) -> Response:
     try:
         with UnitOfWork(engine, readonly=not plan.write) as uow:
             caller = plan.authenticate(inbound, uow)
-            actor = actor_of(caller)
-            _note(inbound.request, tenant_id=actor.tenant_id, client=actor.client_id or actor.name)
+            if caller is not None:  # None: an anonymous operation (a token or PIN exchange)
+                actor = actor_of(caller)
+                client = actor.client_id or actor.name
+                _note(inbound.request, tenant_id=actor.tenant_id, client=client)
             if plan.write and plan.idempotent:
-                claim = _claim(inbound, actor, plan.fingerprint)
+                claim = _claim(inbound, actor_of(caller), plan.fingerprint)
             if claim is not None:
                 settings = state.settings
                 replay = idempotency.claim(

@@ -14,6 +14,8 @@ from voucherd.db.tables import vouchers
 from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.services.unit_of_work import UnitOfWork
 
+# ENGINE-STATUS: the SQL form of ``domain.projections.spaaza_status`` ("redeemed" = engine
+# redeemed or void); it moves beside the projection when the engine's status modules land.
 REDEEMED = (VoucherStatus.REDEEMED.value, VoucherStatus.VOID.value)
 
 
@@ -31,7 +33,7 @@ class Filters:
     min_expiry: datetime | None = None
     max_expiry: datetime | None = None
     min_redeemed: datetime | None = None
-    max_redeemed: datetime | None = None
+    max_redeemed: datetime | None = None  # every max_* is exclusive (``params.until``)
 
 
 def _user_owned(user_id: int) -> Any:
@@ -67,7 +69,7 @@ def _conditions(chain_id: int, f: Filters, now: datetime) -> list[Any]:
         if low is not None:
             where.append(column >= low)
         if high is not None:
-            where.append(column <= high)
+            where.append(column < high)
     return where
 
 
