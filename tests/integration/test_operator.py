@@ -26,7 +26,18 @@ from voucherd.db import migrate
 from voucherd.db.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-ALL_HEADS = ["0001", "jtl_0001", "revenue_monster_0001", "shopee_0001", "spaaza_0001"]
+DIALECTS = ("jtl", "revenue_monster", "shopee", "spaaza")
+ALL_HEADS = sorted(migrate.expected_heads(DIALECTS))
+CORE_HEAD = next(h for h in ALL_HEADS if not h.startswith(tuple(f"{d}_" for d in DIALECTS)))
+
+
+def head(dialect: str) -> str:
+    return next(h for h in ALL_HEADS if h.startswith(f"{dialect}_"))
+
+
+def test_one_expected_head_for_the_core_and_each_dialect() -> None:
+    assert sorted([CORE_HEAD, *(head(d) for d in DIALECTS)]) == ALL_HEADS
+    assert sorted(migrate.expected_heads(["jtl"])) == sorted([CORE_HEAD, head("jtl")])
 
 
 def cli(url: str, *args: str, dialects: str | None = None) -> tuple[int, str, str]:
@@ -68,17 +79,21 @@ def test_db_current_and_check_follow_the_enabled_dialects(blank: str) -> None:
 
     engine = make_engine(blank)
     try:
-        migrate.upgrade(engine, "jtl@head")  # the core and one dialect
+        migrate.upgrade(engine, "jtl@head")  # one dialect, and the core it stands on
+        migrate.upgrade(engine, CORE_HEAD)
         code, out, _ = cli(blank, "db", "check")
         assert code == 1
-        assert json.loads(out)["missing"] == ["revenue_monster_0001", "shopee_0001", "spaaza_0001"]
+        assert json.loads(out)["missing"] == [
+            head(d) for d in ("revenue_monster", "shopee", "spaaza")
+        ]
         code, out, _ = cli(blank, "db", "check", dialects="jtl")
-        assert code == 0 and json.loads(out)["expected"] == ["0001", "jtl_0001"]
+        assert code == 0 and json.loads(out)["expected"] == sorted([CORE_HEAD, head("jtl")])
 
         migrate.upgrade(engine)
         code, out, _ = cli(blank, "db", "check")
         state = json.loads(out)
-        assert code == 0 and state["at_heads"] and state["current"] == ALL_HEADS[1:]
+        assert code == 0 and state["at_heads"] and state["missing"] == []
+        assert {head(d) for d in DIALECTS} <= set(state["current"])
 
         # A revision this build does not know: a newer voucherd migrated the database.
         with engine.begin() as conn:
@@ -109,10 +124,12 @@ def test_ready_needs_every_enabled_dialects_migration(blank: str) -> None:
     settings = Settings(database_url=blank, secret_key=SecretStr("ready-test-key"))
     try:
         with TestClient(create_app(settings)) as client:
-            assert _ready(client) == (200, {"status": "ready", "schema": ALL_HEADS[1:]})
+            status, body = _ready(client)
+            assert status == 200 and body["status"] == "ready"
+            assert {head(d) for d in DIALECTS} <= set(body["schema"])
             migrate.downgrade(engine, "shopee@-1")  # one dialect's tables and revision gone
             status, body = _ready(client)
-            assert status == 503 and body["missing"] == ["shopee_0001"]
+            assert status == 503 and body["missing"] == [head("shopee")]
             assert "voucherd db upgrade" in body["reason"]
             assert "Error" not in json.dumps(body) and "Exception" not in json.dumps(body)
 
@@ -199,7 +216,7 @@ def test_app_startup_refuses_a_partly_migrated_database_in_one_line(blank: str) 
         message = sent[0]["message"]
         assert "\n" not in message and "Traceback" not in message
         assert message.endswith("run `voucherd db upgrade`")
-        assert "shopee_0001" in message
+        assert head("shopee") in message
         with engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM instance_secrets")).scalar_one() == 0
     finally:
