@@ -40,7 +40,7 @@ from tests.reliability.server import ServerProcess
 from voucherd.config import Settings
 from voucherd.dialects.shopee import signing as shopee_signing
 
-EXAMPLES = 4  # per operation and generation mode: all five documents in well under 2 minutes
+EXAMPLES = 5  # per operation and generation mode: all five documents in well under 2 minutes
 REQUEST_KEYS = {"method", "url", "headers", "files", "data", "params", "auth", "cookies", "json"}
 
 Signer = Callable[[requests.PreparedRequest, int], None]
@@ -281,6 +281,9 @@ def server(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Server
     process.stop()
 
 
+# Until issue 9's bad-input items land, integers >= 2^63 and NUL in JSON keys still reach the
+# database (/work/notes/schemathesis-findings.md). Strict: remove the mark when this passes.
+@pytest.mark.xfail(reason="issue 9 item 2: out-of-range integers still give 500", strict=True)
 def test_no_5xx_on_any_of_the_five_openapi_documents(
     server: ServerProcess, engine: Engine, tmp_path: Path
 ) -> None:
