@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, insert, select, update
 
 from tests.compat.revenue_monster.conftest import RmClient, RmMerchant, make_batch
+from tests.ports import free_port
 from voucherd.dialects.revenue_monster import merchants, signing
 from voucherd.dialects.revenue_monster.callbacks import Worker, changes_rm_status
 from voucherd.dialects.revenue_monster.settings import RmSettings
@@ -51,7 +52,7 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     target.url = f"http://127.0.0.1:{server.server_address[1]}/rm-callback"
