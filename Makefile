@@ -11,7 +11,7 @@ PORT ?= 8080
 UV_VERSION := 0.13.9
 export VOUCHERD_DATABASE_URL ?= sqlite:///./voucherd.db
 
-.PHONY: help install install-dev run test lint typecheck check bench lock clean
+.PHONY: help install install-dev run test test-crash lint typecheck check bench lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,8 +38,11 @@ run: $(RUN_STAMP) ## Migrate ./voucherd.db, create a demo client if none (./vouc
 	$(BIN)/voucherd bootstrap --url http://$(HOST):$(PORT)
 	$(BIN)/voucherd serve --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) ## Run the whole test suite (PostgreSQL half needs VOUCHERD_TEST_DATABASE_URL)
-	$(BIN)/pytest
+test: $(DEV_STAMP) ## Run the test suite but the crash test (PostgreSQL half needs VOUCHERD_TEST_DATABASE_URL)
+	$(BIN)/pytest -m "not crash"
+
+test-crash: $(DEV_STAMP) ## SIGKILL a loaded server 5 times on SQLite and a private PostgreSQL (slow)
+	$(BIN)/pytest -m crash
 
 lint: $(DEV_STAMP) ## ruff check, ruff format --check, import contracts (lint-imports)
 	$(BIN)/ruff check src tests bench
