@@ -11,7 +11,7 @@ import httpx
 import orjson
 from sqlalchemy import Engine
 
-from tests.conftest import _free_port
+from tests.ports import free_port
 from tests.support import clean_env, voucherd_serve, wait_until_serving
 
 
@@ -41,11 +41,18 @@ def test_database_url_option_and_proxy_headers(
     ]
     other_proxy = [*behind[:-1], "192.0.2.1"]
     direct = ["--database-url", database_url]
+    ports: list[int] = []
+    offset = 20
+    while len(ports) < 3:  # three different ports, none bound yet
+        port = free_port(offset)
+        offset += 1
+        if port not in ports:
+            ports.append(port)
     runs = {}
     with (
-        voucherd_serve(behind, _free_port(), env, tmp_path, tmp_path / "behind.log") as proxied,
-        voucherd_serve(other_proxy, _free_port(), env, tmp_path, tmp_path / "other.log") as other,
-        voucherd_serve(direct, _free_port(), env, tmp_path, tmp_path / "direct.log") as plain,
+        voucherd_serve(behind, ports[0], env, tmp_path, tmp_path / "behind.log") as proxied,
+        voucherd_serve(other_proxy, ports[1], env, tmp_path, tmp_path / "other.log") as other,
+        voucherd_serve(direct, ports[2], env, tmp_path, tmp_path / "direct.log") as plain,
     ):
         for name, server in (("behind", proxied), ("other", other), ("direct", plain)):
             wait_until_serving(server)
