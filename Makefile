@@ -1,9 +1,12 @@
 # voucherd: `make run` serves the product on SQLite; `make test` runs the whole test suite.
-# Dependencies come from the lock files (exact versions, hashes checked): requirements.lock for
-# running, requirements-dev.lock (a superset) for tests and checks. `make lock` renews both.
+# Dependencies come from lock files (exact versions, hashes checked), installed by uv:
+# requirements.lock for running, requirements-dev.lock (a superset) for tests and checks,
+# requirements-uv.lock for uv itself (installed with the venv's pip). `make lock` renews them.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_INSTALL := $(UV) pip install --quiet --python $(BIN)/python
 RUN_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
@@ -19,15 +22,19 @@ help: ## Show the targets
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# voucherd itself goes in editable, without dependencies: the lock file brought them all.
-$(RUN_STAMP): requirements.lock pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+$(UV): requirements-uv.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-uv.lock
 	touch $@
 
-$(DEV_STAMP): requirements-dev.lock pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+# voucherd itself goes in editable, without dependencies: the lock file brought them all.
+$(RUN_STAMP): requirements.lock pyproject.toml | $(UV)
+	$(UV_INSTALL) --require-hashes -r requirements.lock
+	$(UV_INSTALL) --no-deps -e .
+	touch $@
+
+$(DEV_STAMP): requirements-dev.lock pyproject.toml | $(UV)
+	$(UV_INSTALL) --require-hashes -r requirements-dev.lock
+	$(UV_INSTALL) --no-deps -e .
 	touch $@ $(RUN_STAMP)
 
 install: $(RUN_STAMP) ## Create .venv with voucherd and its runtime dependencies
@@ -57,12 +64,13 @@ check: lint typecheck test ## Everything CI runs: lint, format check, contracts,
 bench: $(DEV_STAMP) ## Benchmarks against raw PostgreSQL (see docs/benchmarks.md)
 	bash bench/run.sh
 
-lock: $(BIN)/python ## Renew both lock files from pyproject.toml (uv, from PyPI, with hashes)
-	$(BIN)/pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
-	    --generate-hashes --custom-compile-command "make lock" -o requirements.lock
-	$(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
-	    --generate-hashes --custom-compile-command "make lock" --extra dev -o requirements-dev.lock
+COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+    --custom-compile-command "make lock"
+
+lock: | $(UV) ## Renew the lock files (uv pip compile from pyproject.toml, PyPI, with hashes)
+	$(COMPILE) pyproject.toml -o requirements.lock
+	$(COMPILE) pyproject.toml --extra dev -o requirements-dev.lock
+	echo "uv==$(UV_VERSION)" | $(COMPILE) - -o requirements-uv.lock
 
 clean: ## Remove the virtualenv, local databases and the demo credentials
 	rm -rf $(VENV) voucherd.db voucherd.db-wal voucherd.db-shm voucherd-demo.env \

@@ -105,11 +105,13 @@ def test_db_current_and_check_follow_the_enabled_dialects(blank: str) -> None:
         engine.dispose()
 
 
-def test_db_check_on_a_database_that_does_not_answer() -> None:
-    code, _, err = cli("postgresql://voucherd@127.0.0.1:1/nowhere", "db", "check")
+@pytest.mark.parametrize("command", [["db", "check"], ["db", "upgrade"], ["bootstrap"]])
+def test_commands_on_a_database_that_does_not_answer(command: list[str]) -> None:
+    code, _, err = cli("postgresql://voucherd:pw@127.0.0.1:1/nowhere", *command)
     assert code == 2
     assert err.strip().splitlines() == [
-        "error: the database at postgresql+psycopg://voucherd@127.0.0.1:1/nowhere does not answer"
+        "error: the database at postgresql+psycopg://voucherd:***@127.0.0.1:1/nowhere"
+        " does not answer"
     ]
 
 

@@ -142,6 +142,11 @@ def test_lock_files_pin_what_pyproject_declares() -> None:
     assert {n: v for n, v in dev.items() if n in runtime} == runtime
 
 
+def test_make_installs_uv_from_its_own_lock() -> None:
+    pinned = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert pinned and _pins(ROOT / "requirements-uv.lock") == {"uv": pinned.group(1)}
+
+
 def test_licence_is_apache_2() -> None:
     licence = (ROOT / "LICENSE").read_text()
     assert "Apache License" in licence and "Version 2.0, January 2004" in licence
