@@ -79,7 +79,12 @@ class Runner:
     def run_forever(self) -> None:
         try:
             while not self._stop.is_set():
-                if not self.leadership.try_acquire():
+                try:
+                    elected = self.leadership.try_acquire()
+                except Exception:  # the database is unreachable: stand by, try again later
+                    log.warning("worker election failed: database unavailable")
+                    elected = False
+                if not elected:
                     self._stop.wait(self.settings.worker_election_seconds)
                     continue
                 if not self.leadership.still_held():
