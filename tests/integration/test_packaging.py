@@ -80,8 +80,9 @@ def test_compose_brings_up_postgres_migrations_api_and_worker(compose: dict[str,
         assert service["depends_on"] == {"init": {"condition": "service_completed_successfully"}}
 
     assert _command(api).startswith("voucherd serve --host 0.0.0.0 --port 8080")
+    assert _command(api).endswith("--no-worker")  # the worker service does the background work
     assert [p for p in api["ports"] if str(p).endswith("8080:8080/tcp")]
-    assert "voucherd sweep" in _command(worker)
+    assert _command(worker) == "voucherd worker"
 
 
 def _dockerfile() -> list[str]:
