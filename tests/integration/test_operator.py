@@ -8,6 +8,7 @@ import json
 import subprocess
 import tomllib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -212,8 +213,9 @@ def test_app_startup_refuses_a_partly_migrated_database_in_one_line(blank: str) 
             sent.append(message)
 
         scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
-        with pytest.raises(StartupRefused):
-            asyncio.run(app_(scope, receive, send))  # type: ignore[arg-type]
+        # A thread of its own: no other test's event loop can be running there.
+        with ThreadPoolExecutor(1) as thread, pytest.raises(StartupRefused):
+            thread.submit(asyncio.run, app_(scope, receive, send)).result()  # type: ignore[arg-type]
         assert [m["type"] for m in sent] == ["lifespan.startup.failed"]
         message = sent[0]["message"]
         assert "\n" not in message and "Traceback" not in message
