@@ -187,7 +187,7 @@ async def voucher(request: Request) -> Response:
                 masked=codes.mask(found.voucher["code"]),
                 ledger=found.ledger,
                 events=found.events,
-                done=done if done in DONE else None,
+                done=DONE.get(done or ""),
             ),
         )
 
