@@ -56,12 +56,16 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def wait_until_serving(server: Server, timeout: float = 60) -> None:
-    """Wait for ``/health`` to answer; fail with the server's output if it exits or is slow."""
+def wait_until_serving(server: Server, timeout: float = 120) -> None:
+    """Wait until this server (not another process on its port) bound it and ``/health``
+    answers; fail with the server's output if it exits or is slow."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(f"{server.url}/health", timeout=5).status_code == 200:
+            if (
+                f"running on {server.url}" in server.output()
+                and httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+            ):
                 return
         except httpx.TransportError:
             pass

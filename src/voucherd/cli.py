@@ -104,9 +104,12 @@ def serve(
     if database_url:
         # The workers read their settings from the environment; the option wins over it.
         os.environ["VOUCHERD_DATABASE_URL"] = database_url
-    engine = make_engine(database_url or Settings().database_url)
-    try:
-        refusal = migrate.refusal(engine, _schema_branches())
+    settings = Settings()
+    engine = make_engine(database_url or settings.database_url)
+    try:  # the same check as the app's startup, here to say it in one line and exit
+        refusal = migrate.refusal(
+            engine, _schema_branches(), needs_answer=settings.secret_key is None
+        )
     finally:
         engine.dispose()
     if refusal is not None:

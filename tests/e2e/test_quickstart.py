@@ -71,7 +71,8 @@ def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
             timeout=120,
             check=False,
         )
-    assert done.returncode == 0, done.stderr
+        log = server.output()
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\nserver:\n{log}"
     lines = done.stdout.strip().splitlines()
     assert lines[-1] == "HTTP 201", done.stdout
     code = lines[0].removeprefix("voucher code: ")

@@ -167,6 +167,18 @@ def test_ready_when_the_database_stops_answering(database_url: str) -> None:
         )
 
 
+def test_the_app_starts_on_a_database_that_does_not_answer_yet() -> None:
+    """With the signing key configured nothing needs the database to start: the server comes
+    up and answers 503 until the database does (the outage tests rely on it)."""
+    down = "postgresql://voucherd@127.0.0.1:1/nowhere"
+    with TestClient(create_app(Settings(database_url=down, secret_key=SecretStr("k")))) as client:
+        status, body = _ready(client)
+        assert status == 503 and body["reason"] == "the database does not answer"
+    unkeyed = TestClient(create_app(Settings(database_url=down)))  # the key lives in it
+    with pytest.raises(StartupRefused, match="does not answer"), unkeyed:
+        pass
+
+
 def _serve(url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The installed ``voucherd serve``; it must refuse before it starts serving."""
     return subprocess.run(

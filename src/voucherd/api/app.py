@@ -81,13 +81,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
         )
         app.state.engine = engine
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else None
         # Before anything writes (the generated signing key does): a database without the
-        # schema gets one line telling the operator what to run, not a failed INSERT.
-        refusal = migrate.refusal(engine, branches)
+        # schema gets one line telling the operator what to run, not a failed INSERT. One that
+        # does not answer stops the start only when the signing key must be read from it.
+        refusal = migrate.refusal(engine, branches, needs_answer=secret is None)
         if refusal is not None:
             engine.dispose()
             raise StartupRefused(refusal)
-        secret = settings.secret_key.get_secret_value() if settings.secret_key else None
         app.state.signing_key = tokens.load_signing_key(engine, secret)
         # The built-in worker, unless run apart (``serve --no-worker``): every server process
         # starts a candidate, one of them (across hosts too) is elected and runs it.

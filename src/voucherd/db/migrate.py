@@ -117,13 +117,23 @@ def check(engine: Engine, enabled_dialects: Iterable[str]) -> SchemaStatus:
         return status(conn, enabled_dialects)
 
 
-def refusal(engine: Engine, enabled_dialects: Iterable[str]) -> str | None:
+def refusal(
+    engine: Engine, enabled_dialects: Iterable[str], *, needs_answer: bool = True
+) -> str | None:
     """Why a server must not start on this database, as one line for the operator; None if
-    it may (``serve`` checks before starting, the app's startup again)."""
+    it may (``serve`` checks before starting, the app's startup again).
+
+    A database that answers without an expected head is always refused. One that does not
+    answer is refused only when ``needs_answer`` (the server needs it to start, e.g. for the
+    signing key kept in it); otherwise the server starts and ``/ready`` answers 503 until the
+    database is back.
+    """
     where = engine.url.render_as_string(hide_password=True)
     try:
         schema = check(engine, enabled_dialects)
     except Exception:  # the operator needs what to do, not the driver's exception
+        if not needs_answer:
+            return None
         return f"the database at {where} does not answer: check the database URL"
     if schema.missing:
         missing = ", ".join(sorted(schema.missing))
