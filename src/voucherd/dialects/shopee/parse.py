@@ -22,12 +22,20 @@ from voucherd.dialects.shopee.errors import ShopeeError, not_found, param
 INT64_MAX: Final = 2**63 - 1
 UINT32_MAX: Final = 4294967295
 MAX_BODY_DEPTH: Final = 8  # Shopee bodies are flat: an object of scalars and lists of integers
-_ASCII_INT: Final = re.compile(r"[0-9]{1,20}")
+_ASCII_INT: Final = re.compile(r"[0-9]+")
+_TOO_BIG: Final = 2**64  # any spelling with more than 20 significant digits (never int()-ed)
 
 
 def ascii_uint(text: str) -> int | None:
-    """The unsigned integer ``text`` spells in (at most 20) ASCII digits, else None."""
-    return int(text) if _ASCII_INT.fullmatch(text) else None
+    """The unsigned integer ``text`` spells in ASCII digits, else None.
+
+    ``int()`` would also take full-width digits, ``"1_0"``, ``" 1"`` and ``"+1"``, and
+    ``str.isdigit()`` is true for a superscript two that ``int()`` then refuses. A spelling too
+    long for 64 bits gives a number above every range (callers check ranges).
+    """
+    if _ASCII_INT.fullmatch(text) is None:
+        return None
+    return _TOO_BIG if len(text.lstrip("0")) > 20 else int(text)
 
 
 def _depth(value: Any) -> int:
