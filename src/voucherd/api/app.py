@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,13 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-from voucherd import __version__, dialects
+from voucherd import __version__, dialects, logs
 from voucherd.api import errors
 from voucherd.api.limits import BodyLimit
 from voucherd.api.routes import campaigns, health, oauth, value, vouchers
 from voucherd.config import Settings
 from voucherd.db.engine import make_engine
 from voucherd.faces import guard
+from voucherd.faces.access_log import AccessLog
 from voucherd.faces.request_ids import RequestIds
 from voucherd.services import tokens
 
@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     guard.install(app, errors.NATIVE)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIds)
-    logging.getLogger("voucherd").setLevel(settings.log_level.upper())
+    app.add_middleware(AccessLog)
+    logs.configure(settings.log_level)
     return app
 
 

@@ -151,6 +151,7 @@ async def call(
 ) -> Response:
     """Run one request of ``face`` through the shared path; always returns a response."""
     inbound = Inbound(request, await request.body())
+    _note(request, face=face.name)
     plan: Call[C, T] = Call(
         face,
         authenticate,
@@ -171,8 +172,10 @@ def execute(plan: Call[C, T], inbound: Inbound) -> Response:
     try:
         with UnitOfWork(engine, readonly=not plan.write) as uow:
             caller = plan.authenticate(inbound, uow)
+            actor = actor_of(caller)
+            _note(inbound.request, tenant_id=actor.tenant_id, client=actor.client_id or actor.name)
             if plan.write and plan.idempotent:
-                claim = _claim(inbound, actor_of(caller), plan.fingerprint)
+                claim = _claim(inbound, actor, plan.fingerprint)
             if claim is not None:
                 settings = state.settings
                 replay = idempotency.claim(
@@ -239,6 +242,11 @@ def _replayed(face: Face, replay: idempotency.Replay) -> Response:
         media_type=media,
         headers={"Idempotent-Replayed": "true"},
     )
+
+
+def _note(request: Request, **facts: object) -> None:
+    """Record what the access line reports (face, tenant, client) in the request's state."""
+    request.scope.setdefault("state", {}).update(facts)
 
 
 def _route(request: Request) -> str:

@@ -1,0 +1,64 @@
+"""One access line per request, on every face: pure ASGI, around the whole application.
+
+The runtime records the face, the tenant and the client in the request's scope state once it
+knows them; this middleware adds the method, the route template (never the path as sent, which
+may hold a code), the status and the duration, and writes the line when the response is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("voucherd.access")
+
+
+def _template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if path is None:
+        return "(unmatched)"
+    return f"{scope.get('root_path', '')}{path}"
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording)
+        finally:
+            state = scope.get("state") or {}
+            log.info(
+                "request",
+                extra={
+                    "request_id": state.get("request_id"),
+                    "face": state.get("face") or _face_of(scope),
+                    "method": scope.get("method"),
+                    "route": _template(scope),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "tenant": state.get("tenant_id"),
+                    "client": state.get("client"),
+                },
+            )
+
+
+def _face_of(scope: Scope) -> str:
+    root = str(scope.get("root_path") or "")
+    return root.strip("/") or "native"
