@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from typing import Any
 
 import httpx
@@ -12,6 +14,9 @@ from pyshopee2 import Client  # type: ignore[import-untyped]
 from tests.compat.shopee.conftest import Raw
 from tests.compat.shopee.test_vouchers import body, ok, ongoing
 from tests.conftest import LiveServer
+from voucherd.config import Settings
+from voucherd.db.engine import make_engine
+from voucherd.dialects.shopee import create_subapp, signing
 
 ADD = "/api/v2/voucher/add_voucher"
 END = "/api/v2/voucher/end_voucher"
@@ -216,3 +221,37 @@ def test_token_call_shop_id_in_full_width_digits(raw: Raw) -> None:
 def test_unknown_route_and_method_stay_in_shape(live_server: LiveServer) -> None:
     reply = httpx.delete(live_server.url + "/shopee" + ADD)
     _refused(reply, 405, "error_param")
+
+
+# --- database unreachable -----------------------------------------------------------------------
+
+CLOSED = "postgresql://postgres@127.0.0.1:19601/voucherd_shopee_down"  # nothing listens there
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "public"),
+    [("POST", TOKEN, True), ("POST", "/api/v2/auth/access_token/get", True), ("GET", LIST, False)],
+)
+def test_database_down_is_503_in_the_envelope(method: str, path: str, public: bool) -> None:
+    sub = create_subapp()
+    sub.state.engine = make_engine(CLOSED)
+    sub.state.settings = Settings(database_url=CLOSED)
+    ts = int(time.time())
+    params: dict[str, Any] = {"partner_id": 1000001, "timestamp": ts, "status": "all"}
+    if public:
+        params["sign"] = signing.sign("k", 1000001, path, ts)
+    else:
+        params.update(access_token="a" * 32, shop_id=1, sign=signing.sign("k", 1000001, path, ts))
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=sub)
+        async with httpx.AsyncClient(transport=transport, base_url="http://shopee") as http:
+            return await http.request(method, path, params=params, json={"code": "x"})
+
+    try:
+        reply = asyncio.run(send())
+    finally:
+        sub.state.engine.dispose()
+    got = _refused(reply, 503, "error_server")
+    assert got["message"] == "Something wrong. Please try later."
+    assert reply.headers["retry-after"].isdigit() and int(reply.headers["retry-after"]) >= 1

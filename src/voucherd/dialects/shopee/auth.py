@@ -21,6 +21,7 @@ from voucherd.faces.runtime import Inbound
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 MAX_SKEW = 300  # seconds: "Expires in 5 minutes."
+NO_SHOP = 0  # tenant ids start at 1
 
 
 def signed_path(request: Request) -> str:
@@ -43,8 +44,14 @@ class Caller:
 
     @property
     def actor(self) -> Actor:
-        assert self.shop_id is not None
-        return Actor(self.shop_id, f"shopee:{self.partner_id}", f"shopee:{self.partner_id}")
+        """The shop's actor; a public (partner-level) call names no shop: tenant ``NO_SHOP``.
+
+        Public calls only read and write this dialect's own partner tables and are not
+        Idempotency-Key calls, so ``NO_SHOP`` never scopes data; the runtime's access log shows
+        it as the tenant of the request.
+        """
+        name = f"shopee:{self.partner_id}"
+        return Actor(NO_SHOP if self.shop_id is None else self.shop_id, name, name)
 
 
 def shop_call(inbound: Inbound, uow: UnitOfWork) -> Caller:
