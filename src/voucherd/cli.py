@@ -85,6 +85,11 @@ def serve(
         "--host", host, "--port", str(port), "--workers", str(workers),
         "--log-level", log_level, "--no-access-log", "--no-proxy-headers",
     ]  # fmt: skip
+    # Metrics in multiprocess mode: every worker writes its own files, a scrape sums them.
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="voucherd-metrics-")
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)  # noqa: S606

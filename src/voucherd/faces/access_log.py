@@ -12,6 +12,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from voucherd.faces import metrics
+
 log = logging.getLogger("voucherd.access")
 
 
@@ -44,15 +46,19 @@ class AccessLog:
             await self.app(scope, receive, recording)
         finally:
             state = scope.get("state") or {}
+            face = state.get("face") or _face_of(scope)
+            route = _template(scope)
+            elapsed = time.perf_counter() - started
+            metrics.observe_request(face, route, status, elapsed)
             log.info(
                 "request",
                 extra={
                     "request_id": state.get("request_id"),
-                    "face": state.get("face") or _face_of(scope),
+                    "face": face,
                     "method": scope.get("method"),
-                    "route": _template(scope),
+                    "route": route,
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(elapsed * 1000, 2),
                     "tenant": state.get("tenant_id"),
                     "client": state.get("client"),
                 },

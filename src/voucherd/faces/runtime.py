@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from voucherd.domain.errors import ConcurrentModification, ValidationFailed, VoucherdError
+from voucherd.faces import metrics
 from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable, classify, refuse
 from voucherd.faces.request_ids import request_id
 from voucherd.services import idempotency
@@ -192,12 +193,15 @@ def execute(plan: Call[C, T], inbound: Inbound) -> Response:
                 idempotency.complete(uow.conn, claim, response.status_code, bytes(response.body))
             if plan.write:
                 uow.commit()
+                _counted(uow)
             return response
     except Exception as exc:
         response = plan.face.refusal_response(exc, inbound)
         if claim is not None and _keeps_answer(exc):
             _store_refusal(engine, claim, response)
         return response
+    finally:
+        metrics.observe_pool(engine)
 
 
 def _claim(inbound: Inbound, actor: Actor, fingerprint: bytes | None) -> idempotency.Claim | None:
@@ -242,6 +246,14 @@ def _replayed(face: Face, replay: idempotency.Replay) -> Response:
         media_type=media,
         headers={"Idempotent-Replayed": "true"},
     )
+
+
+def _counted(uow: UnitOfWork) -> None:
+    """Report committed work; the answer is already decided, so a failure here is only logged."""
+    try:
+        metrics.observe_ledger(uow.moved)
+    except Exception:
+        log.exception("metrics not recorded")
 
 
 def _note(request: Request, **facts: object) -> None:
