@@ -142,3 +142,14 @@ def test_shopee_bodies() -> None:
     status, body = answer(Unavailable())
     assert (status, body["error"]) == (503, "error_server")
     assert re.fullmatch(r"[0-9a-f]{32}", body["request_id"])
+
+
+def test_every_problem_type_is_listed_in_the_api_docs() -> None:
+    from pathlib import Path
+
+    listed = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    codes = {cls.code for cls in ENGINE_ERRORS if cls is not errors.VoucherdError}
+    codes |= {"unauthorized", "invalid_token", "insufficient_scope", "malformed_json"}
+    codes |= {"service_unavailable", "internal_error"}
+    missing = sorted(c for c in codes if f"https://voucherd.dev/problems/{c}`" not in listed)
+    assert not missing, missing

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from voucherd import __version__, dialects, logs
-from voucherd.api import errors
+from voucherd.api import errors, openapi
 from voucherd.api.limits import BodyLimit
 from voucherd.api.routes import campaigns, health, oauth, value, vouchers
 from voucherd.config import Settings
@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "OAuth"},
             {"name": "Vouchers"},
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    openapi.install(app)
     for module in (oauth, health, vouchers, value, campaigns):
         app.include_router(module.router)
     for dialect, _command in dialects.load(settings.dialects):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -392,8 +392,13 @@ class CustomerRead(BaseModel):
         return cls(**{k: row[k] for k in cls.model_fields})
 
 
-class Page(BaseModel):
-    data: list[Any]
+ItemT = TypeVar("ItemT")
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next one."""
+
+    data: list[ItemT]
     next_cursor: str | None
 
 

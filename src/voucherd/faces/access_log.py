@@ -18,11 +18,15 @@ log = logging.getLogger("voucherd.access")
 
 
 def _template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if path is None:
-        return "(unmatched)"
-    return f"{scope.get('root_path', '')}{path}"
+    """The route as declared; a mounted app without routes of its own (static files) by mount."""
+    root = str(scope.get("root_path", ""))
+    path = getattr(scope.get("route"), "path", None)
+    if path is not None:
+        return f"{root}{path}"
+    endpoint = scope.get("endpoint")
+    if endpoint is not None and getattr(endpoint, "__name__", None) == "openapi":
+        return f"{root}/openapi.json"
+    return f"{root}/{{path}}" if root else "(unmatched)"
 
 
 class AccessLog:
@@ -46,7 +50,7 @@ class AccessLog:
             await self.app(scope, receive, recording)
         finally:
             state = scope.get("state") or {}
-            face = state.get("face") or _face_of(scope)
+            face = state.get("face") or "native"
             route = _template(scope)
             elapsed = time.perf_counter() - started
             metrics.observe_request(face, route, status, elapsed)
@@ -63,8 +67,3 @@ class AccessLog:
                     "client": state.get("client"),
                 },
             )
-
-
-def _face_of(scope: Scope) -> str:
-    root = str(scope.get("root_path") or "")
-    return root.strip("/") or "native"

@@ -24,6 +24,8 @@ class FaceGuard:
             await self.app(scope, receive, send)
             return
         started = False
+        # The innermost face's guard runs last: the access line names the face that answered.
+        scope.setdefault("state", {})["face"] = self.face.name
 
         async def tracked(message: Message) -> None:
             nonlocal started

@@ -55,16 +55,18 @@ async def create_campaign(
     return await run(request, actor, op, status_code=201, payload=body)
 
 
-@router.get("/campaigns", response_model=Page, responses=ERRORS, summary="List campaigns")
+@router.get(
+    "/campaigns", response_model=Page[CampaignRead], responses=ERRORS, summary="List campaigns"
+)
 async def list_campaigns(
     request: Request,
     actor: Actor = scoped(Scope.READ_LISTS),
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> Response:
-    def op(uow: UnitOfWork) -> Page:
+    def op(uow: UnitOfWork) -> Page[CampaignRead]:
         rows = campaigns.list_page(uow, actor, after_id=pagination.decode(cursor), limit=limit)
-        return Page(
+        return Page[CampaignRead](
             data=[CampaignRead.of(r) for r in rows],
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )

@@ -144,7 +144,7 @@ async def recharge(
 
 @router.get(
     "/vouchers/{voucher_id}/ledger",
-    response_model=Page,
+    response_model=Page[LedgerEntryRead],
     responses=ERRORS,
     summary="The voucher's ledger",
 )
@@ -155,7 +155,7 @@ async def ledger(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
 ) -> Response:
-    def op(uow: UnitOfWork) -> Page:
+    def op(uow: UnitOfWork) -> Page[LedgerEntryRead]:
         rows = value.ledger(
             uow,
             actor,
@@ -163,7 +163,7 @@ async def ledger(
             after_id=pagination.decode(cursor),
             limit=limit,
         )
-        return Page(
+        return Page[LedgerEntryRead](
             data=[LedgerEntryRead.of(r, voucher_id) for r in rows],
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )

@@ -69,7 +69,9 @@ async def create_voucher(
     return await run(request, actor, op, status_code=201, payload=body)
 
 
-@router.get("/vouchers", response_model=Page, responses=ERRORS, summary="List vouchers")
+@router.get(
+    "/vouchers", response_model=Page[VoucherRead], responses=ERRORS, summary="List vouchers"
+)
 async def list_vouchers(
     request: Request,
     actor: Actor = scoped(Scope.READ_LISTS),
@@ -82,7 +84,7 @@ async def list_vouchers(
     sku: Annotated[str | None, Query(max_length=255)] = None,
     label: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
-    def op(uow: UnitOfWork) -> Page:
+    def op(uow: UnitOfWork) -> Page[VoucherRead]:
         filters = {
             "status": status,
             "kind": kind.value if kind else None,
@@ -94,7 +96,7 @@ async def list_vouchers(
         rows = vouchers.list_page(
             uow, actor, after_id=pagination.decode(cursor), limit=limit, filters=filters
         )
-        return Page(
+        return Page[VoucherRead](
             data=[VoucherRead.of(r, uow.now) for r in rows],
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )
@@ -182,7 +184,7 @@ async def delete_voucher(
 
 @router.get(
     "/vouchers/{voucher_id}/events",
-    response_model=Page,
+    response_model=Page[EventRead],
     responses=ERRORS,
     summary="The voucher's audit trail",
 )
@@ -193,11 +195,11 @@ async def voucher_events(
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> Response:
-    def op(uow: UnitOfWork) -> Page:
+    def op(uow: UnitOfWork) -> Page[EventRead]:
         rows = vouchers.history(
             uow, actor, _ref(voucher_id), after_id=pagination.decode(cursor), limit=limit
         )
-        return Page(
+        return Page[EventRead](
             data=[EventRead.of(r) for r in rows],
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )

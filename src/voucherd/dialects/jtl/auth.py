@@ -11,17 +11,17 @@ from fastapi.security import OAuth2, SecurityScopes
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from voucherd.api.routes.oauth import (
+from voucherd.dialects.jtl import pins
+from voucherd.dialects.jtl.errors import JtlError
+from voucherd.dialects.jtl.schemas import OAuthError, Token, storable
+from voucherd.domain.scopes import Scope
+from voucherd.faces.oauth import (
     NO_STORE,
     basic_credentials,
     issue_token,
     oauth_error,
     parse_form,
 )
-from voucherd.dialects.jtl import pins
-from voucherd.dialects.jtl.errors import JtlError
-from voucherd.dialects.jtl.schemas import OAuthError, Token, storable
-from voucherd.domain.scopes import Scope
 from voucherd.services import tokens
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 

@@ -14,13 +14,13 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 
-from voucherd.api.routes.oauth import basic_credentials
 from voucherd.db.tables import clients
 from voucherd.dialects.revenue_monster import signing
 from voucherd.dialects.revenue_monster.errors import RmError
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.dialects.revenue_monster.tables import rm_clients, rm_nonces, rm_refresh_tokens
 from voucherd.domain.scopes import parse_scopes
+from voucherd.faces.oauth import basic_credentials
 from voucherd.services import tenants, tokens
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
