@@ -11,6 +11,9 @@ def test_reserve_capture_and_release(api: Api) -> None:
     voucher = api.create_voucher(amount=5000)
     held = api.post("/v1/reservations", {"voucher_id": voucher["id"], "amount": 4000})
     assert held.status_code == 201 and held.json()["status"] == "open"
+    # Every reservation answer names the voucher by its public id, never the internal integer.
+    assert held.json()["voucher_id"] == voucher["id"]
+    assert api.get(f"/v1/reservations/{held.json()['id']}").json()["voucher_id"] == voucher["id"]
     seen = api.get(f"/v1/vouchers/{voucher['id']}").json()
     assert seen["available_balance"] == 1000 and seen["hold"]["amount"] == 4000
     blocked = api.post("/v1/charges", {"voucher_id": voucher["id"], "amount": 2000})
@@ -29,6 +32,7 @@ def test_reserve_capture_and_release(api: Api) -> None:
     assert api.get(f"/v1/reservations/{second['id']}").json()["status"] == "superseded"
     released = api.post(f"/v1/reservations/{replaced['id']}/release")
     assert released.status_code == 200 and released.json()["status"] == "released"
+    assert released.json()["voucher_id"] == voucher["id"]
     assert api.get(f"/v1/vouchers/{voucher['id']}").json()["available_balance"] == 1000
 
 
@@ -178,3 +182,12 @@ def test_patch_descriptive_fields(api: Api) -> None:
     assert (body["sku"], body["label"], body["metadata"]) == ("GC-50", "Winter", {"channel": "web"})
     assert api.patch(f"/v1/vouchers/{card['id']}", {"balance": 1}).status_code == 422
     assert api.get("/v1/vouchers", params={"sku": "GC-50"}).json()["data"][0]["id"] == card["id"]
+
+
+def test_create_with_an_unknown_campaign_is_not_found(api: Api) -> None:
+    response = api.post(
+        "/v1/vouchers",
+        {"kind": "stored_value", "currency": "EUR", "amount": 1, "campaign_id": 987654321},
+    )
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "not_found"

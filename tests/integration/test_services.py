@@ -178,6 +178,47 @@ def test_sweep_expires_due_vouchers_and_lapsed_reservations(
     assert trail[-1]["operation"] == "expire" and trail[-1]["actor"] == "system:sweep"
 
 
+def test_sweep_lapses_reservations_in_batches_and_only_open_ones(
+    engine: Engine, tenant: TenantFixture
+) -> None:
+    cards = [_create(engine, tenant) for _ in range(7)]
+    reserved = []
+    with UnitOfWork(engine) as uow:
+        for card in cards:
+            held = value.reserve(
+                uow,
+                tenant.actor,
+                VoucherRef(id=card["id"]),  # type: ignore[arg-type]
+                amount=100,
+                ttl=timedelta(seconds=10),
+            )
+            reserved.append(held.reservation["id"])
+        uow.commit()
+    with UnitOfWork(engine) as uow:  # released before it lapses: the sweep must leave it so
+        value.release(uow, tenant.actor, reserved[0])
+        uow.commit()
+    result = sweep.run(engine, now=datetime.now(UTC) + timedelta(minutes=1), batch_size=3)
+    assert result.expired_reservations >= 6
+    with UnitOfWork(engine, readonly=True) as uow:
+        states = [value.get_reservation(uow, tenant.actor, r)["status"] for r in reserved]
+        holds = [
+            voucher_service.get(uow, tenant.actor, VoucherRef(id=c["id"]))["hold_id"]  # type: ignore[arg-type]
+            for c in cards
+        ]
+    assert states == ["released"] + ["expired"] * 6
+    assert holds == [None] * 7
+
+
+def test_create_with_an_unknown_campaign_is_not_found(
+    engine: Engine, tenant: TenantFixture
+) -> None:
+    with pytest.raises(errors.NotFound) as caught, UnitOfWork(engine) as uow:
+        voucher_service.create(
+            uow, tenant.actor, NewVoucher(currency="EUR", amount=5, campaign_id=987654321)
+        )
+    assert caught.value.code == "not_found"
+
+
 def test_verify_detects_a_tampered_balance(engine: Engine, tenant: TenantFixture) -> None:
     voucher = _create(engine, tenant)
     with engine.connect() as conn:

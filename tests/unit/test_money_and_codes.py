@@ -119,3 +119,11 @@ def test_invalid_specs_are_refused() -> None:
         codes.CodeSpec(pattern="ABC")
     with pytest.raises(errors.ValidationFailed):
         codes.CodeSpec(length=0)
+
+
+def test_format_decimal_pads_but_never_rounds() -> None:
+    assert format_decimal(1234, "KWD", min_places=2) == "1.234"
+    assert format_decimal(1053, "EUR", min_places=2) == "10.53"
+    assert format_decimal(10, "JPY", min_places=2) == "10.00"
+    assert format_decimal(10, "JPY") == "10"
+    assert format_decimal(12345, "CLF", min_places=2) == "1.2345"

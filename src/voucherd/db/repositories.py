@@ -217,7 +217,14 @@ def insert_reservation(conn: Connection, values: Mapping[str, Any]) -> Row:
 
 
 def find_reservation(conn: Connection, tenant_id: int, reservation_id: int) -> Row | None:
-    query = select(reservations).where(
+    """The reservation, plus ``voucher_public_id`` (how every face names its voucher)."""
+    public_id = (
+        select(vouchers.c.public_id)
+        .where(vouchers.c.tenant_id == tenant_id, vouchers.c.id == reservations.c.voucher_id)
+        .scalar_subquery()
+        .label("voucher_public_id")
+    )
+    query = select(reservations, public_id).where(
         reservations.c.tenant_id == tenant_id, reservations.c.id == reservation_id
     )
     return conn.execute(query).mappings().first()

@@ -21,9 +21,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 
-from voucherd.db.types import BigId, Json, UtcDateTime
+from voucherd.db.types import AuditJson, BigId, Json, UtcDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -232,11 +234,61 @@ events = Table(
     Column("operation", String(32), nullable=False),
     Column("actor", String(128), nullable=False),
     Column("reason", Text),
-    Column("before", Json),
-    Column("after", Json),
+    Column("before", AuditJson),
+    Column("after", AuditJson),
     Column("created_at", UtcDateTime, nullable=False),
+    # The outbox mark: false until ``services.outbox.dispatch`` has handed the event to every
+    # subscriber. It commits with the event itself, so an event whose transaction commits
+    # late is still pending when the dispatcher next looks; nothing is skipped by id order.
+    Column("dispatched", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("tenant_id", "id"),
     Index(None, "tenant_id", "voucher_id", "id"),
+    Index(
+        "ix_events_undispatched",
+        "id",
+        postgresql_where=text("NOT dispatched"),
+        sqlite_where=text("dispatched = 0"),
+    ),
+)
+
+# Per-event delivery state of the outbox: one row per (subscriber kind, event) that a
+# subscriber wants sent ("rm_callback" today; native webhooks next), claimed and retried by
+# that subscriber's sender.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    tenant_column(),
+    Column("subscriber", String(32), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("voucher_id", BigInteger),
+    Column("url", String(1024), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending delivering delivered failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", String(255)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    UniqueConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "subscriber", "event_id"),
+    Index(None, "subscriber", "status", "next_attempt_at"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    tenant_column(),
+    Column("delivery_id", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(255)),
+    Column("created_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(["tenant_id", "delivery_id"], ["deliveries.tenant_id", "deliveries.id"]),
+    Index(None, "tenant_id", "delivery_id"),
 )
 
 idempotency_keys = Table(

@@ -132,9 +132,14 @@ def to_decimal(amount: int, currency: str) -> Decimal:
     return (Decimal(amount).scaleb(-exp)).quantize(Decimal(1).scaleb(-exp))
 
 
-def format_decimal(amount: int, currency: str) -> str:
-    """Render minor units as a plain decimal string with the currency's exponent ("10.53")."""
-    return str(to_decimal(amount, currency))
+def format_decimal(amount: int, currency: str, *, min_places: int = 0) -> str:
+    """Render minor units as a plain decimal string with the currency's exponent ("10.53").
+
+    ``min_places`` pads a format that always shows that many decimals (JTL: two, so 10 JPY is
+    "10.00"); a currency with more decimals (KWD 1.234) keeps all of them, never rounded.
+    """
+    places = max(exponent(currency), min_places)
+    return str(to_decimal(amount, currency).quantize(Decimal(1).scaleb(-places)))
 
 
 def apply_basis_points(amount: int, basis_points: int) -> int:

@@ -7,7 +7,6 @@ adds only its route, its audience and how it reads the form.
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
@@ -39,7 +38,7 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8 once decoded
         return None
     if ":" not in decoded:
         return None

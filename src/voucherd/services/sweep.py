@@ -56,8 +56,8 @@ def run(
             progress(done)
         if done < batch_size:
             break
+    result.expired_reservations = _lapse_reservations(engine, now, min(batch_size, 5_000))
     with engine.begin() as conn:
-        result.expired_reservations = _lapse_reservations(conn, now)
         result.purged_idempotency_keys = idempotency.purge_expired(conn, now)
         for table in purge:  # short-lived credentials of the API faces (PINs, nonces, ...)
             deleted = conn.execute(delete(table).where(table.c.expires_at <= now)).rowcount
@@ -140,33 +140,57 @@ def _expire_batch(conn: Connection, now: datetime, batch_size: int) -> int:
     return len(rows)
 
 
-def _lapse_reservations(conn: Connection, now: datetime) -> int:
-    lapsed = conn.execute(
-        select(reservations.c.id, reservations.c.tenant_id, reservations.c.voucher_id).where(
-            reservations.c.status == "open", reservations.c.expires_at <= now
-        )
-    ).all()
-    for r in lapsed:
-        conn.execute(
-            update(vouchers)
-            .where(
-                and_(
-                    vouchers.c.tenant_id == r.tenant_id,
-                    vouchers.c.id == r.voucher_id,
-                    vouchers.c.hold_id == r.id,
+def _lapse_reservations(engine: Engine, now: datetime, batch_size: int) -> int:
+    """Close lapsed holds, ``batch_size`` reservations per transaction.
+
+    Only a reservation that is still ``open`` is closed: the UPDATE re-checks the status, so a
+    capture or release that commits between the SELECT and the UPDATE keeps its own outcome
+    (and the count), and a voucher's hold is cleared only while it still points at the
+    reservation that lapsed.
+    """
+    total, after_id = 0, 0
+    while True:
+        with engine.begin() as conn:
+            lapsed = conn.execute(
+                select(reservations.c.id, reservations.c.tenant_id, reservations.c.voucher_id)
+                .where(
+                    reservations.c.status == "open",
+                    reservations.c.expires_at <= now,
+                    reservations.c.id > after_id,
                 )
-            )
-            .values(
-                hold_id=None,
-                hold_amount=0,
-                hold_expires_at=None,
-                version=vouchers.c.version + 1,
-                updated_at=now,
-            )
-        )
-        conn.execute(
-            update(reservations)
-            .where(reservations.c.id == r.id)
-            .values(status="expired", closed_at=now)
-        )
-    return len(lapsed)
+                .order_by(reservations.c.id)
+                .limit(batch_size)
+            ).all()
+            for r in lapsed:
+                # The voucher row first, then the reservation: the order every service locks
+                # them in, so the sweep and a capture or release never deadlock.
+                conn.execute(
+                    update(vouchers)
+                    .where(
+                        and_(
+                            vouchers.c.tenant_id == r.tenant_id,
+                            vouchers.c.id == r.voucher_id,
+                            vouchers.c.hold_id == r.id,
+                        )
+                    )
+                    .values(
+                        hold_id=None,
+                        hold_amount=0,
+                        hold_expires_at=None,
+                        version=vouchers.c.version + 1,
+                        updated_at=now,
+                    )
+                )
+                closed = conn.execute(
+                    update(reservations)
+                    .where(
+                        reservations.c.tenant_id == r.tenant_id,
+                        reservations.c.id == r.id,
+                        reservations.c.status == "open",
+                    )
+                    .values(status="expired", closed_at=now)
+                ).rowcount
+                total += int(closed)
+        if len(lapsed) < batch_size:
+            return total
+        after_id = int(lapsed[-1].id)

@@ -182,9 +182,16 @@ def create(
     """Create one voucher (inactive unless ``spec.active``), with its issue entry and event.
 
     Raises:
-        ValidationFailed, DuplicateCode, DuplicateId, NotFound (customer), VoucherExpired.
+        ValidationFailed, DuplicateCode, DuplicateId, NotFound (customer, campaign),
+        VoucherExpired.
     """
     validate(spec)
+    if (
+        spec.campaign_id is not None
+        and repo.find_campaign(uow.conn, actor.tenant_id, id=spec.campaign_id) is None
+    ):
+        # Checked before the insert: a foreign-key failure would look like a taken code.
+        raise errors.NotFound("campaign", spec.campaign_id)
     if (
         spec.holder_id is not None
         and repo.find_customer(uow.conn, actor.tenant_id, id=spec.holder_id) is None

@@ -186,3 +186,21 @@ def test_native_vouchers_of_other_kinds_are_invisible(
         "active",
         tenant.client_id,
     )
+
+
+def test_money_renders_with_the_currency_exponent(
+    live_server: LiveServer, tenant: TenantFixture, jtl: Jtl
+) -> None:
+    """KWD and BHD have three decimals: 1.234 KWD must not be shown (or charged) as 1.23."""
+    native = Api(live_server.url, tenant.client_id, tenant.client_secret)
+    kwd = native.create_voucher(currency="KWD", amount=1234)
+    bhd = native.create_voucher(currency="BHD", amount=5)
+    yen = native.create_voucher(currency="JPY", amount=1000)
+    native.close()
+    amounts = {
+        v: jtl.get(f"/vouchers/{card['id']}").json()["amount"]
+        for v, card in (("KWD", kwd), ("BHD", bhd), ("JPY", yen))
+    }
+    assert amounts == {"KWD": "1.234", "BHD": "0.005", "JPY": "1000.00"}
+    listed = {v["id"]: v["remaining_amount"] for v in jtl.get("/vouchers").json()["data"]}
+    assert listed[kwd["id"]] == "1.234"

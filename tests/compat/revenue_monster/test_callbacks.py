@@ -13,13 +13,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from tests.compat.revenue_monster.conftest import RmClient, RmMerchant, make_batch
+from voucherd.db.tables import deliveries, delivery_attempts, events, vouchers
 from voucherd.dialects.revenue_monster import merchants, signing
-from voucherd.dialects.revenue_monster.callbacks import Worker, changes_rm_status
+from voucherd.dialects.revenue_monster.callbacks import SUBSCRIBER, Worker, changes_rm_status
 from voucherd.dialects.revenue_monster.settings import RmSettings
-from voucherd.dialects.revenue_monster.tables import rm_deliveries, rm_delivery_attempts
+from voucherd.services import vouchers as voucher_service
+from voucherd.services.changes import VoucherRef
+from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 
 @dataclass
@@ -64,9 +67,9 @@ def _deliveries(engine: Engine, tenant_id: int) -> list[Any]:
     with engine.connect() as conn:
         return list(
             conn.execute(
-                select(rm_deliveries)
-                .where(rm_deliveries.c.tenant_id == tenant_id)
-                .order_by(rm_deliveries.c.id)
+                select(deliveries)
+                .where(deliveries.c.tenant_id == tenant_id, deliveries.c.subscriber == SUBSCRIBER)
+                .order_by(deliveries.c.id)
             ).mappings()
         )
 
@@ -99,12 +102,12 @@ def test_callback_retried_until_200_and_signed(
     assert delivery["attempts"] == 3 and delivery["last_status_code"] == 200
     with engine.connect() as conn:
         attempts = conn.execute(
-            select(rm_delivery_attempts.c.attempt, rm_delivery_attempts.c.status_code)
+            select(delivery_attempts.c.attempt, delivery_attempts.c.status_code)
             .where(
-                rm_delivery_attempts.c.tenant_id == merchant.tenant_id,
-                rm_delivery_attempts.c.delivery_id == delivery["id"],
+                delivery_attempts.c.tenant_id == merchant.tenant_id,
+                delivery_attempts.c.delivery_id == delivery["id"],
             )
-            .order_by(rm_delivery_attempts.c.attempt)
+            .order_by(delivery_attempts.c.attempt)
         ).all()
     assert [tuple(a) for a in attempts] == [(1, 500), (2, 500), (3, 200)]
     assert [status for _, _, status in receiver.received] == [500, 500, 200]
@@ -140,8 +143,9 @@ def test_deliveries_survive_a_restart_and_are_sent_once(
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(
-            insert(rm_deliveries).values(
+            insert(deliveries).values(
                 tenant_id=merchant.tenant_id,
+                subscriber=SUBSCRIBER,
                 event_id=-1,
                 voucher_id=0,
                 url=receiver.url,
@@ -176,8 +180,9 @@ def test_gives_up_after_the_configured_attempts(
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(
-            insert(rm_deliveries).values(
+            insert(deliveries).values(
                 tenant_id=merchant.tenant_id,
+                subscriber=SUBSCRIBER,
                 event_id=-2,
                 voucher_id=0,
                 url=receiver.url,
@@ -192,8 +197,8 @@ def test_gives_up_after_the_configured_attempts(
     assert len(receiver.received) == 1  # the fifth and last attempt
     with engine.begin() as conn:  # a failed delivery is never picked up again
         conn.execute(
-            update(rm_deliveries)
-            .where(rm_deliveries.c.tenant_id == merchant.tenant_id)
+            update(deliveries)
+            .where(deliveries.c.tenant_id == merchant.tenant_id)
             .values(next_attempt_at=now)
         )
     Worker(engine, RmSettings(callback_worker=False)).run_once()
@@ -234,3 +239,102 @@ def test_issuing_is_a_status_change_with_its_own_callback(
     )
     payload = json.loads(receiver.received[-1][1])
     assert payload["item"]["code"] == code and payload["item"]["status"] == "ISSUED"
+
+
+def test_an_event_committed_after_a_later_one_is_still_delivered(
+    rm: RmClient, merchant: RmMerchant, engine: Engine, receiver: Receiver
+) -> None:
+    """Event ids are taken at INSERT, visible at COMMIT: an event with a lower id can appear
+    after the dispatcher has handled a higher one. It must still be delivered."""
+    receiver.statuses = [200]
+    key = make_batch(engine, merchant.tenant_id, quantity=2)
+    first, second = (
+        rm.call("post", f"/v3/voucher-batch/{key}/issue", {}).json()["item"]["code"]
+        for _ in range(2)
+    )
+    merchants.configure(engine, merchant.tenant_id, callback_url=receiver.url)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:  # an id taken now by a transaction that commits later
+        late_id = conn.execute(
+            insert(events)
+            .values(
+                tenant_id=merchant.tenant_id,
+                subject="placeholder",
+                subject_id="-",
+                operation="placeholder",
+                actor="test",
+                created_at=now,
+                dispatched=True,
+            )
+            .returning(events.c.id)
+        ).scalar_one()
+    assert rm.call("post", f"/v3/voucher/{second}/void", {}).status_code == 200
+    _wait_for(
+        lambda: [d["status"] for d in _deliveries(engine, merchant.tenant_id)] == ["delivered"]
+    )
+    (early,) = _deliveries(engine, merchant.tenant_id)
+    assert early["event_id"] > late_id  # the dispatcher has passed the late id
+    with engine.begin() as conn:  # ... whose transaction commits only now: a void of `first`
+        voucher_id = conn.execute(
+            select(vouchers.c.id).where(
+                vouchers.c.tenant_id == merchant.tenant_id, vouchers.c.code == first
+            )
+        ).scalar_one()
+        conn.execute(delete(events).where(events.c.id == late_id))
+        conn.execute(
+            insert(events).values(
+                id=late_id,
+                tenant_id=merchant.tenant_id,
+                voucher_id=voucher_id,
+                subject="voucher",
+                subject_id="late",
+                operation="void",
+                actor="test",
+                before={"status": "active"},
+                after={"status": "void"},
+                created_at=now,
+            )
+        )
+    _wait_for(
+        lambda: (
+            [(d["event_id"], d["status"]) for d in _deliveries(engine, merchant.tenant_id)]
+            == [(early["event_id"], "delivered"), (late_id, "delivered")]
+        )
+    )
+    assert [json.loads(body)["item"]["code"] for _, body, _ in receiver.received] == [
+        second,
+        first,
+    ]
+
+
+def test_a_transaction_open_across_a_dispatch_is_delivered_on_postgresql(
+    rm: RmClient, merchant: RmMerchant, engine: Engine, receiver: Receiver, backend: str
+) -> None:
+    """The same with real concurrent transactions (SQLite has one writer, so its ids commit
+    in order and the race cannot happen there)."""
+    if backend != "postgresql":
+        pytest.skip("needs concurrent writers")
+    receiver.statuses = [200]
+    key = make_batch(engine, merchant.tenant_id, quantity=2)
+    first, second = (
+        rm.call("post", f"/v3/voucher-batch/{key}/issue", {}).json()["item"]["code"]
+        for _ in range(2)
+    )
+    merchants.configure(engine, merchant.tenant_id, callback_url=receiver.url)
+    actor = Actor(merchant.tenant_id, "test")
+    with UnitOfWork(engine) as slow:
+        voucher_service.void(slow, actor, VoucherRef(code=first))  # its event id is taken now
+        assert rm.call("post", f"/v3/voucher/{second}/void", {}).status_code == 200
+        _wait_for(
+            lambda: [d["status"] for d in _deliveries(engine, merchant.tenant_id)] == ["delivered"]
+        )
+        time.sleep(1.5)  # longer than the old cursor's lag: it would have moved past us
+        slow.commit()
+    _wait_for(
+        lambda: (
+            [d["status"] for d in _deliveries(engine, merchant.tenant_id)]
+            == ["delivered", "delivered"]
+        )
+    )
+    codes = [json.loads(body)["item"]["code"] for _, body, _ in receiver.received]
+    assert codes == [second, first]

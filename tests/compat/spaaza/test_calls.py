@@ -9,11 +9,14 @@ session with 68 permission_denied_or_non_existent.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from tests.compat.spaaza.conftest import World, error_envelope, ok_envelope
+from voucherd.db.tables import vouchers
 from voucherd.services import value
 from voucherd.services.changes import VoucherRef
 from voucherd.services.unit_of_work import UnitOfWork
@@ -466,3 +469,34 @@ def test_get_user_vouchers(world: World, kind: str) -> None:
     )
     assert [v["voucher_key"] for v in results["basket_vouchers"]] == [mine["voucher_key"]]
     assert results["honour_vouchers"] == [] and results["var_price_vouchers"] == []
+
+
+def test_a_date_bound_includes_its_whole_last_second(world: World) -> None:
+    """``max_created_datetime=<day>`` keeps a voucher created at 23:59:59.5 of that day."""
+    late, next_day = world.create(), world.create()
+    stamps = {
+        late["voucher_key"]: datetime(2031, 5, 4, 23, 59, 59, 500_000, tzinfo=UTC),
+        next_day["voucher_key"]: datetime(2031, 5, 5, 0, 0, 0, tzinfo=UTC),
+    }
+    with world.engine.begin() as conn:
+        for key, stamp in stamps.items():
+            conn.execute(
+                update(vouchers)
+                .where(vouchers.c.tenant_id == world.chain_id, vouchers.c.public_id == key)
+                .values(created_at=stamp)
+            )
+
+    def listed(**bounds: str) -> list[str]:
+        response = world.call(
+            "GET",
+            "/get-vouchers",
+            world.as_admin(),
+            params={"chain_id": world.chain_id, **bounds},
+        )
+        return [v["voucher_key"] for v in ok_envelope(response, "get-vouchers")["vouchers"]]
+
+    assert listed(max_created_datetime="2031-05-04") == [late["voucher_key"]]
+    assert listed(max_created_datetime="2031-05-04 23:59:59") == [late["voucher_key"]]
+    assert listed(min_created_datetime="2031-05-05", max_created_datetime="2031-05-05") == [
+        next_day["voucher_key"]
+    ]

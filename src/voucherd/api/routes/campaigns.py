@@ -23,11 +23,14 @@ from voucherd.api.schemas import (
 )
 from voucherd.domain import codes
 from voucherd.domain.scopes import Scope
+from voucherd.faces.fields import ASCII_INT, text_id
 from voucherd.services import campaigns, tenants
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 from voucherd.services.vouchers import NewVoucher
 
 router = APIRouter(prefix="/v1", tags=["Campaigns"])
+CampaignId = Annotated[int, text_id("campaign")]
+CustomerId = Annotated[int, text_id("customer")]
 
 
 @router.post(
@@ -61,7 +64,7 @@ async def create_campaign(
 async def list_campaigns(
     request: Request,
     actor: Actor = scoped(Scope.READ_LISTS),
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, ASCII_INT, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> Response:
     def op(uow: UnitOfWork) -> Page[CampaignRead]:
@@ -81,7 +84,7 @@ async def list_campaigns(
     summary="Get a campaign",
 )
 async def get_campaign(
-    request: Request, campaign_id: int, actor: Actor = scoped(Scope.READ)
+    request: Request, campaign_id: CampaignId, actor: Actor = scoped(Scope.READ)
 ) -> Response:
     return await run(
         request,
@@ -99,7 +102,10 @@ async def get_campaign(
     summary="Generate vouchers with random codes (bulk)",
 )
 async def generate(
-    request: Request, campaign_id: int, body: GenerateRequest, actor: Actor = scoped(Scope.MANAGE)
+    request: Request,
+    campaign_id: CampaignId,
+    body: GenerateRequest,
+    actor: Actor = scoped(Scope.MANAGE),
 ) -> Response:
     return await run(
         request,
@@ -120,7 +126,10 @@ async def generate(
     summary="Create vouchers with your own codes",
 )
 async def import_codes(
-    request: Request, campaign_id: int, body: ImportRequest, actor: Actor = scoped(Scope.MANAGE)
+    request: Request,
+    campaign_id: CampaignId,
+    body: ImportRequest,
+    actor: Actor = scoped(Scope.MANAGE),
 ) -> Response:
     return await run(
         request,
@@ -162,7 +171,7 @@ async def create_customer(
     summary="Get a customer",
 )
 async def get_customer(
-    request: Request, customer_id: int, actor: Actor = scoped(Scope.READ)
+    request: Request, customer_id: CustomerId, actor: Actor = scoped(Scope.READ)
 ) -> Response:
     return await run(
         request,

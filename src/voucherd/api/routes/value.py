@@ -28,11 +28,14 @@ from voucherd.api.schemas import (
 from voucherd.db.repositories import Row
 from voucherd.domain.errors import ValidationFailed
 from voucherd.domain.scopes import Scope
+from voucherd.faces.fields import ASCII_INT, text_id
 from voucherd.services import value, vouchers
 from voucherd.services.changes import VoucherRef
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["Value"])
+ChargeId = Annotated[int, text_id("charge")]
+ReservationId = Annotated[int, text_id("reservation")]
 
 
 def target(body: VoucherTarget) -> VoucherRef:
@@ -87,7 +90,9 @@ async def charge(
     responses=ERRORS,
     summary="Get a ledger entry (charge, refund, recharge, issue)",
 )
-async def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
+async def get_entry(
+    request: Request, entry_id: ChargeId, actor: Actor = scoped(Scope.READ)
+) -> Response:
     def op(uow: UnitOfWork) -> LedgerEntryRead:
         entry = value.get_entry(uow, actor, entry_id)
         voucher = vouchers.get(uow, actor, VoucherRef(id=entry["voucher_id"]))
@@ -104,7 +109,7 @@ async def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope
     summary="Refund (part of) a charge",
 )
 async def refund(
-    request: Request, entry_id: int, body: RefundRequest, actor: Actor = scoped(Scope.USE)
+    request: Request, entry_id: ChargeId, body: RefundRequest, actor: Actor = scoped(Scope.USE)
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
         refunded = value.refund(
@@ -152,7 +157,7 @@ async def ledger(
     request: Request,
     voucher_id: str,
     actor: Actor = scoped(Scope.READ),
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, ASCII_INT, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
 ) -> Response:
     def op(uow: UnitOfWork) -> Page[LedgerEntryRead]:
@@ -172,7 +177,7 @@ async def ledger(
 
 
 def _reservation(row: Row) -> ReservationRead:
-    return ReservationRead.of(row)
+    return ReservationRead.of(row, row["voucher_public_id"])
 
 
 @router.post(
@@ -198,7 +203,7 @@ async def reserve(
             pin=body.pin,
             locking_code=body.locking_code,
         )
-        return _reservation(reserved.reservation)
+        return ReservationRead.of(reserved.reservation, reserved.voucher["public_id"])
 
     return await run(request, actor, op, status_code=201, payload=body)
 
@@ -210,7 +215,7 @@ async def reserve(
     summary="Get a reservation",
 )
 async def get_reservation(
-    request: Request, reservation_id: int, actor: Actor = scoped(Scope.READ)
+    request: Request, reservation_id: ReservationId, actor: Actor = scoped(Scope.READ)
 ) -> Response:
     return await run(
         request,
@@ -228,7 +233,10 @@ async def get_reservation(
     summary="Charge a reservation",
 )
 async def capture(
-    request: Request, reservation_id: int, body: CaptureRequest, actor: Actor = scoped(Scope.USE)
+    request: Request,
+    reservation_id: ReservationId,
+    body: CaptureRequest,
+    actor: Actor = scoped(Scope.USE),
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
         charged = value.capture(
@@ -251,7 +259,7 @@ async def capture(
     summary="Cancel a reservation",
 )
 async def release(
-    request: Request, reservation_id: int, actor: Actor = scoped(Scope.USE)
+    request: Request, reservation_id: ReservationId, actor: Actor = scoped(Scope.USE)
 ) -> Response:
     return await run(
         request, actor, lambda uow: _reservation(value.release(uow, actor, reservation_id))

@@ -28,14 +28,18 @@ from voucherd.api.schemas import (
     VoucherSecret,
     VoucherUpdate,
 )
+from voucherd.domain.inputs import INT64_MAX
 from voucherd.domain.scopes import Scope
 from voucherd.domain.vouchers import ValueKind
+from voucherd.faces.fields import ASCII_INT
 from voucherd.services import vouchers
 from voucherd.services.changes import VoucherRef
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["Vouchers"])
-Limit = Annotated[int, Query(ge=1, le=500)]
+Limit = Annotated[int, ASCII_INT, Query(ge=1, le=500)]
+# A filter by an id no row can have is refused as invalid (it is a value, not an address).
+FilterId = Annotated[int, ASCII_INT, Query(ge=1, le=INT64_MAX)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid token"},
     403: {"description": "A scope is missing"},
@@ -79,8 +83,8 @@ async def list_vouchers(
     cursor: str | None = None,
     status: str | None = None,
     kind: ValueKind | None = None,
-    campaign_id: int | None = None,
-    customer_id: int | None = None,
+    campaign_id: FilterId | None = None,
+    customer_id: FilterId | None = None,
     sku: Annotated[str | None, Query(max_length=255)] = None,
     label: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:

@@ -10,16 +10,16 @@ from typing import Any, Final
 from voucherd.db.repositories import Row, voucher_state
 from voucherd.domain.errors import InvalidAmount
 from voucherd.domain.lifecycle import VoucherStatus
-from voucherd.domain.money import from_decimal, to_decimal
+from voucherd.domain.money import format_decimal, from_decimal, to_decimal
 from voucherd.domain.projections import jtl_status
 
-CENTS: Final = Decimal("0.01")
 MAX_AMOUNT: Final = Decimal("99999.99")
 
 
 def money(minor: int, currency: str | None) -> str:
-    """Minor units -> JTL's two-decimal string, whatever the currency's exponent."""
-    return str(to_decimal(abs(minor), currency or "EUR").quantize(CENTS))
+    """Minor units -> JTL's decimal string: two decimals at least (10 JPY is "10.00"), all of
+    the currency's exponent when it has more (KWD, BHD: "1.234"), so nothing is rounded away."""
+    return format_decimal(abs(minor), currency or "EUR", min_places=2)
 
 
 def fits(minor: int, currency: str | None) -> bool:

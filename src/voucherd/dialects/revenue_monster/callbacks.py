@@ -1,11 +1,12 @@
 """Callbacks: when a voucher's RM status changes, POST it to the merchant, signed.
 
-The engine's ``events`` table is the outbox: every status change writes one. A worker (a
-thread started with the app, or ``voucherd rm worker``) turns new events into
-``rm_deliveries`` rows (advancing a per-merchant cursor with a conditional UPDATE) and sends
-due deliveries, claiming each with a conditional UPDATE so that several workers in several
-processes never send one twice. A delivery is tried ``callback_attempts`` times, the merchant's
-retry interval apart, until the receiver answers 200; every attempt is recorded.
+The engine's outbox (``services/outbox.py``) offers every event to the ``RmCallbacks``
+subscriber exactly once; for a status change of a merchant with a callback URL it creates a
+delivery (subscriber ``rm_callback``). A worker (a thread started with the app, or
+``voucherd rm worker``) dispatches the outbox and sends due deliveries, claiming each with a
+conditional UPDATE so that several workers in several processes never send one twice. A
+delivery is tried ``callback_attempts`` times, the merchant's retry interval apart, until the
+receiver answers 200; every attempt is recorded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import secrets
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,19 +25,16 @@ from typing import Any
 from sqlalchemy import Engine, and_, insert, or_, select, update
 
 from voucherd.db import repositories as repo
-from voucherd.db.tables import events
+from voucherd.db.tables import deliveries, delivery_attempts
 from voucherd.dialects.revenue_monster import auth, ops, signing
 from voucherd.dialects.revenue_monster.settings import RmSettings
-from voucherd.dialects.revenue_monster.tables import (
-    rm_deliveries,
-    rm_delivery_attempts,
-    rm_merchants,
-)
+from voucherd.dialects.revenue_monster.tables import rm_merchants
+from voucherd.services import outbox
+from voucherd.services.outbox import DELIVERED, DELIVERING, FAILED, PENDING
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 log = logging.getLogger("voucherd.rm.callbacks")
 
-PENDING, DELIVERING, DELIVERED, FAILED = "pending", "delivering", "delivered", "failed"
 # What RM calls each engine status (domain.projections.rm_status without the clock: an event
 # records a stored status change, and a date-based expiry is stored by the sweep).
 _RM_STATUS = {
@@ -46,7 +45,6 @@ _RM_STATUS = {
     "expired": "EXPIRED",
     "deleted": "EXPIRED",
 }
-SCAN_BATCH = 200
 
 
 def changes_rm_status(event: Any) -> bool:
@@ -61,86 +59,66 @@ def changes_rm_status(event: Any) -> bool:
 
 # --- outbox -> deliveries -------------------------------------------------------------------
 
+SUBSCRIBER = "rm_callback"
+
+
+class RmCallbacks:
+    """The outbox subscriber: one delivery per voucher whose RM status changed, for every
+    merchant with a callback URL that was set before the event (``last_event_id``)."""
+
+    kind = SUBSCRIBER
+
+    def __init__(self, engine: Engine, settings: RmSettings) -> None:
+        self.engine, self.settings = engine, settings
+
+    def accept(self, uow: UnitOfWork, batch: Sequence[Any]) -> int:
+        wanted = [e for e in batch if changes_rm_status(e)]
+        if not wanted:
+            return 0
+        tenant_ids = sorted({int(e.tenant_id) for e in wanted})
+        merchants = {
+            int(m["tenant_id"]): m
+            for m in uow.conn.execute(
+                select(rm_merchants).where(
+                    rm_merchants.c.tenant_id.in_(tenant_ids),
+                    rm_merchants.c.callback_url.is_not(None),
+                )
+            ).mappings()
+        }
+        created = 0
+        for tenant_id, merchant in merchants.items():
+            base_url = merchant["public_url"] or self.settings.public_url.rstrip("/")
+            ctx = ops.Context(self.engine, Actor(tenant_id, "system:rm-callbacks"), base_url)
+            renderer = ops.Renderer(uow, ctx)
+            # One callback per voucher per batch: it carries the voucher as it is now anyway.
+            latest = {
+                e.voucher_id: e
+                for e in wanted
+                if e.tenant_id == tenant_id and e.id > merchant["last_event_id"]
+            }
+            for event in sorted(latest.values(), key=lambda e: int(e.id)):
+                voucher = repo.find_voucher(
+                    uow.conn, tenant_id, id=event.voucher_id, include_deleted=True
+                )
+                if voucher is None:
+                    continue
+                body = {"item": renderer.voucher(voucher), "code": "SUCCESS"}
+                outbox.enqueue(
+                    uow,
+                    subscriber=SUBSCRIBER,
+                    tenant_id=tenant_id,
+                    event_id=int(event.id),
+                    voucher_id=int(event.voucher_id),
+                    url=merchant["callback_url"],
+                    payload=signing.canonical_json(body),
+                )
+                created += 1
+        return created
+
 
 def scan(engine: Engine, settings: RmSettings) -> int:
-    """Create deliveries for new status changes of every merchant with a callback URL."""
-    with UnitOfWork(engine, readonly=True) as uow:
-        tenant_ids = list(
-            uow.conn.execute(
-                select(rm_merchants.c.tenant_id).where(rm_merchants.c.callback_url.is_not(None))
-            ).scalars()
-        )
-    return sum(_scan_tenant(engine, settings, int(t)) for t in tenant_ids)
-
-
-def _scan_tenant(engine: Engine, settings: RmSettings, tenant_id: int) -> int:
-    # Look first without the write lock (SQLite takes it at BEGIN of a writing unit).
-    with UnitOfWork(engine, readonly=True) as uow:
-        merchant = (
-            uow.conn.execute(select(rm_merchants).where(rm_merchants.c.tenant_id == tenant_id))
-            .mappings()
-            .first()
-        )
-        if merchant is None or not merchant["callback_url"]:
-            return 0
-        horizon = uow.now - timedelta(seconds=settings.outbox_lag_seconds)
-        rows = uow.conn.execute(
-            select(events)
-            .where(events.c.tenant_id == tenant_id, events.c.id > merchant["last_event_id"])
-            .order_by(events.c.id)
-            .limit(SCAN_BATCH)
-        ).all()
-    taken = []
-    for row in rows:
-        if row.created_at > horizon:
-            break  # may still have a lower-id neighbour in flight: next pass
-        taken.append(row)
-    if not taken:
-        return 0
-    with UnitOfWork(engine) as uow:
-        current = uow.conn.execute(
-            update(rm_merchants)
-            .where(
-                rm_merchants.c.tenant_id == tenant_id,
-                rm_merchants.c.last_event_id == merchant["last_event_id"],
-            )
-            .values(last_event_id=taken[-1].id)
-            .returning(rm_merchants.c.callback_url, rm_merchants.c.public_url)
-        ).first()
-        if current is None:
-            return 0  # another worker took this range
-        if not current.callback_url:
-            uow.commit()  # callbacks were switched off meanwhile: skip the range
-            return 0
-        base_url = current.public_url or settings.public_url.rstrip("/")
-        ctx = ops.Context(engine, Actor(tenant_id, "system:rm-callbacks"), base_url)
-        renderer = ops.Renderer(uow, ctx)
-        # One callback per voucher per pass: it carries the voucher as it is now anyway.
-        latest = {e.voucher_id: e for e in taken if changes_rm_status(e)}
-        created = 0
-        for event in sorted(latest.values(), key=lambda e: int(e.id)):
-            voucher = repo.find_voucher(
-                uow.conn, tenant_id, id=event.voucher_id, include_deleted=True
-            )
-            if voucher is None:
-                continue
-            payload = signing.canonical_json({"item": renderer.voucher(voucher), "code": "SUCCESS"})
-            uow.conn.execute(
-                repo.insert_ignore(uow.conn, rm_deliveries).values(
-                    tenant_id=tenant_id,
-                    event_id=event.id,
-                    voucher_id=event.voucher_id,
-                    url=current.callback_url,
-                    payload=payload,
-                    status=PENDING,
-                    attempts=0,
-                    next_attempt_at=uow.now,
-                    created_at=uow.now,
-                )
-            )
-            created += 1
-        uow.commit()
-    return created
+    """Dispatch the outbox; returns how many callbacks were created."""
+    return outbox.dispatch(engine, [RmCallbacks(engine, settings)])
 
 
 # --- deliveries -----------------------------------------------------------------------------
@@ -187,10 +165,10 @@ def post(url: str, payload: str, private_key_pem: str, timeout: float, now: date
         return Outcome(None, str(exc)[:255])
 
 
-def _due(now: datetime) -> Any:
-    return or_(
-        and_(rm_deliveries.c.status == PENDING, rm_deliveries.c.next_attempt_at <= now),
-        and_(rm_deliveries.c.status == DELIVERING, rm_deliveries.c.locked_until < now),
+def _due(now: datetime) -> tuple[Any, Any]:
+    return deliveries.c.subscriber == SUBSCRIBER, or_(
+        and_(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now),
+        and_(deliveries.c.status == DELIVERING, deliveries.c.locked_until < now),
     )
 
 
@@ -198,9 +176,9 @@ def deliver_due(engine: Engine, settings: RmSettings, limit: int = 20) -> int:
     """Send every due delivery this worker can claim; returns how many it attempted."""
     with UnitOfWork(engine, readonly=True) as uow:
         due = uow.conn.execute(
-            select(rm_deliveries.c.id, rm_deliveries.c.tenant_id)
-            .where(_due(uow.now))
-            .order_by(rm_deliveries.c.next_attempt_at)
+            select(deliveries.c.id, deliveries.c.tenant_id)
+            .where(*_due(uow.now))
+            .order_by(deliveries.c.next_attempt_at)
             .limit(limit)
         ).all()
     done = 0
@@ -214,11 +192,11 @@ def _deliver_one(engine: Engine, settings: RmSettings, tenant_id: int, delivery_
     with UnitOfWork(engine) as uow:
         locked_until = uow.now + lock
         claimed = uow.conn.execute(
-            update(rm_deliveries)
+            update(deliveries)
             .where(
-                rm_deliveries.c.tenant_id == tenant_id,
-                rm_deliveries.c.id == delivery_id,
-                _due(uow.now),
+                deliveries.c.tenant_id == tenant_id,
+                deliveries.c.id == delivery_id,
+                *_due(uow.now),
             )
             .values(status=DELIVERING, locked_until=locked_until)
         ).rowcount
@@ -226,8 +204,8 @@ def _deliver_one(engine: Engine, settings: RmSettings, tenant_id: int, delivery_
             return 0  # another worker has it
         delivery = (
             uow.conn.execute(
-                select(rm_deliveries).where(
-                    rm_deliveries.c.tenant_id == tenant_id, rm_deliveries.c.id == delivery_id
+                select(deliveries).where(
+                    deliveries.c.tenant_id == tenant_id, deliveries.c.id == delivery_id
                 )
             )
             .mappings()
@@ -259,12 +237,12 @@ def _deliver_one(engine: Engine, settings: RmSettings, tenant_id: int, delivery_
                 "next_attempt_at": uow.now + timedelta(seconds=float(interval)),
             }
         updated = uow.conn.execute(
-            update(rm_deliveries)
+            update(deliveries)
             .where(
-                rm_deliveries.c.tenant_id == tenant_id,
-                rm_deliveries.c.id == delivery_id,
-                rm_deliveries.c.status == DELIVERING,
-                rm_deliveries.c.locked_until == locked_until,
+                deliveries.c.tenant_id == tenant_id,
+                deliveries.c.id == delivery_id,
+                deliveries.c.status == DELIVERING,
+                deliveries.c.locked_until == locked_until,
             )
             .values(
                 attempts=attempt,
@@ -277,7 +255,7 @@ def _deliver_one(engine: Engine, settings: RmSettings, tenant_id: int, delivery_
         if updated != 1:
             return 0  # our lock lapsed and another worker took over; it records its own
         uow.conn.execute(
-            insert(rm_delivery_attempts).values(
+            insert(delivery_attempts).values(
                 tenant_id=tenant_id,
                 delivery_id=delivery_id,
                 attempt=attempt,

@@ -21,8 +21,5 @@ class RmSettings(BaseSettings):
     # The background worker started with the app; turn off to run ``voucherd rm worker``.
     callback_worker: bool = True
     worker_poll_seconds: float = Field(default=0.5, gt=0)
-    # Events younger than this are left for the next pass, so one committed late (with a
-    # lower id) is not skipped by the outbox cursor.
-    outbox_lag_seconds: float = Field(default=1.0, ge=0)
     # Base of qrUrl when rendered outside a request (callbacks), unless a merchant sets one.
     public_url: str = "http://127.0.0.1:8080/rm"

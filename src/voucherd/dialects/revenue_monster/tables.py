@@ -9,7 +9,6 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
-    Integer,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -63,7 +62,7 @@ rm_nonces = Table(
 )
 
 # Per-merchant RM settings: callback target, the server key that signs callbacks, the PIN that
-# authorises a reinstate, and the outbox cursor over the engine's events.
+# authorises a reinstate, and the event its callback subscription starts after.
 rm_merchants = Table(
     "rm_merchants",
     metadata,
@@ -79,41 +78,5 @@ rm_merchants = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-# One callback per voucher status change (an event), delivered by a worker.
-rm_deliveries = Table(
-    "rm_deliveries",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    tenant_column(),
-    Column("event_id", BigInteger, nullable=False),
-    Column("voucher_id", BigInteger, nullable=False),
-    Column("url", String(1024), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("status", String(16), nullable=False),  # pending delivering delivered failed
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", UtcDateTime, nullable=False),
-    Column("locked_until", UtcDateTime),
-    Column("last_status_code", Integer),
-    Column("last_error", String(255)),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("delivered_at", UtcDateTime),
-    UniqueConstraint("tenant_id", "id"),
-    UniqueConstraint("tenant_id", "event_id"),
-    Index(None, "status", "next_attempt_at"),
-)
-
-rm_delivery_attempts = Table(
-    "rm_delivery_attempts",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    tenant_column(),
-    Column("delivery_id", BigInteger, nullable=False),
-    Column("attempt", Integer, nullable=False),
-    Column("status_code", Integer),
-    Column("error", String(255)),
-    Column("created_at", UtcDateTime, nullable=False),
-    ForeignKeyConstraint(
-        ["tenant_id", "delivery_id"], ["rm_deliveries.tenant_id", "rm_deliveries.id"]
-    ),
-    Index(None, "tenant_id", "delivery_id"),
-)
+# Callbacks are deliveries of the engine's outbox (``db.tables.deliveries``, subscriber
+# ``rm_callback``); ``rm_merchants.last_event_id`` is where a merchant's subscription starts.

@@ -425,17 +425,11 @@ def _filters(uow: UnitOfWork, params: Params) -> queries.Filters:
         show_all_statuses=P.flag(params, "show_all_statuses"),
         exclude_regenerated=P.flag(params, "exclude_regenerated"),
         min_created=P.when(params.get("min_created_datetime"), "min_created_datetime"),
-        max_created=P.when(
-            params.get("max_created_datetime"), "max_created_datetime", end_of_day=True
-        ),
+        max_created=P.until(params.get("max_created_datetime"), "max_created_datetime"),
         min_expiry=P.when(params.get("min_expiry_datetime"), "min_expiry_datetime"),
-        max_expiry=P.when(
-            params.get("max_expiry_datetime"), "max_expiry_datetime", end_of_day=True
-        ),
+        max_expiry=P.until(params.get("max_expiry_datetime"), "max_expiry_datetime"),
         min_redeemed=P.when(params.get("min_redeemed_datetime"), "min_redeemed_datetime"),
-        max_redeemed=P.when(
-            params.get("max_redeemed_datetime"), "max_redeemed_datetime", end_of_day=True
-        ),
+        max_redeemed=P.until(params.get("max_redeemed_datetime"), "max_redeemed_datetime"),
     )
 
 

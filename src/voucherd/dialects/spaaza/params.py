@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -116,3 +116,17 @@ def when(value: str | None, name: str, *, end_of_day: bool = False) -> datetime 
     except ValueError:
         raise SpaazaError(E.INVALID_PARAMETER, f"{name} is not a valid date") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def until(value: str | None, name: str) -> datetime | None:
+    """An inclusive upper bound as the exclusive one just past it (filter with ``<``).
+
+    A date includes its whole day (``< next day 00:00``), a date-time given to the second its
+    whole second (``< 10:00:01``), so a row stamped 23:59:59.5 is not lost between bounds.
+    """
+    bound = when(value, name)
+    if bound is None or value is None:
+        return None
+    if len(value.strip()) == 10:
+        return bound + timedelta(days=1)
+    return bound + (timedelta(seconds=1) if bound.microsecond == 0 else timedelta(microseconds=1))

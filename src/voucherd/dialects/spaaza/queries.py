@@ -31,7 +31,7 @@ class Filters:
     min_expiry: datetime | None = None
     max_expiry: datetime | None = None
     min_redeemed: datetime | None = None
-    max_redeemed: datetime | None = None
+    max_redeemed: datetime | None = None  # every max_* is exclusive (``params.until``)
 
 
 def _user_owned(user_id: int) -> Any:
@@ -67,7 +67,7 @@ def _conditions(chain_id: int, f: Filters, now: datetime) -> list[Any]:
         if low is not None:
             where.append(column >= low)
         if high is not None:
-            where.append(column <= high)
+            where.append(column < high)
     return where
 
 
