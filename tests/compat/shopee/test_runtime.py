@@ -136,9 +136,10 @@ def test_paging_parameters(raw: Raw, name: str, value: str) -> None:
 @pytest.mark.parametrize(
     ("value", "error"),
     [
-        (2**63, "common.error_not_found"),
-        (2**64 - 1, "common.error_not_found"),
-        (-(2**63) - 1, "error_param"),  # a float once parsed: not an integer
+        (2**63 - 1, "common.error_not_found"),
+        (2**63, "error_param"),  # no JSON integer beyond 64 bits is accepted
+        (2**64 - 1, "error_param"),
+        (-(2**63) - 1, "error_param"),
         (-1, "common.error_not_found"),
         (10**30, "error_param"),  # idem
         (True, "error_param"),
@@ -158,7 +159,9 @@ def test_voucher_id_in_the_body(raw: Raw, path: str, value: Any, error: str) -> 
         ({"display_start_time": 2**70}, "error_param"),
         ({"display_start_time": 2**63}, "error_param"),
         ({"percentage": 2**63, "reward_type": 2}, "error_param"),
-        ({"voucher_type": 2, "item_id_list": [2**63]}, "voucher.voucher_item_not_exist"),
+        ({"voucher_type": 2, "item_id_list": [2**63 - 1, 0]}, "voucher.voucher_item_not_exist"),
+        ({"voucher_type": 2, "item_id_list": [2**63]}, "error_param"),
+        ({"voucher_name": "nul\u0000"}, "error_param"),
         ({"voucher_type": 2, "item_id_list": [2**70]}, "error_param"),
         ({"min_basket_price": True}, "error_param"),
         ({"discount_amount": True}, "error_param"),

@@ -8,7 +8,6 @@ digits are not numbers on the wire).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,37 +16,20 @@ from typing import Any, Final
 
 import orjson
 
-from voucherd.dialects.shopee.errors import ShopeeError, not_found, param
+from voucherd.dialects.shopee.errors import ShopeeError, param
+from voucherd.domain import inputs
 
-INT64_MAX: Final = 2**63 - 1
 UINT32_MAX: Final = 4294967295
 MAX_BODY_DEPTH: Final = 8  # Shopee bodies are flat: an object of scalars and lists of integers
-_ASCII_INT: Final = re.compile(r"[0-9]+")
-_TOO_BIG: Final = 2**64  # any spelling with more than 20 significant digits (never int()-ed)
 
 
 def ascii_uint(text: str) -> int | None:
-    """The unsigned integer ``text`` spells in ASCII digits, else None.
-
-    ``int()`` would also take full-width digits, ``"1_0"``, ``" 1"`` and ``"+1"``, and
-    ``str.isdigit()`` is true for a superscript two that ``int()`` then refuses. A spelling too
-    long for 64 bits gives a number above every range (callers check ranges).
-    """
-    if _ASCII_INT.fullmatch(text) is None:
+    """The unsigned integer ``text`` spells in ASCII digits (``inputs.parse_ascii_int``), else
+    None. A spelling too long for 64 bits gives a number above every range callers check."""
+    try:
+        return inputs.parse_ascii_int(text)
+    except ValueError:
         return None
-    return _TOO_BIG if len(text.lstrip("0")) > 20 else int(text)
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth of a parsed JSON value, without recursion."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth + 1)
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def body(raw: bytes) -> dict[str, Any]:
@@ -60,8 +42,12 @@ def body(raw: bytes) -> dict[str, Any]:
         raise ShopeeError("error_data", "parse data failed") from None
     if not isinstance(data, dict):
         raise param("the body must be a JSON object")
-    if _depth(data) > MAX_BODY_DEPTH:
-        raise ShopeeError("error_data", "parse data failed")
+    problem = inputs.json_problem(data, max_depth=MAX_BODY_DEPTH)
+    if problem is not None:
+        rule, message = problem
+        if rule == "depth":
+            raise ShopeeError("error_data", "parse data failed")
+        raise param(message)
     return data
 
 
@@ -74,7 +60,7 @@ def integer(
     *,
     required: bool = False,
     low: int = 0,
-    high: int = INT64_MAX,
+    high: int = inputs.INT64_MAX,
 ) -> int | None:
     """A JSON integer (a float with no fraction is accepted, a boolean never) in low..high."""
     value = data.get(name)
@@ -139,9 +125,7 @@ def voucher_id(data: Mapping[str, Any]) -> int:
         raise param("voucher_id is required")
     if isinstance(value, bool) or not isinstance(value, int):
         raise param("voucher_id must be an integer")
-    if not 1 <= value <= INT64_MAX:
-        raise not_found()
-    return value
+    return inputs.check_id(value, "voucher")  # one no voucher can have: not found
 
 
 def body_uint(data: Mapping[str, Any], name: str, *, required: bool) -> int | None:
@@ -189,12 +173,11 @@ def query_voucher_id(params: Mapping[str, str]) -> int:
     raw = params.get("voucher_id")
     if raw is None or raw == "":
         raise param("voucher_id is required")
-    value = ascii_uint(raw.removeprefix("-"))
-    if value is None:
-        raise param("voucher_id must be an integer")
-    if raw.startswith("-") or not 1 <= value <= INT64_MAX:
-        raise not_found()
-    return value
+    try:
+        value = inputs.parse_ascii_int(raw, allow_negative=True)
+    except ValueError:
+        raise param("voucher_id must be an integer") from None
+    return inputs.check_id(value, "voucher")
 
 
 # --- the voucher calls' bodies --------------------------------------------------------------
