@@ -16,7 +16,10 @@ import pytest
 from starlette.requests import Request
 
 from voucherd.api.errors import NATIVE
+from voucherd.dialects.jtl.errors import FACE as JTL
+from voucherd.dialects.revenue_monster.errors import FACE as RM
 from voucherd.dialects.shopee.errors import FACE as SHOPEE
+from voucherd.dialects.spaaza.face import FACE as SPAAZA
 from voucherd.domain import errors
 from voucherd.faces.errors import Internal, Unavailable, lookup
 from voucherd.faces.runtime import Face, Inbound
@@ -36,7 +39,7 @@ ENGINE_ERRORS = sorted(
 )
 assert idempotency.IdempotencyMismatch in ENGINE_ERRORS
 
-FACES: list[Face] = [NATIVE, SHOPEE]
+FACES: list[Face] = [NATIVE, JTL, SPAAZA, RM, SHOPEE]
 
 # A face whose documented answer to a business refusal is not a 4xx: Shopee sends the errors of
 # a call as HTTP 200 with the error in its envelope (pyshopee drops non-2xx bodies; see
@@ -142,6 +145,98 @@ def test_shopee_bodies() -> None:
     status, body = answer(Unavailable())
     assert (status, body["error"]) == (503, "error_server")
     assert re.fullmatch(r"[0-9a-f]{32}", body["request_id"])
+
+
+def test_jtl_bodies() -> None:
+    """JTL: ``{"status", "code", "message"}``; a 422 adds ``errors`` under the route's prefix."""
+
+    def body(exc: BaseException) -> tuple[int, Any]:
+        response = JTL.render_error(lookup(JTL.errors, exc), _inbound())
+        return response.status_code, orjson.loads(bytes(response.body))
+
+    assert body(errors.VoucherExpired("active", "charge")) == (
+        409,
+        {"status": 409, "code": "VOUCHER.EXPIRED", "message": "The voucher has expired."},
+    )
+    assert body(errors.NotFound("reservation", 1))[1]["code"] == "RESERVATION.NOT_FOUND"
+    status, mismatch = body(idempotency.IdempotencyMismatch("other body"))
+    assert (status, mismatch["code"], mismatch["errors"][0]["property"]) == (
+        422,
+        "REQUEST.UNPROCESSABLE_ENTITY",
+        "Idempotency-Key",
+    )
+    assert body(idempotency.IdempotencyInFlight("running"))[0] == 409
+    outage = JTL.refusal_response(Unavailable(), _inbound())
+    assert orjson.loads(bytes(outage.body)) == {
+        "status": 503,
+        "code": "SERVICE_UNAVAILABLE",
+        "message": "The service is temporarily unavailable. Please try again later.",
+    }
+    assert orjson.loads(bytes(JTL.refusal_response(KeyError("x"), _inbound()).body)) == {
+        "status": 500,
+        "code": "SERVER_ERROR",
+        "message": "An internal error occurred.",
+    }
+
+
+def test_spaaza_bodies() -> None:
+    def answer(exc: BaseException) -> tuple[int, dict[str, Any], str | None]:
+        response = SPAAZA.refusal_response(exc, _inbound())
+        return (
+            response.status_code,
+            orjson.loads(bytes(response.body)),
+            response.headers.get("retry-after"),
+        )
+
+    failed = {"code": 2, "status": "error"}
+    status, body, _ = answer(errors.VoucherExpired("active", "charge"))
+    assert (status, body["result"], body["error"]["code"]) == (400, failed, 911)
+    assert set(body) == {"result", "error"}
+    status, body, _ = answer(errors.NotFound("voucher", 1))
+    assert (status, body["error"]["code"], body["error"]["name"]) == (404, 183, "voucher_not_found")
+    status, body, _ = answer(idempotency.IdempotencyMismatch("other body"))
+    assert (status, body["error"]["code"]) == (422, 923)
+    status, body, retry = answer(Unavailable())
+    assert (status, body["result"], body["error"]["code"], body["error"]["name"]) == (
+        503,
+        failed,
+        921,
+        "service_unavailable",
+    )
+    assert retry is not None and retry.isdigit()
+    status, body, _ = answer(RuntimeError("secret detail"))
+    assert (status, body["error"]["code"], body["error"]["name"]) == (500, 922, "internal_error")
+    # Spaaza documents HTTP 500 for code 68 (permission_denied_or_non_existent): the one
+    # business refusal answered with a 5xx, kept as documented (docs/compat/spaaza.md).
+    status, body, _ = answer(errors.NotFound("tenant", 1))
+    assert (status, body["error"]["code"]) == (500, 68)
+
+
+def test_rm_bodies() -> None:
+    def answer(exc: BaseException) -> tuple[int, dict[str, Any]]:
+        response = RM.refusal_response(exc, _inbound())
+        return response.status_code, orjson.loads(bytes(response.body))
+
+    assert answer(errors.NotFound("campaign", "vb_x")) == (
+        404,
+        {"error": {"code": "VOUCHER_BATCH_NOT_FOUND", "message": "Voucher batch not found"}},
+    )
+    assert answer(errors.VoucherRedeemed("redeemed", "void"))[1]["error"]["code"] == (
+        "VOUCHER_NOT_ALLOW_VOID"
+    )
+    assert answer(errors.VoucherRedeemed("redeemed", "charge"))[1]["error"]["code"] == (
+        "VOUCHER_REDEEMED"
+    )
+    assert answer(errors.VoucherExpired("inactive", "activate"))[1]["error"]["code"] == (
+        "VOUCHER_BATCH_EXPIRED"
+    )
+    assert answer(idempotency.IdempotencyMismatch("x"))[0] == 422
+    outage = RM.refusal_response(Unavailable(), _inbound())
+    assert orjson.loads(bytes(outage.body))["error"]["code"] == "TEMPORARY_UNAVAILABLE"
+    assert answer(RuntimeError("boom")) == (
+        500,
+        {"error": {"code": "INTERNAL_ERROR", "message": "Internal error"}},
+    )
 
 
 def test_every_problem_type_is_listed_in_the_api_docs() -> None:

@@ -14,6 +14,8 @@ from voucherd.db.tables import vouchers
 from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.services.unit_of_work import UnitOfWork
 
+# ENGINE-STATUS: the SQL form of ``domain.projections.spaaza_status`` ("redeemed" = engine
+# redeemed or void); it moves beside the projection when the engine's status modules land.
 REDEEMED = (VoucherStatus.REDEEMED.value, VoucherStatus.VOID.value)
 
 
