@@ -9,7 +9,6 @@ other's data and need no cleanup.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.ports import free_port
 from voucherd.api.app import create_app
 from voucherd.config import Settings
 from voucherd.db import migrate
@@ -109,9 +109,7 @@ def tenant(engine: Engine) -> TenantFixture:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 @dataclass

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from voucherd.db.repositories import Row
 from voucherd.domain.inputs import JSON_MAX_BYTES, JSON_MAX_DEPTH
@@ -82,11 +83,19 @@ class VoucherUpdate(Strict):
     sku: Text255 | None = None
     label: Text255 | None = None
     order_number: Text255 | None = None
-    metadata: Metadata | None = None
-    medium: Literal["print", "digital"] | None = None
-    taxable: bool | None = None
+    # Omitted means unchanged; these three have no "unset" value, so an explicit null is refused.
+    metadata: Metadata | SkipJsonSchema[None] = None
+    medium: Literal["print", "digital"] | SkipJsonSchema[None] = None
+    taxable: bool | SkipJsonSchema[None] = None
     tax_rate_bps: TaxRate | None = None
     reason: Text255 | None = None
+
+    @field_validator("metadata", "medium", "taxable", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be omitted but not null")
+        return value
 
 
 class Reason(Strict):

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, delete, insert, select, update
 
 from tests.compat.revenue_monster.conftest import RmClient, RmMerchant, make_batch
+from tests.ports import free_port
 from voucherd.db.tables import deliveries, delivery_attempts, events, vouchers
 from voucherd.dialects.revenue_monster import merchants, signing
 from voucherd.dialects.revenue_monster.callbacks import SUBSCRIBER, Worker, changes_rm_status
@@ -54,7 +55,7 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     target.url = f"http://127.0.0.1:{server.server_address[1]}/rm-callback"
