@@ -123,7 +123,17 @@ class LiveServer:
 def live_server(engine: Engine, database_url: str) -> Iterator[LiveServer]:
     """The real app on a real socket (uvicorn in a thread), on this session's database."""
     settings = Settings(
-        database_url=database_url, db_pool_size=20, secret_key=SecretStr("test-signing-key")
+        database_url=database_url,
+        db_pool_size=20,
+        secret_key=SecretStr("test-signing-key"),
+        # The built-in worker runs in this server (RM callbacks, webhooks, jobs); its sweep
+        # stays out of the way of the tests that sweep themselves.
+        worker_sweep_seconds=86_400,
+        worker_poll_seconds=0.2,
+        worker_election_seconds=0.5,
+        webhook_retry_schedule="0.3 0.6 1.0",
+        job_threshold=500,
+        job_chunk_size=200,
     )
     port = _free_port()
     config = uvicorn.Config(

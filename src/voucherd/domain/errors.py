@@ -162,3 +162,9 @@ class ConcurrentModification(VoucherdError):
 
 class NotSupportedForKind(VoucherdError):
     code = "not_supported_for_kind"
+
+
+class DeliveryInFlight(VoucherdError):
+    """A webhook delivery cannot be replayed while it is being sent."""
+
+    code = "delivery_in_flight"
