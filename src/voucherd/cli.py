@@ -20,7 +20,7 @@ from voucherd.domain import codes
 from voucherd.domain.scopes import ALL_SCOPES, parse_scopes
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
 from voucherd.faces.cli import DatabaseUrl, database, fail, print_json, transaction
-from voucherd.services import campaigns, tenants
+from voucherd.services import campaigns, staff, tenants
 from voucherd.services import sweep as sweep_service
 from voucherd.services import verify as verify_service
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -35,10 +35,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (merchants).", no_args_is_help=True)
 client_app = typer.Typer(help="API clients.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Campaigns and bulk codes.", no_args_is_help=True)
+user_app = typer.Typer(help="Staff users of the dashboard.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(client_app, name="client")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(user_app, name="user")
 
 err = Console(stderr=True)
 
@@ -153,6 +155,32 @@ def client_revoke(
     with transaction(database_url) as uow:
         tenants.revoke_client(uow, client_id)
     print_json({"client_id": client_id, "revoked": True})
+
+
+@user_app.command("create")
+def user_create(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    email: Annotated[str, typer.Option(help="Login address (one user per address)")],
+    role: Annotated[str, typer.Option(help="owner, manager, clerk or auditor")],
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="VOUCHERD_USER_PASSWORD", help="Default: a one-time one is printed"),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a dashboard user; prints JSON, with the generated password if none was given."""
+    with transaction(database_url) as uow:
+        tenants.get_tenant(uow, tenant)
+        created = staff.create_user(uow, Actor(tenant, "cli"), email, role, password)
+    shown: dict[str, object] = {
+        "id": created.id,
+        "tenant_id": created.tenant_id,
+        "email": created.email,
+        "role": created.role.value,
+    }
+    if created.password is not None:
+        shown["password"] = created.password
+    print_json(shown)
 
 
 @app.command()

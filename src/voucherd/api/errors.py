@@ -26,6 +26,8 @@ STATUS: Final[Mapping[type[errors.VoucherdError], int]] = {
     errors.NotSupportedForKind: 422,
     errors.CodeSpaceTooSmall: 422,
     errors.InvalidPin: 403,
+    errors.Forbidden: 403,
+    errors.InvalidCredentials: 401,
     IdempotencyMismatch: 422,
     IdempotencyInFlight: 409,
     errors.ConcurrentModification: 409,

@@ -356,3 +356,35 @@ instance_secrets = Table(
     Column("value", String(255), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# Staff accounts of the merchant's dashboard (``services/staff.py``). An address names one
+# user across the instance, so the login form needs no tenant.
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    tenant_column(),
+    Column("email", String(254), nullable=False),
+    Column("role", String(16), nullable=False),  # owner manager clerk auditor
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime),
+    UniqueConstraint("tenant_id", "id"),
+    UniqueConstraint("email"),
+)
+
+# Server-side sessions: the cookie carries a random token; only its SHA-256 is stored.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256(token), hex
+    tenant_column(),
+    Column("user_id", BigInteger, nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    ForeignKeyConstraint(["tenant_id", "user_id"], ["staff_users.tenant_id", "staff_users.id"]),
+    Index(None, "tenant_id", "user_id"),
+    Index(None, "expires_at"),
+)

@@ -164,6 +164,18 @@ class NotSupportedForKind(VoucherdError):
     code = "not_supported_for_kind"
 
 
+class Forbidden(VoucherdError):
+    """The caller is known but its role does not allow the action (a staff user's role)."""
+
+    code = "forbidden"
+
+
+class InvalidCredentials(VoucherdError):
+    """A staff login with an unknown address, a wrong password or a disabled account."""
+
+    code = "invalid_credentials"
+
+
 class DeliveryInFlight(VoucherdError):
     """A webhook delivery cannot be replayed while it is being sent."""
 

@@ -26,6 +26,27 @@ def verify_pin(pin_hash: str | None, pin: str | None) -> bool:
         return False
 
 
+# Staff passwords: Argon2id with the library's defaults (RFC 9106's second recommendation).
+_password_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Always does the work of one verification, so an unknown user costs the same time."""
+    try:
+        return _password_hasher.verify(password_hash or _DUMMY_PASSWORD_HASH, password) and (
+            password_hash is not None
+        )
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY_PASSWORD_HASH = _password_hasher.hash(secrets.token_urlsafe(16))
+
+
 def new_client_secret() -> str:
     return secrets.token_urlsafe(32)
 
