@@ -179,7 +179,7 @@ def test_health_ready_and_docs(live_server: LiveServer) -> None:
     assert httpx.get(f"{live_server.url}/health").json() == {"status": "ok"}
     ready = httpx.get(f"{live_server.url}/ready").json()
     assert ready["status"] == "ready"
-    assert {"jtl_0001", "shopee_0001", "spaaza_0001", "revenue_monster_0001"} == set(
+    assert {"jtl_0001", "shopee_0001", "spaaza_0001", "revenue_monster_0002"} == set(
         ready["schema"]
     )
     assert httpx.get(f"{live_server.url}/docs").status_code == 200

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from starlette.responses import Response
 
+from voucherd.db.projections import jtl_status
 from voucherd.db.repositories import Row, voucher_state
 from voucherd.dialects.jtl import queries, render
 from voucherd.dialects.jtl.common import engine, errors_doc, json, scoped, stored_value
@@ -29,7 +30,8 @@ from voucherd.dialects.jtl.schemas import (
     VoucherWithSecrets,
     storable,
 )
-from voucherd.domain.projections import jtl_status
+from voucherd.domain.errors import NotAllowedByPolicy
+from voucherd.domain.policies import JTL
 from voucherd.domain.scopes import Scope
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
 from voucherd.services import value, vouchers
@@ -305,14 +307,15 @@ def delete_voucher(
     actor: Actor = scoped(Scope.MANAGE),
 ) -> Response:
     with UnitOfWork(engine(request)) as uow:
-        row = stored_value(uow, actor, _ref(id), for_update=True)
-        if not render.deletable(row):
+        stored_value(uow, actor, _ref(id), for_update=True)
+        try:
+            vouchers.delete(uow, actor, _ref(id), body.comment, policies=JTL)
+        except NotAllowedByPolicy:  # DELETE_ONLY_INACTIVE
             raise JtlError(
                 409,
                 "VOUCHER.NOT_DELETABLE",
                 "An active voucher cannot be deleted. Deactivate it first.",
-            )
-        vouchers.delete(uow, actor, _ref(id), body.comment)
+            ) from None
         uow.commit()
     return Response(status_code=204)
 

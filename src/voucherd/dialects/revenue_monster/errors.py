@@ -81,6 +81,10 @@ def from_domain(exc: errors.VoucherdError, *, action: str = "") -> RmError:
         return RmError("VOUCHER_NOT_FOUND")
     if isinstance(exc, errors.InvalidPin):
         return RmError("PIN_INVALID")
+    if isinstance(exc, errors.CampaignEnded):
+        return RmError("VOUCHER_BATCH_EXPIRED")
+    if isinstance(exc, errors.CampaignExhausted):
+        return RmError("VOUCHER_BATCH_NOT_ENOUGH_QUANTITY")
     if isinstance(exc, errors.MinimumSpendNotMet):
         return RmError("VOUCHER_NOT_MINIMUM_AMOUNT")
     if isinstance(exc, errors.AlreadyClaimed):

@@ -1,5 +1,6 @@
 """The RM operations: each parses RM's input, calls engine services in one transaction and
-renders RM's objects. No business rule lives here beyond RM's preconditions as guards."""
+renders RM's objects. RM's rules are engine policies (``policies.REVENUE_MONSTER``) and
+guards the services run on the locked row; nothing is checked here on a row read unlocked."""
 
 from __future__ import annotations
 
@@ -19,9 +20,8 @@ from voucherd.db.tables import vouchers
 from voucherd.dialects.revenue_monster import members, render
 from voucherd.dialects.revenue_monster.errors import RmError, from_domain
 from voucherd.dialects.revenue_monster.tables import rm_merchants
-from voucherd.domain import errors
+from voucherd.domain import errors, policies
 from voucherd.domain.lifecycle import VoucherStatus
-from voucherd.domain.vouchers import ValueKind
 from voucherd.services import campaigns, secrets, value
 from voucherd.services import vouchers as voucher_service
 from voucherd.services.changes import VoucherRef
@@ -140,7 +140,8 @@ def _batch_counts(
     }
 
 
-def _find(uow: UnitOfWork, ctx: Context, code: str) -> repo.Row:
+def _read(uow: UnitOfWork, ctx: Context, code: str) -> repo.Row:
+    """A voucher for display only (never for a check that guards a write)."""
     try:
         return voucher_service.get(uow, ctx.actor, VoucherRef(code=code))
     except errors.NotFound:
@@ -219,38 +220,16 @@ def issue(ctx: Context, key: str, body: Any) -> dict[str, Any]:
             member = members.get_or_create(
                 uow, ctx.actor, fields.get("countryCode"), fields.get("phoneNumber")
             )
-        if batch["ends_at"] is not None and batch["ends_at"] <= uow.now:
-            raise RmError("VOUCHER_BATCH_EXPIRED")
-        skipped: list[int] = []
-        row = None
-        for _attempt in range(5):
-            query = select(vouchers.c.id).where(
-                vouchers.c.tenant_id == ctx.tenant_id,
-                vouchers.c.campaign_id == batch["id"],
-                vouchers.c.status == VoucherStatus.INACTIVE.value,
-                vouchers.c.holder_id.is_(None),
-                vouchers.c.deleted_at.is_(None),
+        try:
+            row = campaigns.issue_next(
+                uow,
+                ctx.actor,
+                batch,
+                holder_id=member["id"] if member is not None else None,
+                reason="rm issue",
             )
-            if skipped:
-                query = query.where(vouchers.c.id.not_in(skipped))
-            candidate = uow.conn.execute(query.order_by(vouchers.c.id).limit(1)).scalar()
-            if candidate is None:
-                raise RmError("VOUCHER_BATCH_NOT_ENOUGH_QUANTITY")
-            try:
-                row = voucher_service.activate(
-                    uow, ctx.actor, VoucherRef(id=candidate), reason="rm issue"
-                )
-                break
-            except (errors.ConcurrentModification, errors.InvalidTransition):
-                skipped.append(candidate)  # taken by a concurrent issue: try the next one
-            except errors.VoucherdError as exc:
-                raise from_domain(exc, action="issue") from None
-        if row is None:
-            raise RmError("VOUCHER_BATCH_NOT_ENOUGH_QUANTITY")
-        if member is not None:
-            row = voucher_service.claim(
-                uow, ctx.actor, VoucherRef(id=row["id"]), member["id"], reason="rm issue to member"
-            )
+        except errors.VoucherdError as exc:
+            raise from_domain(exc, action="issue") from None
         uow.commit()
     return {"code": row["code"], "qrUrl": render.qr_url(ctx.base_url, ctx.tenant_id, row["code"])}
 
@@ -260,7 +239,7 @@ def issue(ctx: Context, key: str, body: Any) -> dict[str, Any]:
 
 def get_voucher(ctx: Context, code: str) -> dict[str, Any]:
     with UnitOfWork(ctx.engine, readonly=True) as uow:
-        row = _find(uow, ctx, code)
+        row = _read(uow, ctx, code)
         return Renderer(uow, ctx).voucher(row)
 
 
@@ -281,9 +260,14 @@ def void(ctx: Context, code: str, body: Any) -> dict[str, Any]:
     fields = _object(body)
     _used_at(fields)
     with UnitOfWork(ctx.engine) as uow:
-        _find(uow, ctx, code)
         try:
-            row = voucher_service.void(uow, ctx.actor, VoucherRef(code=code), reason="rm void")
+            row = voucher_service.void(
+                uow,
+                ctx.actor,
+                VoucherRef(code=code),
+                reason="rm void",
+                policies=policies.REVENUE_MONSTER,
+            )
         except errors.VoucherdError as exc:
             raise from_domain(exc, action="void") from None
         item = Renderer(uow, ctx).voucher(row)
@@ -301,19 +285,26 @@ def reinstate(ctx: Context, code: str, body: Any) -> dict[str, Any]:
     if reason is not None and not isinstance(reason, str):
         raise RmError("VALIDATION_ERROR", "reason must be a string")
     with UnitOfWork(ctx.engine) as uow:
-        row = _find(uow, ctx, code)
         pin_hash = uow.conn.execute(
             select(rm_merchants.c.reinstate_pin_hash).where(
                 rm_merchants.c.tenant_id == ctx.tenant_id
             )
         ).scalar()
-        if pin_hash is None and row["pin_hash"] is None:
-            raise RmError("PIN_INVALID", "No reinstate PIN is set for this merchant")
-        if pin_hash is not None and not secrets.verify_pin(pin_hash, pin):
-            raise RmError("PIN_INVALID")
+
+        def merchant_pin(row: repo.Row) -> None:  # runs on the locked row
+            if pin_hash is None and row["pin_hash"] is None:
+                raise RmError("PIN_INVALID", "No reinstate PIN is set for this merchant")
+            if pin_hash is not None and not secrets.verify_pin(pin_hash, pin):
+                raise RmError("PIN_INVALID")
+
         try:
             row = voucher_service.reinstate(
-                uow, ctx.actor, VoucherRef(code=code), pin=pin, reason=reason or "rm reinstate"
+                uow,
+                ctx.actor,
+                VoucherRef(code=code),
+                pin=pin,
+                reason=reason or "rm reinstate",
+                guard=merchant_pin,
             )
         except errors.VoucherdError as exc:
             raise from_domain(exc, action="reinstate") from None
@@ -322,20 +313,24 @@ def reinstate(ctx: Context, code: str, body: Any) -> dict[str, Any]:
     return item
 
 
-def _redeem(uow: UnitOfWork, ctx: Context, row: repo.Row, customer_id: int | None) -> repo.Row:
-    amount = int(row["balance"]) if row["kind"] == ValueKind.STORED_VALUE.value else None
-    order_amount = row["min_spend"] if row["min_spend"] else None
+def _redeem(uow: UnitOfWork, ctx: Context, code: str, member_id: int | None) -> repo.Row:
+    """RM "redeem" (the member collects the voucher): one use, a CASH voucher's whole value.
+
+    RM sends no order amount, so none is invented: the minimum spend is waived by the named
+    policy (``MIN_SPEND_WAIVED``), and a percentage is worth 0 in the ledger. With a member,
+    an unheld voucher is claimed for them; one held by another member is refused.
+    """
     try:
         return value.charge(
             uow,
             ctx.actor,
-            VoucherRef(id=row["id"]),
-            amount=amount or None,
-            order_amount=order_amount,
-            customer_id=customer_id,
+            VoucherRef(code=code),
+            whole_balance=True,
+            customer_id=member_id,
+            claim=member_id is not None,
+            for_holder=member_id is None,
+            policies=policies.REVENUE_MONSTER,
         ).voucher
-    except errors.InvalidAmount:
-        raise RmError("VOUCHER_REDEEMED") from None  # a cash voucher with nothing left
     except errors.VoucherdError as exc:
         raise from_domain(exc, action="redeem") from None
 
@@ -352,8 +347,7 @@ def bulk_redeem(ctx: Context, body: Any) -> list[dict[str, Any]]:
         renderer = Renderer(uow, ctx)
         items = []
         for code in codes:
-            row = _find(uow, ctx, code)
-            items.append(renderer.voucher(_redeem(uow, ctx, row, row["holder_id"])))
+            items.append(renderer.voucher(_redeem(uow, ctx, code, None)))
         uow.commit()
     return items
 
@@ -386,7 +380,7 @@ def member_voucher(
 ) -> dict[str, Any]:
     with UnitOfWork(ctx.engine, readonly=True) as uow:
         member = members.find(uow, ctx.actor, country_code, phone)
-        row = _find(uow, ctx, code)
+        row = _read(uow, ctx, code)
         if row["holder_id"] != member["id"]:
             raise RmError("VOUCHER_OWNER_INVALID")
         return Renderer(uow, ctx).voucher(row)
@@ -395,24 +389,10 @@ def member_voucher(
 def member_redeem(
     ctx: Context, code: str, country_code: str | None, phone: str | None
 ) -> dict[str, Any]:
-    """The member redeems a voucher: an unheld one is first claimed for them."""
+    """The member redeems (collects) a voucher: an unheld one is first claimed for them."""
     with UnitOfWork(ctx.engine) as uow:
         member = members.get_or_create(uow, ctx.actor, country_code, phone)
-        row = _find(uow, ctx, code)
-        if row["holder_id"] is not None and row["holder_id"] != member["id"]:
-            raise RmError("VOUCHER_OWNER_INVALID")
-        if row["holder_id"] is None:
-            try:
-                row = voucher_service.claim(
-                    uow,
-                    ctx.actor,
-                    VoucherRef(id=row["id"]),
-                    member["id"],
-                    reason="rm member redeem",
-                )
-            except errors.VoucherdError as exc:
-                raise from_domain(exc, action="redeem") from None
-        row = _redeem(uow, ctx, row, member["id"])
+        row = _redeem(uow, ctx, code, member["id"])
         item = Renderer(uow, ctx).voucher(row)
         uow.commit()
     return item

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from voucherd.db import repositories as repo
-from voucherd.domain.projections import rm_status
+from voucherd.db.projections import rm_status
 from voucherd.domain.vouchers import ValueKind
 
 ZERO_TIME = "0001-01-01T00:00:00Z"

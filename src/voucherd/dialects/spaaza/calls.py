@@ -14,6 +14,7 @@ from typing import Any
 from starlette.responses import Response
 
 from voucherd.db import repositories as repo
+from voucherd.db.projections import spaaza_status
 from voucherd.dialects.spaaza import errors as E
 from voucherd.dialects.spaaza import params as P
 from voucherd.dialects.spaaza import queries, store
@@ -21,7 +22,7 @@ from voucherd.dialects.spaaza.auth import ALL_KINDS, TRUSTED, Caller, resolve
 from voucherd.dialects.spaaza.errors import SpaazaError, ok, warning
 from voucherd.dialects.spaaza.render import TEXT_FIELDS, Renderer, owner
 from voucherd.domain.lifecycle import Phase
-from voucherd.domain.projections import spaaza_status
+from voucherd.domain.policies import SPAAZA
 from voucherd.domain.vouchers import ValueKind
 from voucherd.services import value
 from voucherd.services import vouchers as vouchers_svc
@@ -84,8 +85,10 @@ def check_access(caller: Caller, row: repo.Row, target: store.User | None) -> No
 
 
 def load(uow: UnitOfWork, caller: Caller, params: Params) -> tuple[repo.Row, VoucherRef]:
+    """The voucher read for update: every check made on it (ownership, holder, status) holds
+    until this call's unit of work commits (every caller of ``load`` writes)."""
     ref, also_id = P.voucher_ref(params)
-    row = vouchers_svc.get(uow, caller.actor, ref)
+    row = vouchers_svc.get_for_update(uow, caller.actor, ref)
     if also_id is not None and row["id"] != also_id:
         raise SpaazaError(E.VOUCHER_NOT_FOUND)
     return row, VoucherRef(id=row["id"])
@@ -122,9 +125,6 @@ def do_lock(uow: UnitOfWork, caller: Caller, row: repo.Row, params: Params) -> r
         raise SpaazaError(E.VOUCHER_TYPE_NOT_SUPPORTED, "Only basket vouchers can be locked")
     refuse_redeemed(row)
     period, basket, code = lock_params(params)
-    state = repo.voucher_state(row)
-    if state.locked(uow.now) and row["lock_basket_code"] and basket != row["lock_basket_code"]:
-        raise SpaazaError(E.VOUCHER_LOCKED, "The voucher is locked to another basket")
     return vouchers_svc.lock(
         uow,
         caller.actor,
@@ -132,6 +132,7 @@ def do_lock(uow: UnitOfWork, caller: Caller, row: repo.Row, params: Params) -> r
         period=period,
         locking_code=code,
         basket_code=basket,
+        policies=SPAAZA,  # LOCK_BY_BASKET_CODE
     )
 
 
