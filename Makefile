@@ -25,13 +25,15 @@ run: $(STAMP) ## Migrate ./voucherd.db, create a demo client if none, serve on :
 test: $(STAMP) ## Run the whole test suite (PostgreSQL half needs VOUCHERD_TEST_DATABASE_URL)
 	$(BIN)/pytest
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff check, ruff format --check, import contracts (lint-imports)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP) ## mypy --strict
 	$(BIN)/mypy
 
-check: lint typecheck test ## Everything CI runs, plus lint and types
+check: lint typecheck test ## Everything CI runs: lint, format check, contracts, types, tests
 
 bench: $(STAMP) ## Benchmarks against raw PostgreSQL (see docs/benchmarks.md)
 	bash bench/run.sh

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from voucherd import dialects
 from voucherd.config import Settings
 from voucherd.db import migrate
-from voucherd.db.engine import make_engine
 from voucherd.db.tables import clients
 from voucherd.db.tables import tenants as tenants_table
 from voucherd.domain import codes
-from voucherd.domain.errors import VoucherdError
 from voucherd.domain.scopes import ALL_SCOPES, parse_scopes
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
+from voucherd.faces.cli import DatabaseUrl, database, fail, print_json, transaction
 from voucherd.services import campaigns, tenants
 from voucherd.services import sweep as sweep_service
 from voucherd.services import verify as verify_service
@@ -43,27 +41,6 @@ app.add_typer(client_app, name="client")
 app.add_typer(campaign_app, name="campaign")
 
 err = Console(stderr=True)
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="VOUCHERD_DATABASE_URL",
-        help="SQLAlchemy URL; default ./voucherd.db",
-    ),
-]
-
-
-def _engine(url: str | None) -> Engine:
-    return make_engine(url or Settings().database_url)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _fail(exc: VoucherdError) -> None:
-    err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    raise typer.Exit(2)
 
 
 @app.command()
@@ -85,6 +62,11 @@ def serve(
         "--host", host, "--port", str(port), "--workers", str(workers),
         "--log-level", log_level, "--no-access-log", "--no-proxy-headers",
     ]  # fmt: skip
+    # Metrics in multiprocess mode: every worker writes its own files, a scrape sums them.
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="voucherd-metrics-")
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)  # noqa: S606
@@ -93,8 +75,8 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None, revision: str = "heads") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    engine = _engine(database_url)
-    migrate.upgrade(engine, revision)
+    with database(database_url) as engine:
+        migrate.upgrade(engine, revision)
     err.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
 
 
@@ -103,10 +85,9 @@ def tenant_create(
     name: Annotated[str, typer.Option(help="Tenant name")], database_url: DatabaseUrl = None
 ) -> None:
     """Create a tenant; prints JSON with its id."""
-    with UnitOfWork(_engine(database_url)) as uow:
+    with transaction(database_url) as uow:
         tenant_id = tenants.create_tenant(uow, name)
-        uow.commit()
-    _print_json({"id": tenant_id, "name": name})
+    print_json({"id": tenant_id, "name": name})
 
 
 @client_app.command("create")
@@ -122,15 +103,10 @@ def client_create(
     try:
         scope_set = parse_scopes(scopes)
     except ValueError as exc:
-        err.print(f"[red]error[/red]: {exc}")
-        raise typer.Exit(2) from None
-    try:
-        with UnitOfWork(_engine(database_url)) as uow:
-            created = tenants.create_client(uow, tenant, name, scope_set)
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _print_json(
+        fail(str(exc))
+    with transaction(database_url) as uow:
+        created = tenants.create_client(uow, tenant, name, scope_set)
+    print_json(
         {
             "client_id": created.client_id,
             "client_secret": created.client_secret,
@@ -146,20 +122,15 @@ def client_revoke(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke a client: it gets no new tokens (issued ones expire within their lifetime)."""
-    try:
-        with UnitOfWork(_engine(database_url)) as uow:
-            tenants.revoke_client(uow, client_id)
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _print_json({"client_id": client_id, "revoked": True})
+    with transaction(database_url) as uow:
+        tenants.revoke_client(uow, client_id)
+    print_json({"client_id": client_id, "revoked": True})
 
 
 @app.command()
 def verify(database_url: DatabaseUrl = None) -> None:
     """Check every ledger and state invariant across the whole database."""
-    engine = _engine(database_url)
-    with engine.connect() as conn:
+    with database(database_url) as engine, engine.connect() as conn:
         count, entries, results = verify_service.run(conn)
     table = Table(title=f"voucherd verify: {count} vouchers, {entries} ledger entries")
     table.add_column("check")
@@ -182,8 +153,9 @@ def sweep(database_url: DatabaseUrl = None) -> None:
     expiring = [
         t for d, _ in dialects.load(Settings().dialects) for t in getattr(d, "EXPIRING", ())
     ]
-    result = sweep_service.run(_engine(database_url), purge=expiring)
-    _print_json(
+    with database(database_url) as engine:
+        result = sweep_service.run(engine, purge=expiring)
+    print_json(
         {
             "purged": result.purged,
             "expired_vouchers": result.expired_vouchers,
@@ -214,35 +186,31 @@ def campaign_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a campaign; prints JSON with its id and key."""
-    try:
-        with UnitOfWork(_engine(database_url)) as uow:
-            row = campaigns.create(
-                uow,
-                Actor(tenant, "cli"),
-                name=name,
-                template=NewVoucher(
-                    kind=kind,
-                    currency=currency,
-                    amount=amount,
-                    discount_amount=discount_amount,
-                    discount_bps=discount_bps,
-                    validity_value=validity_value,
-                    validity_unit=validity_unit,
-                ),
-                code_spec=codes.CodeSpec(
-                    charset=charset,
-                    length=length,
-                    prefix=prefix,
-                    suffix=suffix,
-                    pattern=pattern,
-                    check_char=check_char,
-                ),
-                activate_on_create=active,
-            )
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _print_json({"id": row["id"], "key": row["key"], "name": name})
+    with transaction(database_url) as uow:
+        row = campaigns.create(
+            uow,
+            Actor(tenant, "cli"),
+            name=name,
+            template=NewVoucher(
+                kind=kind,
+                currency=currency,
+                amount=amount,
+                discount_amount=discount_amount,
+                discount_bps=discount_bps,
+                validity_value=validity_value,
+                validity_unit=validity_unit,
+            ),
+            code_spec=codes.CodeSpec(
+                charset=charset,
+                length=length,
+                prefix=prefix,
+                suffix=suffix,
+                pattern=pattern,
+                check_char=check_char,
+            ),
+            activate_on_create=active,
+        )
+    print_json({"id": row["id"], "key": row["key"], "name": name})
 
 
 @campaign_app.command("generate")
@@ -254,38 +222,34 @@ def campaign_generate(
 ) -> None:
     """Generate COUNT vouchers with random codes in one transaction, with a progress bar."""
     columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    try:
-        with Progress(*columns, console=err) as progress, UnitOfWork(_engine(database_url)) as uow:
-            task = progress.add_task("codes", total=count)
-            created = campaigns.generate(
-                uow,
-                Actor(tenant, "cli"),
-                campaign,
-                count,
-                progress=lambda n: progress.advance(task, n),
-            )
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _print_json({"campaign_id": campaign, "created": created})
+    with transaction(database_url) as uow, Progress(*columns, console=err) as progress:
+        task = progress.add_task("codes", total=count)
+        created = campaigns.generate(
+            uow,
+            Actor(tenant, "cli"),
+            campaign,
+            count,
+            progress=lambda n: progress.advance(task, n),
+        )
+    print_json({"campaign_id": campaign, "created": created})
 
 
 @app.command()
 def bootstrap(database_url: DatabaseUrl = None) -> None:
     """Migrate, and create a demo tenant with an all-scopes client if there is no client yet."""
-    engine = _engine(database_url)
-    migrate.upgrade(engine)
-    with UnitOfWork(engine) as uow:
-        if uow.conn.execute(select(func.count()).select_from(clients)).scalar_one():
-            names = uow.conn.execute(select(tenants_table.c.id, tenants_table.c.name)).all()
-            err.print(
-                f"database already has clients (tenants: {[tuple(n) for n in names]});"
-                " create more with `voucherd client create`"
-            )
-            return
-        tenant_id = tenants.create_tenant(uow, "Demo merchant")
-        created = tenants.create_client(uow, tenant_id, "demo", ALL_SCOPES)
-        uow.commit()
+    with database(database_url) as engine:
+        migrate.upgrade(engine)
+        with UnitOfWork(engine) as uow:
+            if uow.conn.execute(select(func.count()).select_from(clients)).scalar_one():
+                names = uow.conn.execute(select(tenants_table.c.id, tenants_table.c.name)).all()
+                err.print(
+                    f"database already has clients (tenants: {[tuple(n) for n in names]});"
+                    " create more with `voucherd client create`"
+                )
+                return
+            tenant_id = tenants.create_tenant(uow, "Demo merchant")
+            created = tenants.create_client(uow, tenant_id, "demo", ALL_SCOPES)
+            uow.commit()
     base = "http://127.0.0.1:8080"
     err.print(f"""[bold]Demo tenant {tenant_id} and client created.[/bold]
   client_id:     {created.client_id}

@@ -23,5 +23,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "info"
+    # The operator's bearer token for GET /metrics (spans tenants); unset: /metrics is off (404).
+    metrics_token: SecretStr | None = None
     # Which vendor-compatible faces to serve (space-separated): jtl shopee spaaza revenue_monster
     dialects: str = "jtl shopee spaaza revenue_monster"

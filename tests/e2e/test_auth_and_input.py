@@ -6,8 +6,10 @@ import base64
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 
 from tests.conftest import Api, LiveServer, TenantFixture, make_tenant
+from voucherd.db import migrate
 from voucherd.domain.scopes import Scope
 
 
@@ -179,7 +181,7 @@ def test_health_ready_and_docs(live_server: LiveServer) -> None:
     assert httpx.get(f"{live_server.url}/health").json() == {"status": "ok"}
     ready = httpx.get(f"{live_server.url}/ready").json()
     assert ready["status"] == "ready"
-    assert {"jtl_0001", "shopee_0001", "spaaza_0001", "revenue_monster_0002"} == set(
-        ready["schema"]
-    )
+    heads = ScriptDirectory.from_config(migrate.alembic_config()).get_heads()
+    # Every dialect branch at its head (each branch stands on the core line).
+    assert {h for h in heads if not h.startswith("core")} <= set(ready["schema"]) <= set(heads)
     assert httpx.get(f"{live_server.url}/docs").status_code == 200

@@ -1,4 +1,9 @@
-"""The ``voucherd`` command, run as a user runs it (a subprocess), on both databases."""
+"""The ``voucherd`` command on both databases.
+
+The commands run in-process (Typer's test runner: same parsing, exit codes, stdout and stderr);
+one smoke test runs the installed ``voucherd`` executable as a user would, dialect commands
+included.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,38 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from voucherd.cli import app
+from voucherd.dialects.jtl.cli import cli as jtl_cli
 
 VOUCHERD = str(Path(sys.executable).with_name("voucherd"))
 
 
-def run(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "VOUCHERD_DATABASE_URL": database_url}
-    result = subprocess.run(
-        [VOUCHERD, *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(database_url: str, *args: str, check: bool = True, command: typer.Typer = app) -> Ran:
+    """``voucherd ARGS`` (or the given sub-command's ARGS) with the database in the environment."""
+    result = CliRunner().invoke(command, list(args), env={"VOUCHERD_DATABASE_URL": database_url})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    ran = Ran(result.exit_code, result.stdout, result.stderr)
     if check:
-        assert result.returncode == 0, result.stderr
-    return result
+        assert ran.returncode == 0, ran.stderr
+    return ran
 
 
 def test_admin_commands_print_json(database_url: str, engine: Engine) -> None:
@@ -109,7 +128,9 @@ def test_generate_verify_and_sweep(database_url: str) -> None:
 
 def test_sweep_purges_lapsed_dialect_credentials(database_url: str, engine: Engine) -> None:
     tenant = json.loads(run(database_url, "tenant", "create", "--name", "Pins").stdout)
-    pin = json.loads(run(database_url, "jtl", "pin", "--tenant", str(tenant["id"])).stdout)
+    pin = json.loads(
+        run(database_url, "pin", "--tenant", str(tenant["id"]), command=jtl_cli).stdout
+    )
     assert pin["pin"]
     count = "SELECT COUNT(*) FROM jtl_connect_pins WHERE tenant_id = :t"
     with engine.begin() as conn:
@@ -168,3 +189,29 @@ def test_verify_fails_on_a_broken_ledger(database_url: str, engine: Engine) -> N
                 text("UPDATE vouchers SET balance = 500 WHERE campaign_id = :c"),
                 {"c": campaign["id"]},
             )
+
+
+def test_the_installed_command_runs_core_and_dialect_commands(
+    database_url: str, engine: Engine
+) -> None:
+    """Smoke: the ``voucherd`` executable, in its own process, with the dialects mounted."""
+    env = {**os.environ, "VOUCHERD_DATABASE_URL": database_url}
+
+    def voucherd(*args: str) -> Any:
+        done = subprocess.run(
+            [VOUCHERD, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    tenant = voucherd("tenant", "create", "--name", "Smoke")
+    pin = voucherd("jtl", "pin", "--tenant", str(tenant["id"]), "--scopes", "read")
+    assert pin["tenant_id"] == tenant["id"] and pin["scopes"] == ["read"]
+    with engine.connect() as conn:
+        name = conn.execute(
+            text("SELECT name FROM tenants WHERE id = :id"), {"id": tenant["id"]}
+        ).scalar_one()
+        pins = conn.execute(
+            text("SELECT COUNT(*) FROM jtl_connect_pins WHERE tenant_id = :t"), {"t": tenant["id"]}
+        ).scalar_one()
+    assert (name, pins) == ("Smoke", 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,12 +9,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-from voucherd import __version__, dialects
-from voucherd.api import errors
+from voucherd import __version__, dialects, logs
+from voucherd.api import errors, openapi
 from voucherd.api.limits import BodyLimit
 from voucherd.api.routes import campaigns, health, oauth, value, vouchers
 from voucherd.config import Settings
 from voucherd.db.engine import make_engine
+from voucherd.faces import guard
+from voucherd.faces.access_log import AccessLog
+from voucherd.faces.request_ids import RequestIds
 from voucherd.services import tokens
 
 DESCRIPTION = """
@@ -47,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "OAuth"},
             {"name": "Vouchers"},
@@ -58,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    openapi.install(app)
     for module in (oauth, health, vouchers, value, campaigns):
         app.include_router(module.router)
     for dialect, _command in dialects.load(settings.dialects):
@@ -68,8 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # (URL-encoded) newline would fall through to the native 404. Everything under a
             # dialect's prefix is that dialect's, answered in its own error shape.
             route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    guard.install(app, errors.NATIVE)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    logging.getLogger("voucherd").setLevel(settings.log_level.upper())
+    app.add_middleware(RequestIds)
+    app.add_middleware(AccessLog)
+    logs.configure(settings.log_level)
     return app
 
 

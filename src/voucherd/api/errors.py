@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import orjson
@@ -11,26 +12,29 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from voucherd.domain import errors
+from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable
+from voucherd.faces.runtime import Face, Inbound
 from voucherd.services.idempotency import IdempotencyInFlight, IdempotencyMismatch
 
-STATUS: Final[dict[str, int]] = {
-    errors.NotFound.code: 404,
-    errors.ValidationFailed.code: 422,
-    errors.InvalidAmount.code: 422,
-    errors.CurrencyMismatch.code: 422,
-    errors.MinimumSpendNotMet.code: 422,
-    errors.NotSupportedForKind.code: 422,
-    errors.CodeSpaceTooSmall.code: 422,
-    errors.InvalidPin.code: 403,
-    IdempotencyMismatch.code: 422,
-    IdempotencyInFlight.code: 409,
-    errors.ConcurrentModification.code: 409,
-    errors.DuplicateCode.code: 409,
-    errors.DuplicateId.code: 409,
+# Engine refusals by class, found along the class hierarchy (the nearest entry wins).
+STATUS: Final[Mapping[type[errors.VoucherdError], int]] = {
+    errors.NotFound: 404,
+    errors.ValidationFailed: 422,
+    errors.InvalidAmount: 422,
+    errors.CurrencyMismatch: 422,
+    errors.MinimumSpendNotMet: 422,
+    errors.NotSupportedForKind: 422,
+    errors.CodeSpaceTooSmall: 422,
+    errors.InvalidPin: 403,
+    IdempotencyMismatch: 422,
+    IdempotencyInFlight: 409,
+    errors.ConcurrentModification: 409,
+    errors.DuplicateCode: 409,
+    errors.DuplicateId: 409,
+    # Every other business refusal (wrong state, no balance, locked, ...) is a 409 Conflict:
+    # the request was well-formed but the voucher's current state does not allow it.
+    errors.VoucherdError: 409,
 }
-# Every other business refusal (wrong state, no balance, locked, ...) is a 409 Conflict: the
-# request was well-formed but the voucher's current state does not allow it.
-DEFAULT_BUSINESS_STATUS: Final = 409
 
 TITLES: Final[dict[int, str]] = {
     400: "Bad Request",
@@ -42,7 +46,9 @@ TITLES: Final[dict[int, str]] = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -73,10 +79,10 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def from_domain(exc: errors.VoucherdError) -> Response:
-    status = STATUS.get(exc.code, DEFAULT_BUSINESS_STATUS)
-    reserved = {"type", "title", "status", "code", "detail"}
-    extra = {
+def _domain(exc: errors.VoucherdError) -> Refusal:
+    status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
+    reserved = {"type", "title", "status", "code", "detail", "request_id"}
+    extra: dict[str, Any] = {
         (f"voucher_{k}" if k in reserved else k): _jsonable(v)
         for k, v in exc.details.items()
         if v is not None
@@ -85,7 +91,47 @@ def from_domain(exc: errors.VoucherdError) -> Response:
         extra = {"resource": exc.kind}
     if isinstance(exc, errors.ValidationFailed) and exc.field:
         extra["errors"] = [{"field": exc.field, "rule": exc.rule, "message": exc.message}]
-    return problem(status, exc.code, exc.message, **extra)
+    return Refusal(status, exc.code, exc.message, extra)
+
+
+# The native face's one error table.
+TABLE: Final[ErrorTable] = {
+    errors.VoucherdError: _domain,
+    Unavailable: Refusal(
+        503,
+        "service_unavailable",
+        "the database is unavailable; retry after the time in Retry-After",
+        headers={"Retry-After": str(Unavailable.retry_after)},
+    ),
+    Internal: Refusal(
+        500, "internal_error", "an unexpected error occurred; it is logged with the request id"
+    ),
+}
+
+
+def render(refusal: Refusal, inbound: Inbound) -> Response:
+    return problem(
+        refusal.status,
+        refusal.code,
+        refusal.message,
+        dict(refusal.headers) or None,
+        request_id=inbound.request_id,
+        **refusal.details,
+    )
+
+
+NATIVE: Final = Face(
+    "native",
+    TABLE,
+    render,
+    media_type="application/json",
+    error_media_type="application/problem+json",
+)
+
+
+def from_domain(exc: errors.VoucherdError) -> Response:
+    refusal = _domain(exc)
+    return problem(refusal.status, refusal.code, refusal.message, **refusal.details)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -110,8 +156,8 @@ def validation_problem(exc: RequestValidationError) -> Response:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.VoucherdError)
-    async def _domain(_request: Request, exc: errors.VoucherdError) -> Response:
-        return from_domain(exc)
+    async def _refused(request: Request, exc: errors.VoucherdError) -> Response:
+        return NATIVE.refusal_response(exc, Inbound(request, b""))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 from voucherd.domain.errors import ValidationFailed
+from voucherd.domain.inputs import INT64_MAX, parse_ascii_int
 
 
 def encode(last_id: int) -> str:
@@ -19,7 +20,10 @@ def decode(cursor: str | None) -> int | None:
         kind, _, value = text.partition(":")
         if kind != "id":
             raise ValueError(kind)
-        return int(value)
+        last_id = parse_ascii_int(value)
+        if last_id > INT64_MAX:
+            raise ValueError(value)
+        return last_id
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed("cursor is not valid", field="cursor", rule="cursor") from None
 

@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from voucherd.db.repositories import Row
+from voucherd.domain.inputs import JSON_MAX_BYTES, JSON_MAX_DEPTH
 from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.domain.lifecycle import phase as phase_of
 from voucherd.domain.money import MAX_MINOR_UNITS
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
+from voucherd.faces.fields import JSON_LIMITS, json_id
 
-Minor = Annotated[int, Field(ge=0, le=MAX_MINOR_UNITS, description="integer minor units")]
-PositiveMinor = Annotated[int, Field(ge=1, le=MAX_MINOR_UNITS, description="minor units, > 0")]
+# Every integer a client sends is a JSON integer: ``true``, ``1.0`` and ``"1"`` are refused
+# (docs/decisions.md, "Input limits").
+Minor = Annotated[StrictInt, Field(ge=0, le=MAX_MINOR_UNITS, description="integer minor units")]
+PositiveMinor = Annotated[
+    StrictInt, Field(ge=1, le=MAX_MINOR_UNITS, description="minor units, > 0")
+]
 Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code")]
-BasisPoints = Annotated[int, Field(ge=1, le=10000, description="1/100 of a percent")]
+BasisPoints = Annotated[StrictInt, Field(ge=1, le=10000, description="1/100 of a percent")]
+TaxRate = Annotated[StrictInt, Field(ge=0, le=10000)]
+Count = Annotated[StrictInt, Field(ge=1, le=10**9)]
+CustomerId = Annotated[StrictInt, json_id("customer")]
+CampaignId = Annotated[StrictInt, json_id("campaign")]
+Metadata = Annotated[
+    dict[str, Any],
+    JSON_LIMITS,
+    Field(
+        description=f"any JSON object: at most {JSON_MAX_DEPTH} levels deep"
+        f" and {JSON_MAX_BYTES} bytes"
+    ),
+]
 Text255 = Annotated[str, Field(max_length=255)]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -35,16 +53,16 @@ class VoucherTemplate(Strict):
     min_spend: Minor | None = None
     gift_description: Text255 | None = None
     cashback_bps: BasisPoints | None = None
-    max_uses: Annotated[int, Field(ge=1, le=10**9)] | None = None
-    max_uses_per_customer: Annotated[int, Field(ge=1, le=10**9)] | None = None
+    max_uses: Count | None = None
+    max_uses_per_customer: Count | None = None
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
-    validity_value: Annotated[int, Field(ge=1, le=1000)] | None = None
+    validity_value: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
     validity_unit: ValidityUnit | None = None
     medium: Literal["print", "digital"] = "digital"
     taxable: bool = False
-    tax_rate_bps: Annotated[int, Field(ge=0, le=10000)] | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    tax_rate_bps: TaxRate | None = None
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class VoucherCreate(VoucherTemplate):
@@ -52,8 +70,8 @@ class VoucherCreate(VoucherTemplate):
     code: Code | None = Field(None, description="custom code; generated if absent")
     pin: Annotated[str, Field(min_length=4, max_length=32)] | None = None
     generate_pin: bool = False
-    campaign_id: int | None = None
-    customer_id: int | None = None
+    campaign_id: CampaignId | None = None
+    customer_id: CustomerId | None = None
     sku: Text255 | None = None
     label: Text255 | None = None
     order_number: Text255 | None = None
@@ -64,10 +82,10 @@ class VoucherUpdate(Strict):
     sku: Text255 | None = None
     label: Text255 | None = None
     order_number: Text255 | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     medium: Literal["print", "digital"] | None = None
     taxable: bool | None = None
-    tax_rate_bps: Annotated[int, Field(ge=0, le=10000)] | None = None
+    tax_rate_bps: TaxRate | None = None
     reason: Text255 | None = None
 
 
@@ -85,7 +103,7 @@ class ReinstateRequest(Strict):
 
 
 class ClaimRequest(Strict):
-    customer_id: int
+    customer_id: CustomerId
     reason: Text255 | None = None
 
 
@@ -95,7 +113,7 @@ class UnclaimRequest(Strict):
 
 
 class LockRequest(Strict):
-    lock_seconds: Annotated[int, Field(ge=1, le=31 * 86400)]
+    lock_seconds: Annotated[StrictInt, Field(ge=1, le=31 * 86400)]
     locking_code: Text255 | None = None
     basket_code: Text255 | None = None
 
@@ -117,21 +135,21 @@ class ChargeRequest(VoucherTarget):
     currency: Currency | None = None
     order_amount: Minor | None = Field(None, description="basket total, for discounts")
     order_number: Text255 | None = None
-    customer_id: int | None = None
+    customer_id: CustomerId | None = None
     locking_code: Text255 | None = None
 
 
 class ReserveRequest(VoucherTarget):
     amount: PositiveMinor | None = None
     currency: Currency | None = None
-    ttl_seconds: Annotated[int, Field(ge=1, le=86400)] | None = None
+    ttl_seconds: Annotated[StrictInt, Field(ge=1, le=86400)] | None = None
     locking_code: Text255 | None = None
 
 
 class CaptureRequest(Strict):
     amount: PositiveMinor | None = None
     order_number: Text255 | None = None
-    customer_id: int | None = None
+    customer_id: CustomerId | None = None
 
 
 class RefundRequest(Strict):
@@ -148,7 +166,7 @@ class RechargeRequest(Strict):
 
 class CodeSettings(Strict):
     charset: Annotated[str, Field(min_length=2, max_length=128)] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-    length: Annotated[int, Field(ge=1, le=64)] = 12
+    length: Annotated[StrictInt, Field(ge=1, le=64)] = 12
     prefix: Annotated[str, Field(max_length=32)] = ""
     suffix: Annotated[str, Field(max_length=32)] = ""
     pattern: Annotated[str, Field(max_length=64)] | None = None
@@ -164,7 +182,7 @@ class CampaignCreate(Strict):
 
 
 class GenerateRequest(Strict):
-    count: Annotated[int, Field(ge=1, le=100_000)]
+    count: Annotated[StrictInt, Field(ge=1, le=100_000)]
 
 
 class ImportRequest(Strict):
@@ -176,7 +194,7 @@ class CustomerCreate(Strict):
     name: Text255 | None = None
     email: Text255 | None = None
     phone: Annotated[str, Field(max_length=64)] | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -395,8 +413,13 @@ class CustomerRead(BaseModel):
         return cls(**{k: row[k] for k in cls.model_fields})
 
 
-class Page(BaseModel):
-    data: list[Any]
+ItemT = TypeVar("ItemT")
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next one."""
+
+    data: list[ItemT]
     next_cursor: str | None
 
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.pool import StaticPool
 
-from voucherd.domain.errors import ValidationFailed
+from voucherd.db.types import load_json
+from voucherd.domain.errors import ValidationFailed, VoucherdError
+from voucherd.domain.inputs import INT64_MAX, INT64_MIN
+
+# A database that does not answer is reported (503) within seconds, not after TCP's minutes.
+CONNECT_TIMEOUT_SECONDS = 3
+POOL_TIMEOUT_SECONDS = 10
 
 
 def normalize_url(url: str) -> str:
@@ -19,32 +25,61 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        # Raw NUL in text, or JSON's escape of it (PostgreSQL's jsonb refuses that too).
-        return "\x00" in value or "\\u0000" in value
-    if isinstance(value, dict):
-        return any(_has_nul(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    wrapped = getattr(value, "obj", None)  # psycopg's Json/Jsonb parameter wrappers
-    return wrapped is not None and _has_nul(wrapped)
+def _refusal(parameters: Any) -> ValidationFailed | None:
+    """Why these statement parameters can never be stored or compared, or None.
+
+    Walks them without recursion (JSON values arrive as dicts, or psycopg ``Json`` wrappers):
+    text with NUL (or JSON's escape of it, which PostgreSQL's jsonb refuses too) and integers
+    outside 64 bits (SQLite raises ``OverflowError``, PostgreSQL compares ``bigint`` with
+    ``numeric``), each a server error if sent.
+    """
+    stack = [parameters]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value or "\\u0000" in value:
+                return ValidationFailed("text may not contain NUL characters", rule="no_nul")
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            if not INT64_MIN <= value <= INT64_MAX:
+                return ValidationFailed("integers must fit in 64 bits", rule="range")
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        else:
+            wrapped = getattr(value, "obj", None)  # psycopg's Json/Jsonb parameter wrappers
+            if wrapped is not None:
+                stack.append(wrapped)
+    return None
 
 
 def refuse_nul_text(engine: Engine) -> None:
-    """No text with NUL characters reaches the database, on any face.
+    """No text with NUL characters, and no integer beyond 64 bits, reaches the database.
 
-    PostgreSQL cannot store them and would fail the statement as a server error; SQLite would
+    PostgreSQL cannot store NUL and would fail the statement as a server error; SQLite would
     store what PostgreSQL refuses. Refusing them here, as a typed validation error, gives every
-    API face its own 4xx for it.
+    API face its own 4xx for it. (Faces refuse out-of-range ids as "not found" before this:
+    ``domain/inputs.py``; this is the backstop.)
     """
 
     @event.listens_for(engine, "before_cursor_execute")
     def _check(
         _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
     ) -> None:
-        if parameters and _has_nul(parameters):
-            raise ValidationFailed("text may not contain NUL characters", rule="no_nul")
+        if parameters:
+            refusal = _refusal(parameters)
+            if refusal is not None:
+                raise refusal
+
+    @event.listens_for(engine, "handle_error")
+    def _domain_errors_pass(context: ExceptionContext) -> BaseException | None:
+        # A column type refusing a value (``JsonValue``) raises while SQLAlchemy binds the
+        # parameters, which it would wrap in a StatementError: let the domain error out as is.
+        original = context.original_exception
+        return original if isinstance(original, VoucherdError) else None
 
 
 def make_engine(
@@ -72,8 +107,13 @@ def _postgres_engine(url: str, pool_size: int, echo: bool, pre_ping: bool) -> En
         # database restart fails one request, and SQLAlchemy then renews the whole pool.
         pool_pre_ping=pre_ping,
         pool_recycle=3600,
+        # A request waits at most this long for a pooled connection, then answers 503.
+        pool_timeout=POOL_TIMEOUT_SECONDS,
         echo=echo,
-        connect_args={"application_name": "voucherd"},
+        # Errors and logs never carry statement parameters (codes, PINs, secrets).
+        hide_parameters=True,
+        json_deserializer=load_json,
+        connect_args={"application_name": "voucherd", "connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 
@@ -87,7 +127,9 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
     }
     if memory:
         kwargs = {"connect_args": {"check_same_thread": False}, "poolclass": StaticPool}
-    engine = create_engine(url, echo=echo, **kwargs)
+    engine = create_engine(
+        url, echo=echo, hide_parameters=True, json_deserializer=load_json, **kwargs
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -143,3 +143,16 @@ def rm_stored_status(status: str, uses: int) -> RmStatus:
     if status == S.INACTIVE.value:
         return "VALID"
     return "REDEEMED" if uses > 0 else "ISSUED"
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+def unissued(v: VoucherState) -> bool:
+    """A campaign voucher not issued yet: inactive and unheld (what ``campaigns.issue_next``
+    takes; RM's ``balanceQuantity`` counts them)."""
+    return v.status is S.INACTIVE and v.holder_id is None
+
+
+def unissued_sql(c: Any) -> ColumnElement[bool]:
+    return and_(c.status == S.INACTIVE.value, c.holder_id.is_(None))

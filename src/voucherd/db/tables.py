@@ -25,7 +25,7 @@ from sqlalchemy import (
     text,
 )
 
-from voucherd.db.types import BigId, Json, UtcDateTime
+from voucherd.db.types import AuditJson, BigId, Json, UtcDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -234,8 +234,8 @@ events = Table(
     Column("operation", String(32), nullable=False),
     Column("actor", String(128), nullable=False),
     Column("reason", Text),
-    Column("before", Json),
-    Column("after", Json),
+    Column("before", AuditJson),
+    Column("after", AuditJson),
     Column("created_at", UtcDateTime, nullable=False),
     # The outbox mark: false until ``services.outbox.dispatch`` has handed the event to every
     # subscriber. It commits with the event itself, so an event whose transaction commits

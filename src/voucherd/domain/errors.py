@@ -58,7 +58,7 @@ class NotAllowedByPolicy(InvalidTransition):
 
     code = "not_allowed_by_policy"
 
-    def __init__(self, status: str, action: str, policy: str) -> None:
+    def __init__(self, status: str, action: str, policy: str = "a vendor policy") -> None:
         super().__init__(status, action, f"cannot {action} a voucher that is {status} ({policy})")
         self.details["policy"] = policy
         self.policy = policy

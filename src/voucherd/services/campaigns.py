@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, insert, select, text
 
 from voucherd.db import repositories as repo
+from voucherd.db.projections import unissued_sql
 from voucherd.db.tables import campaigns, events, ledger_entries, vouchers
 from voucherd.domain import codes, errors
 from voucherd.domain import vouchers as rules
@@ -396,8 +397,7 @@ def issue_next(
         query = select(vouchers.c.id).where(
             vouchers.c.tenant_id == actor.tenant_id,
             vouchers.c.campaign_id == campaign["id"],
-            vouchers.c.status == VoucherStatus.INACTIVE.value,
-            vouchers.c.holder_id.is_(None),
+            unissued_sql(vouchers.c),
             vouchers.c.deleted_at.is_(None),
         )
         if skipped:

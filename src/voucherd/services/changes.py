@@ -156,6 +156,7 @@ def apply(
                 **(ledger or {}),
             },
         )
+        uow.moved.append((entry["kind"], entry["currency"], int(entry["amount"])))
     changed = {k: v for k, v in change.updates.items() if row[k] != v}
     record_event(
         uow,

@@ -1,8 +1,8 @@
 """Idempotency keys: a retried POST replays its first answer instead of acting twice.
 
-The key is claimed in a short transaction of its own (so a concurrent duplicate sees it
-"in flight" at once), and completed inside the operation's own transaction, so a response is
-stored exactly when the change it describes is committed.
+The key is claimed and completed inside the operation's own transaction, so an answer is
+stored exactly when the change it describes is committed, and a request that fails on the way
+(crash, database outage) leaves nothing that blocks the client's retry.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select, update
 
 from voucherd.db import repositories as repo
 from voucherd.db.tables import idempotency_keys as keys
@@ -25,6 +25,11 @@ class IdempotencyInFlight(VoucherdError):
 
 class IdempotencyMismatch(VoucherdError):
     code = "idempotency_key_reused"
+
+
+# How long a kept refusal answers a retry (the request changed nothing, so there is no reason to
+# keep it as long as a success).
+REFUSAL_TTL = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,95 +58,101 @@ def _scope(claim: Claim) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def begin(engine: Engine, claim: Claim, *, ttl: timedelta, lock: timedelta) -> Replay | None:
-    """Claim the key. ``None`` means go ahead; a ``Replay`` is the stored first answer.
+def claim(conn: Connection, claim: Claim, now: datetime, *, ttl: timedelta) -> Replay | None:
+    """Claim the key inside the operation's own transaction. ``None`` means go ahead.
+
+    The claim row is written in the same transaction as the change and its answer, so it
+    exists for others exactly when the change is committed: a request that dies (a crash, a
+    database outage) leaves no claim behind and the client's retry runs. A concurrent
+    duplicate meets the uncommitted row: on PostgreSQL it would wait for it, so the key is
+    first taken as a transaction-scoped advisory lock, and a duplicate that cannot take it is
+    told the first request is still in flight; on SQLite writers are serialised at BEGIN, so
+    a duplicate runs after the first has committed and replays its answer.
 
     Raises:
         IdempotencyInFlight: the first request with this key is still running.
         IdempotencyMismatch: the key was used with a different request.
     """
-    now = utcnow()
-    with engine.begin() as conn:
-        # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-        inserted = conn.execute(
-            repo.insert_ignore(conn, keys)
-            .values(
+    if conn.dialect.name == "postgresql":
+        lock_id = int.from_bytes(
+            hashlib.sha256(f"{claim.tenant_id}\0{claim.client_id}\0{claim.key}".encode()).digest()[
+                :8
+            ],
+            "big",
+            signed=True,
+        )
+        taken = conn.execute(select(func.pg_try_advisory_xact_lock(lock_id))).scalar_one()
+        if not taken:
+            raise IdempotencyInFlight("a request with this Idempotency-Key is still in progress")
+    row = conn.execute(select(keys).where(*_scope(claim))).mappings().first()
+    if row is None:
+        conn.execute(
+            insert(keys).values(
                 tenant_id=claim.tenant_id,
                 client_id=claim.client_id,
                 key=claim.key,
                 request_hash=claim.request_hash,
                 state="in_flight",
                 created_at=now,
-                locked_until=now + lock,
+                locked_until=now,
                 expires_at=now + ttl,
             )
-            .returning(keys.c.key)
-        ).first()
-        if inserted is not None:
-            return None
-        row = conn.execute(select(keys).where(*_scope(claim))).mappings().one()
-        if row["expires_at"] <= now:
-            _take_over(conn, claim, row["locked_until"], now, ttl, lock, reset=True)
-            return None
-        if row["request_hash"] != claim.request_hash:
-            raise IdempotencyMismatch(
-                "this Idempotency-Key was already used with a different request"
-            )
-        if row["state"] == "done":
-            return Replay(int(row["status_code"]), str(row["body"]))
-        if row["locked_until"] > now:
-            raise IdempotencyInFlight("a request with this Idempotency-Key is still in progress")
-        # The first attempt died without an answer: this one may try again.
-        _take_over(conn, claim, row["locked_until"], now, ttl, lock, reset=False)
-        return None
-
-
-def _take_over(
-    conn: Connection,
-    claim: Claim,
-    seen: datetime,
-    now: datetime,
-    ttl: timedelta,
-    lock: timedelta,
-    *,
-    reset: bool,
-) -> None:
-    values: dict[str, object] = {"locked_until": now + lock, "state": "in_flight"}
-    if reset:
-        values.update(
-            request_hash=claim.request_hash,
-            created_at=now,
-            expires_at=now + ttl,
-            status_code=None,
-            body=None,
         )
-    taken = conn.execute(
-        update(keys)
-        .where(*_scope(claim), keys.c.locked_until == seen)
-        .values(**values)
-        .returning(keys.c.key)
-    ).first()
-    if taken is None:
+        return None
+    if row["expires_at"] <= now:
+        conn.execute(
+            update(keys)
+            .where(*_scope(claim))
+            .values(
+                request_hash=claim.request_hash,
+                state="in_flight",
+                created_at=now,
+                locked_until=now,
+                expires_at=now + ttl,
+                status_code=None,
+                body=None,
+            )
+        )
+        return None
+    if row["request_hash"] != claim.request_hash:
+        raise IdempotencyMismatch("this Idempotency-Key was already used with a different request")
+    if row["state"] == "done":
+        return Replay(int(row["status_code"]), str(row["body"]))
+    # A claim committed "in flight" is from an earlier release that claimed in a transaction
+    # of its own; honour its lock until it lapses, then take it over.
+    if row["locked_until"] > now:
         raise IdempotencyInFlight("a request with this Idempotency-Key is still in progress")
+    conn.execute(update(keys).where(*_scope(claim)).values(locked_until=now))
+    return None
 
 
-def complete(conn: Connection, claim: Claim, status_code: int, body: str) -> None:
+def complete(conn: Connection, claim: Claim, status_code: int, body: bytes) -> None:
     """Store the answer; call inside the operation's transaction, just before commit."""
     conn.execute(
-        update(keys).where(*_scope(claim)).values(state="done", status_code=status_code, body=body)
+        update(keys)
+        .where(*_scope(claim))
+        .values(state="done", status_code=status_code, body=body.decode())
     )
 
 
-def complete_alone(engine: Engine, claim: Claim, status_code: int, body: str) -> None:
-    """Store a refusal (4xx) whose operation changed nothing, so a retry gets the same answer."""
+def store_refusal(engine: Engine, claim: Claim, status_code: int, body: bytes) -> None:
+    """Keep a refusal whose operation changed nothing, so a retry gets the same answer."""
+    now = utcnow()
     with engine.begin() as conn:
-        complete(conn, claim, status_code, body)
-
-
-def abandon(engine: Engine, claim: Claim) -> None:
-    """Forget the key after an unexpected failure, so the client can retry."""
-    with engine.begin() as conn:
-        conn.execute(delete(keys).where(*_scope(claim), keys.c.state == "in_flight"))
+        conn.execute(
+            repo.insert_ignore(conn, keys).values(
+                tenant_id=claim.tenant_id,
+                client_id=claim.client_id,
+                key=claim.key,
+                request_hash=claim.request_hash,
+                state="done",
+                status_code=status_code,
+                body=body.decode(),
+                created_at=now,
+                locked_until=now,
+                expires_at=now + REFUSAL_TTL,
+            )
+        )
 
 
 def purge_expired(conn: Connection, now: datetime) -> int:

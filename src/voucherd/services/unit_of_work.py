@@ -40,6 +40,9 @@ class UnitOfWork:
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
         self.now = clock()
+        # Value movements written in this unit, as (kind, currency, amount): what committed
+        # work is reported as (metrics) once the entrypoint has committed.
+        self.moved: list[tuple[str, str, int]] = []
 
     @property
     def conn(self) -> Connection:

@@ -254,3 +254,40 @@ def test_openapi_document(world: World) -> None:
         ("DELETE", "/auth/logout"),
     }
     assert "Privileged" in doc["components"]["securitySchemes"]
+
+
+def test_ownership_is_checked_on_the_locked_row(world: World) -> None:
+    """A voucher given to another user while a user's expire waits for its row lock is
+    refused (68) when the lock is granted: the check sees the row the write would change, not
+    the one the request could read before (on PostgreSQL an unlocked read sees the old holder)."""
+    import threading
+    import time
+
+    import httpx
+
+    voucher = world.create()
+    answers: list[httpx.Response] = []
+    with world.engine.connect() as conn:
+        tx = conn.begin()
+        conn.execute(  # holds the row lock (PostgreSQL) / the write lock (SQLite) until commit
+            update(vouchers)
+            .where(vouchers.c.id == voucher["voucher_id"])
+            .values(holder_id=world.other.user_id, version=vouchers.c.version + 1)
+        )
+        request = threading.Thread(
+            target=lambda: answers.append(
+                world.call(
+                    "PUT",
+                    "/expire-voucher",
+                    world.as_user(),
+                    {"voucher_key": voucher["voucher_key"]},
+                )
+            )
+        )
+        request.start()
+        time.sleep(0.5)  # the request is now waiting for the lock
+        tx.commit()
+    request.join(timeout=30)
+    error_envelope(answers[0], 500, 68, "permission_denied_or_non_existent")
+    after = world.snapshot(voucher["voucher_id"])["voucher"]
+    assert (after["holder_id"], after["ends_at"]) == (world.other.user_id, None)

@@ -23,11 +23,14 @@ from voucherd.api.schemas import (
 )
 from voucherd.domain import codes
 from voucherd.domain.scopes import Scope
+from voucherd.faces.fields import ASCII_INT, text_id
 from voucherd.services import campaigns, tenants
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 from voucherd.services.vouchers import NewVoucher
 
 router = APIRouter(prefix="/v1", tags=["Campaigns"])
+CampaignId = Annotated[int, text_id("campaign")]
+CustomerId = Annotated[int, text_id("customer")]
 
 
 @router.post(
@@ -37,7 +40,7 @@ router = APIRouter(prefix="/v1", tags=["Campaigns"])
     responses=ERRORS,
     summary="Create a campaign",
 )
-def create_campaign(
+async def create_campaign(
     request: Request, body: CampaignCreate, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
     def op(uow: UnitOfWork) -> CampaignRead:
@@ -52,24 +55,26 @@ def create_campaign(
         )
         return CampaignRead.of(row)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
-@router.get("/campaigns", response_model=Page, responses=ERRORS, summary="List campaigns")
-def list_campaigns(
+@router.get(
+    "/campaigns", response_model=Page[CampaignRead], responses=ERRORS, summary="List campaigns"
+)
+async def list_campaigns(
     request: Request,
     actor: Actor = scoped(Scope.READ_LISTS),
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, ASCII_INT, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> Response:
-    def op(uow: UnitOfWork) -> Page:
+    def op(uow: UnitOfWork) -> Page[CampaignRead]:
         rows = campaigns.list_page(uow, actor, after_id=pagination.decode(cursor), limit=limit)
-        return Page(
+        return Page[CampaignRead](
             data=[CampaignRead.of(r) for r in rows],
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 @router.get(
@@ -78,8 +83,10 @@ def list_campaigns(
     responses=ERRORS,
     summary="Get a campaign",
 )
-def get_campaign(request: Request, campaign_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(
+async def get_campaign(
+    request: Request, campaign_id: CampaignId, actor: Actor = scoped(Scope.READ)
+) -> Response:
+    return await run(
         request,
         actor,
         lambda uow: CampaignRead.of(campaigns.get(uow, actor, id=campaign_id)),
@@ -94,10 +101,13 @@ def get_campaign(request: Request, campaign_id: int, actor: Actor = scoped(Scope
     responses=ERRORS,
     summary="Generate vouchers with random codes (bulk)",
 )
-def generate(
-    request: Request, campaign_id: int, body: GenerateRequest, actor: Actor = scoped(Scope.MANAGE)
+async def generate(
+    request: Request,
+    campaign_id: CampaignId,
+    body: GenerateRequest,
+    actor: Actor = scoped(Scope.MANAGE),
 ) -> Response:
-    return run(
+    return await run(
         request,
         actor,
         lambda uow: Generated(
@@ -115,10 +125,13 @@ def generate(
     responses=ERRORS,
     summary="Create vouchers with your own codes",
 )
-def import_codes(
-    request: Request, campaign_id: int, body: ImportRequest, actor: Actor = scoped(Scope.MANAGE)
+async def import_codes(
+    request: Request,
+    campaign_id: CampaignId,
+    body: ImportRequest,
+    actor: Actor = scoped(Scope.MANAGE),
 ) -> Response:
-    return run(
+    return await run(
         request,
         actor,
         lambda uow: Generated(
@@ -138,10 +151,10 @@ def import_codes(
     tags=["Customers"],
     summary="Create a customer",
 )
-def create_customer(
+async def create_customer(
     request: Request, body: CustomerCreate, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
-    return run(
+    return await run(
         request,
         actor,
         lambda uow: CustomerRead.of(tenants.create_customer(uow, actor, **body.model_dump())),
@@ -157,8 +170,10 @@ def create_customer(
     tags=["Customers"],
     summary="Get a customer",
 )
-def get_customer(request: Request, customer_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(
+async def get_customer(
+    request: Request, customer_id: CustomerId, actor: Actor = scoped(Scope.READ)
+) -> Response:
+    return await run(
         request,
         actor,
         lambda uow: CustomerRead.of(tenants.get_customer(uow, actor, customer_id)),

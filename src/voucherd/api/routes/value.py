@@ -28,11 +28,14 @@ from voucherd.api.schemas import (
 from voucherd.db.repositories import Row
 from voucherd.domain.errors import ValidationFailed
 from voucherd.domain.scopes import Scope
+from voucherd.faces.fields import ASCII_INT, text_id
 from voucherd.services import value, vouchers
 from voucherd.services.changes import VoucherRef
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["Value"])
+ChargeId = Annotated[int, text_id("charge")]
+ReservationId = Annotated[int, text_id("reservation")]
 
 
 def target(body: VoucherTarget) -> VoucherRef:
@@ -60,7 +63,9 @@ def _result(charged: value.Charged, now: datetime) -> ChargeResult:
     responses=ERRORS,
     summary="Charge (redeem) a voucher by id or code",
 )
-def charge(request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.USE)) -> Response:
+async def charge(
+    request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.USE)
+) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
         charged = value.charge(
             uow,
@@ -76,7 +81,7 @@ def charge(request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.US
         )
         return _result(charged, uow.now)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.get(
@@ -85,13 +90,15 @@ def charge(request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.US
     responses=ERRORS,
     summary="Get a ledger entry (charge, refund, recharge, issue)",
 )
-def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope.READ)) -> Response:
+async def get_entry(
+    request: Request, entry_id: ChargeId, actor: Actor = scoped(Scope.READ)
+) -> Response:
     def op(uow: UnitOfWork) -> LedgerEntryRead:
         entry = value.get_entry(uow, actor, entry_id)
         voucher = vouchers.get(uow, actor, VoucherRef(id=entry["voucher_id"]))
         return LedgerEntryRead.of(entry, voucher["public_id"])
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 @router.post(
@@ -101,8 +108,8 @@ def get_entry(request: Request, entry_id: int, actor: Actor = scoped(Scope.READ)
     responses=ERRORS,
     summary="Refund (part of) a charge",
 )
-def refund(
-    request: Request, entry_id: int, body: RefundRequest, actor: Actor = scoped(Scope.USE)
+async def refund(
+    request: Request, entry_id: ChargeId, body: RefundRequest, actor: Actor = scoped(Scope.USE)
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
         refunded = value.refund(
@@ -110,7 +117,7 @@ def refund(
         )
         return _result(refunded, uow.now)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.post(
@@ -120,7 +127,7 @@ def refund(
     responses=ERRORS,
     summary="Add value to a stored-value voucher",
 )
-def recharge(
+async def recharge(
     request: Request,
     voucher_id: str,
     body: RechargeRequest,
@@ -137,23 +144,23 @@ def recharge(
         )
         return _result(charged, uow.now)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.get(
     "/vouchers/{voucher_id}/ledger",
-    response_model=Page,
+    response_model=Page[LedgerEntryRead],
     responses=ERRORS,
     summary="The voucher's ledger",
 )
-def ledger(
+async def ledger(
     request: Request,
     voucher_id: str,
     actor: Actor = scoped(Scope.READ),
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, ASCII_INT, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
 ) -> Response:
-    def op(uow: UnitOfWork) -> Page:
+    def op(uow: UnitOfWork) -> Page[LedgerEntryRead]:
         rows = value.ledger(
             uow,
             actor,
@@ -161,12 +168,12 @@ def ledger(
             after_id=pagination.decode(cursor),
             limit=limit,
         )
-        return Page(
+        return Page[LedgerEntryRead](
             data=[LedgerEntryRead.of(r, voucher_id) for r in rows],
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 def _reservation(row: Row) -> ReservationRead:
@@ -180,7 +187,9 @@ def _reservation(row: Row) -> ReservationRead:
     responses=ERRORS,
     summary="Hold value or a use on a voucher",
 )
-def reserve(request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.USE)) -> Response:
+async def reserve(
+    request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.USE)
+) -> Response:
     ttl = request.app.state.settings.reservation_ttl_seconds
 
     def op(uow: UnitOfWork) -> ReservationRead:
@@ -196,7 +205,7 @@ def reserve(request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.
         )
         return ReservationRead.of(reserved.reservation, reserved.voucher["public_id"])
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.get(
@@ -205,10 +214,10 @@ def reserve(request: Request, body: ReserveRequest, actor: Actor = scoped(Scope.
     responses=ERRORS,
     summary="Get a reservation",
 )
-def get_reservation(
-    request: Request, reservation_id: int, actor: Actor = scoped(Scope.READ)
+async def get_reservation(
+    request: Request, reservation_id: ReservationId, actor: Actor = scoped(Scope.READ)
 ) -> Response:
-    return run(
+    return await run(
         request,
         actor,
         lambda uow: _reservation(value.get_reservation(uow, actor, reservation_id)),
@@ -223,8 +232,11 @@ def get_reservation(
     responses=ERRORS,
     summary="Charge a reservation",
 )
-def capture(
-    request: Request, reservation_id: int, body: CaptureRequest, actor: Actor = scoped(Scope.USE)
+async def capture(
+    request: Request,
+    reservation_id: ReservationId,
+    body: CaptureRequest,
+    actor: Actor = scoped(Scope.USE),
 ) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
         charged = value.capture(
@@ -237,7 +249,7 @@ def capture(
         )
         return _result(charged, uow.now)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
 @router.post(
@@ -246,5 +258,9 @@ def capture(
     responses=ERRORS,
     summary="Cancel a reservation",
 )
-def release(request: Request, reservation_id: int, actor: Actor = scoped(Scope.USE)) -> Response:
-    return run(request, actor, lambda uow: _reservation(value.release(uow, actor, reservation_id)))
+async def release(
+    request: Request, reservation_id: ReservationId, actor: Actor = scoped(Scope.USE)
+) -> Response:
+    return await run(
+        request, actor, lambda uow: _reservation(value.release(uow, actor, reservation_id))
+    )

@@ -28,14 +28,18 @@ from voucherd.api.schemas import (
     VoucherSecret,
     VoucherUpdate,
 )
+from voucherd.domain.inputs import INT64_MAX
 from voucherd.domain.scopes import Scope
 from voucherd.domain.vouchers import ValueKind
+from voucherd.faces.fields import ASCII_INT
 from voucherd.services import vouchers
 from voucherd.services.changes import VoucherRef
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["Vouchers"])
-Limit = Annotated[int, Query(ge=1, le=500)]
+Limit = Annotated[int, ASCII_INT, Query(ge=1, le=500)]
+# A filter by an id no row can have is refused as invalid (it is a value, not an address).
+FilterId = Annotated[int, ASCII_INT, Query(ge=1, le=INT64_MAX)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid token"},
     403: {"description": "A scope is missing"},
@@ -56,7 +60,7 @@ def _ref(voucher_id: str) -> VoucherRef:
     responses=ERRORS,
     summary="Create a voucher",
 )
-def create_voucher(
+async def create_voucher(
     request: Request, body: VoucherCreate, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
     def op(uow: UnitOfWork) -> VoucherCreated:
@@ -66,23 +70,25 @@ def create_voucher(
         base = VoucherRead.of(created.voucher, uow.now).model_dump()
         return VoucherCreated(**base, code=created.voucher["code"], pin=created.pin)
 
-    return run(request, actor, op, status_code=201, payload=body)
+    return await run(request, actor, op, status_code=201, payload=body)
 
 
-@router.get("/vouchers", response_model=Page, responses=ERRORS, summary="List vouchers")
-def list_vouchers(
+@router.get(
+    "/vouchers", response_model=Page[VoucherRead], responses=ERRORS, summary="List vouchers"
+)
+async def list_vouchers(
     request: Request,
     actor: Actor = scoped(Scope.READ_LISTS),
     limit: Limit = 50,
     cursor: str | None = None,
     status: str | None = None,
     kind: ValueKind | None = None,
-    campaign_id: int | None = None,
-    customer_id: int | None = None,
+    campaign_id: FilterId | None = None,
+    customer_id: FilterId | None = None,
     sku: Annotated[str | None, Query(max_length=255)] = None,
     label: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
-    def op(uow: UnitOfWork) -> Page:
+    def op(uow: UnitOfWork) -> Page[VoucherRead]:
         filters = {
             "status": status,
             "kind": kind.value if kind else None,
@@ -94,12 +100,12 @@ def list_vouchers(
         rows = vouchers.list_page(
             uow, actor, after_id=pagination.decode(cursor), limit=limit, filters=filters
         )
-        return Page(
+        return Page[VoucherRead](
             data=[VoucherRead.of(r, uow.now) for r in rows],
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 @router.post(
@@ -108,8 +114,8 @@ def list_vouchers(
     responses=ERRORS,
     summary="Find a voucher by its code (sent in the body, never in a URL)",
 )
-def lookup(request: Request, body: Lookup, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(
+async def lookup(request: Request, body: Lookup, actor: Actor = scoped(Scope.READ)) -> Response:
+    return await run(
         request,
         actor,
         lambda uow: VoucherRead.of(vouchers.get(uow, actor, VoucherRef(code=body.code)), uow.now),
@@ -120,8 +126,10 @@ def lookup(request: Request, body: Lookup, actor: Actor = scoped(Scope.READ)) ->
 @router.get(
     "/vouchers/{voucher_id}", response_model=VoucherRead, responses=ERRORS, summary="Get a voucher"
 )
-def get_voucher(request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ)) -> Response:
-    return run(
+async def get_voucher(
+    request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ)
+) -> Response:
+    return await run(
         request,
         actor,
         lambda uow: VoucherRead.of(vouchers.get(uow, actor, _ref(voucher_id)), uow.now),
@@ -135,14 +143,14 @@ def get_voucher(request: Request, voucher_id: str, actor: Actor = scoped(Scope.R
     responses=ERRORS,
     summary="Reveal a voucher's code",
 )
-def get_secret(
+async def get_secret(
     request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ_SECRETS)
 ) -> Response:
     def op(uow: UnitOfWork) -> VoucherSecret:
         row = vouchers.get(uow, actor, _ref(voucher_id))
         return VoucherSecret(id=row["public_id"], code=row["code"])
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 @router.patch(
@@ -151,7 +159,7 @@ def get_secret(
     responses=ERRORS,
     summary="Update a voucher's descriptive fields",
 )
-def update_voucher(
+async def update_voucher(
     request: Request, voucher_id: str, body: VoucherUpdate, actor: Actor = scoped(Scope.UPDATE)
 ) -> Response:
     changes = body.model_dump(exclude_unset=True, exclude={"reason"})
@@ -160,7 +168,7 @@ def update_voucher(
         row = vouchers.update(uow, actor, _ref(voucher_id), changes, reason=body.reason)
         return VoucherRead.of(row, uow.now)
 
-    return run(request, actor, op)
+    return await run(request, actor, op)
 
 
 @router.delete(
@@ -169,45 +177,44 @@ def update_voucher(
     responses=ERRORS,
     summary="Delete a voucher (soft; the ledger is kept)",
 )
-def delete_voucher(
+async def delete_voucher(
     request: Request, voucher_id: str, body: RequiredReason, actor: Actor = scoped(Scope.MANAGE)
 ) -> Response:
     def op(uow: UnitOfWork) -> None:
         vouchers.delete(uow, actor, _ref(voucher_id), body.reason)
 
-    response = run(request, actor, op)
-    return Response(status_code=204) if response.status_code == 200 else response
+    return await run(request, actor, op, status_code=204)
 
 
 @router.get(
     "/vouchers/{voucher_id}/events",
-    response_model=Page,
+    response_model=Page[EventRead],
     responses=ERRORS,
     summary="The voucher's audit trail",
 )
-def voucher_events(
+async def voucher_events(
     request: Request,
     voucher_id: str,
     actor: Actor = scoped(Scope.READ),
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> Response:
-    def op(uow: UnitOfWork) -> Page:
+    def op(uow: UnitOfWork) -> Page[EventRead]:
         rows = vouchers.history(
             uow, actor, _ref(voucher_id), after_id=pagination.decode(cursor), limit=limit
         )
-        return Page(
+        return Page[EventRead](
             data=[EventRead.of(r) for r in rows],
             next_cursor=pagination.next_cursor([r["id"] for r in rows], limit),
         )
 
-    return run(request, actor, op, readonly=True)
+    return await run(request, actor, op, readonly=True)
 
 
 def _lifecycle(
     name: str, scope: Scope, body_model: type[Any], call: Callable[..., Any], summary: str
 ) -> None:
-    def endpoint(
+    async def endpoint(
         request: Request,
         voucher_id: str,
         body: Any,
@@ -216,7 +223,7 @@ def _lifecycle(
         def op(uow: UnitOfWork) -> VoucherRead:
             return VoucherRead.of(call(uow, actor, _ref(voucher_id), body), uow.now)
 
-        return run(request, actor, op, payload=body)
+        return await run(request, actor, op, payload=body)
 
     # The body model is chosen per operation, so the annotation is set at runtime.
     endpoint.__annotations__["body"] = body_model

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from voucherd.dialects.jtl import auth, clients, errors, tables, value, vouchers
+from voucherd.dialects.jtl import auth, clients, docs, errors, tables, value, vouchers
 from voucherd.dialects.jtl.cli import cli
+from voucherd.faces import guard
 
 DESCRIPTION = """
 A wire-compatible implementation of the JTL-Voucher Cloud API 1.8 on voucherd.
@@ -30,8 +31,10 @@ def create_subapp() -> FastAPI:
         openapi_tags=TAGS,
     )
     errors.install(sub)
+    guard.install(sub, errors.FACE)
     for module in (auth, clients, vouchers, value):
         sub.include_router(module.router)
+    docs.install(sub)
     return sub
 
 

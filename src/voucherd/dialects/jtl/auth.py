@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from collections.abc import Callable
+from typing import Any, Final
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
-from fastapi.security import OAuth2, SecurityScopes
-from starlette.concurrency import run_in_threadpool
+from fastapi.params import Depends
+from fastapi.security import OAuth2
 from starlette.responses import Response
 
-from voucherd.api.routes.oauth import (
+from voucherd.dialects.jtl import pins
+from voucherd.dialects.jtl.errors import FACE, JtlError
+from voucherd.dialects.jtl.responses import OAuthError, Token
+from voucherd.dialects.jtl.schemas import storable
+from voucherd.domain.scopes import Scope
+from voucherd.faces.oauth import (
     NO_STORE,
     basic_credentials,
     issue_token,
     oauth_error,
     parse_form,
 )
-from voucherd.dialects.jtl import pins
-from voucherd.dialects.jtl.errors import JtlError
-from voucherd.dialects.jtl.schemas import OAuthError, Token, storable
-from voucherd.domain.scopes import Scope
+from voucherd.faces.runtime import Authenticate, Context, Inbound, as_caller, call
 from voucherd.services import tokens
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -38,7 +41,7 @@ SCOPES: Final = {
     Scope.RECHARGE.value: "Recharge a voucher",
 }
 
-bearer = OAuth2(
+scheme = OAuth2(
     flows=OAuthFlows(
         clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL, scopes=SCOPES)
     ),
@@ -54,37 +57,39 @@ bearer = OAuth2(
 UNAUTHENTICATED: Final = {"WWW-Authenticate": 'Bearer realm="jtl"'}
 
 
-def principal(
-    security_scopes: SecurityScopes,
-    request: Request,
-    authorization: Annotated[str | None, Depends(bearer)],
-) -> Actor:
-    """The acting client, if its JTL token carries every scope the operation needs."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise JtlError(401, "AUTH.UNAUTHENTICATED", "Unauthenticated.", headers=UNAUTHENTICATED)
-    try:
-        claims = tokens.verify(request.app.state.signing_key, token.strip(), AUDIENCE)
-    except tokens.TokenInvalid as exc:
-        expired = exc.reason == "expired"
-        raise JtlError(
-            401,
-            "AUTH.TOKEN_EXPIRED" if expired else "AUTH.TOKEN_INVALID",
-            "The access token has expired." if expired else "The access token is invalid.",
-            headers={"WWW-Authenticate": 'Bearer realm="jtl", error="invalid_token"'},
-        ) from None
-    missing = [s for s in security_scopes.scopes if s not in claims.scopes]
-    if missing:
-        raise JtlError(
-            403,
-            "AUTH.INSUFFICIENT_SCOPE",
-            f"This action requires the scope(s): {', '.join(missing)}.",
-            headers={
-                "WWW-Authenticate": f'Bearer error="insufficient_scope", '
-                f'scope="{" ".join(missing)}"'
-            },
-        )
-    return Actor(claims.tenant_id, f"jtl:{claims.client_id}", claims.client_id)
+def bearer(scope: Scope) -> Authenticate[Actor]:
+    """The face's authenticator for operations needing ``scope``: the acting client, if its JTL
+    token carries that scope. Pure (the token is signed): no database read."""
+
+    def authenticate(inbound: Inbound, _uow: UnitOfWork) -> Actor:
+        scheme, _, token = inbound.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise JtlError(401, "AUTH.UNAUTHENTICATED", "Unauthenticated.", UNAUTHENTICATED)
+        try:
+            claims = tokens.verify(inbound.request.app.state.signing_key, token.strip(), AUDIENCE)
+        except tokens.TokenInvalid as exc:
+            expired = exc.reason == "expired"
+            raise JtlError(
+                401,
+                "AUTH.TOKEN_EXPIRED" if expired else "AUTH.TOKEN_INVALID",
+                "The access token has expired." if expired else "The access token is invalid.",
+                {"WWW-Authenticate": 'Bearer realm="jtl", error="invalid_token"'},
+            ) from None
+        if scope.value not in claims.scopes:
+            raise JtlError(
+                403,
+                "AUTH.INSUFFICIENT_SCOPE",
+                f"This action requires the scope(s): {scope.value}.",
+                {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope.value}"'},
+            )
+        return Actor(claims.tenant_id, f"jtl:{claims.client_id}", claims.client_id)
+
+    return authenticate
+
+
+def documented(scope: Scope) -> list[Depends]:
+    """The scope a route needs, in the OpenAPI document (``bearer`` checks it)."""
+    return [Security(scheme, scopes=[scope.value])]
 
 
 router = APIRouter(tags=["OAuth"])
@@ -109,26 +114,30 @@ TOKEN_FORM: Final[dict[str, Any]] = {
 }
 
 
-def _issue(request: Request, form: dict[str, str], basic: tuple[str, str] | None) -> Response:
-    if not all(storable(text) for pair in form.items() for text in pair) or (
-        basic and not all(storable(text) for text in basic)
-    ):
-        return oauth_error(400, "invalid_request", "the form holds NUL or invalid characters")
-    client_type = form.get("client_type")
-    if client_type is not None and len(client_type) > MAX_CLIENT_TYPE:
-        return oauth_error(
-            400, "invalid_request", f"client_type may be at most {MAX_CLIENT_TYPE} characters"
-        )
-    result = issue_token(request, form, basic, AUDIENCE)
-    if isinstance(result, Response):
-        return result
-    tenant_id, body = result
-    if client_type:
-        client_id = basic[0] if basic else form.get("client_id", "")
-        with UnitOfWork(request.app.state.engine) as uow:
-            pins.record_client_type(uow, tenant_id, client_id, client_type)
-            uow.commit()
-    return Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE)
+def _issuer(form: dict[str, str]) -> Callable[[Context[None]], Response]:
+    def issue(ctx: Context[None]) -> Response:
+        """Checks the form, then issues the token (``issue_token`` authenticates the client)."""
+        request = ctx.inbound.request
+        basic = basic_credentials(request.headers.get("authorization"))
+        if not all(storable(text) for pair in form.items() for text in pair) or (
+            basic and not all(storable(text) for text in basic)
+        ):
+            return oauth_error(400, "invalid_request", "the form holds NUL or invalid characters")
+        client_type = form.get("client_type")
+        if client_type is not None and len(client_type) > MAX_CLIENT_TYPE:
+            return oauth_error(
+                400, "invalid_request", f"client_type may be at most {MAX_CLIENT_TYPE} characters"
+            )
+        result = issue_token(request, form, basic, AUDIENCE)
+        if isinstance(result, Response):
+            return result
+        tenant_id, body = result
+        if client_type:
+            client_id = basic[0] if basic else form.get("client_id", "")
+            pins.record_client_type(ctx.uow, tenant_id, client_id, client_type)
+        return Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE)
+
+    return issue
 
 
 @router.post(
@@ -160,5 +169,13 @@ async def token(request: Request) -> Response:
     form = parse_form(await request.body())
     if form is None:
         return oauth_error(400, "invalid_request", "the form is not valid UTF-8")
-    basic = basic_credentials(request.headers.get("authorization"))
-    return await run_in_threadpool(_issue, request, form, basic)
+    # Not under Idempotency-Key: a token is a secret, and the idempotency store keeps answers.
+    return await call(
+        FACE,
+        request,
+        _issuer(form),
+        authenticate=as_caller(None),
+        render=lambda response: response,
+        write=bool(form.get("client_type")),
+        idempotent=False,
+    )

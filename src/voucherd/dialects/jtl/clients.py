@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from voucherd.dialects.jtl import pins, render
-from voucherd.dialects.jtl.common import engine, errors_doc, json
-from voucherd.dialects.jtl.errors import unprocessable
-from voucherd.dialects.jtl.schemas import Client, ConnectRequest
-from voucherd.services.unit_of_work import UnitOfWork
+from voucherd.dialects.jtl import parse, pins, render
+from voucherd.dialects.jtl.common import json
+from voucherd.dialects.jtl.docs import body_doc, errors_doc
+from voucherd.dialects.jtl.errors import FACE, Unprocessable
+from voucherd.dialects.jtl.responses import Client
+from voucherd.dialects.jtl.schemas import ConnectRequest
+from voucherd.faces.runtime import Context, as_caller, call
 
 router = APIRouter(prefix="/v1", tags=["Clients"])
+INVALID_PIN = ("pin", "valid_pin", "The pin is invalid, expired or already used.")
+
+
+def _connect(ctx: Context[None]) -> dict[str, Any]:
+    body = parse.body(ConnectRequest, ctx.inbound)
+    connected = pins.connect(ctx.uow, body.pin)
+    if connected is None:
+        raise Unprocessable(INVALID_PIN)
+    at = render.timestamp(connected.connected_at)
+    return {
+        "id": connected.client.client_id,
+        "client_group_id": str(connected.client.tenant_id),
+        "name": connected.name,
+        "secret": connected.client.client_secret,
+        "scopes": sorted(connected.client.scopes),
+        "created_at": at,
+        "updated_at": at,
+        "connected_at": at,
+        "type": connected.client_type,
+    }
 
 
 @router.post(
@@ -22,27 +46,11 @@ router = APIRouter(prefix="/v1", tags=["Clients"])
     summary="Connects a client",
     description="Exchanges a temporary PIN (issued with `voucherd jtl pin`, valid 30 minutes,"
     " usable once) for full OAuth client credentials. No access token needed.",
+    openapi_extra=body_doc(ConnectRequest),
 )
-def connect(request: Request, body: ConnectRequest) -> Response:
-    with UnitOfWork(engine(request)) as uow:
-        connected = pins.connect(uow, body.pin)
-        if connected is None:
-            raise unprocessable(
-                "CLIENT.CONNECT",
-                ("pin", "valid_pin", "The pin is invalid, expired or already used."),
-            )
-        uow.commit()
-    at = render.timestamp(connected.connected_at)
-    return json(
-        {
-            "id": connected.client.client_id,
-            "client_group_id": str(connected.client.tenant_id),
-            "name": connected.name,
-            "secret": connected.client.client_secret,
-            "scopes": sorted(connected.client.scopes),
-            "created_at": at,
-            "updated_at": at,
-            "connected_at": at,
-            "type": connected.client_type,
-        }
+async def connect(request: Request) -> Response:
+    # No caller yet (the PIN is the credential), and the answer holds a client secret that the
+    # idempotency store must not keep: not under Idempotency-Key; a PIN works once anyway.
+    return await call(
+        FACE, request, _connect, authenticate=as_caller(None), render=json, idempotent=False
     )

@@ -1,18 +1,18 @@
-"""JTL's request bodies (validated strictly, like Laravel rules) and response objects.
+"""JTL's request bodies and query strings (validated strictly, like Laravel rules).
 
-The response models only describe the OpenAPI document; routes render plain dicts
-(``render.py``) that follow them field for field.
+They are parsed by ``parse.py`` after authentication; the response objects are in
+``responses.py``.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from voucherd.domain import inputs
+from voucherd.domain.errors import ValidationFailed
 from voucherd.domain.money import is_currency
 
 AMOUNT_PATTERN = r"^[0-9]{1,5}\.[0-9]{2}$"
@@ -46,13 +48,21 @@ def _positive(value: str) -> str:
     return value
 
 
+DATA_MESSAGES: Final = {
+    "json": "The data must be a valid JSON string.",
+    "depth": f"The data may not be nested more than {inputs.JSON_MAX_DEPTH} levels deep.",
+    "size": f"The data may not be greater than {inputs.JSON_MAX_BYTES} bytes.",
+}
+
+
 def _json_object(value: str | None) -> str | None:
     if value is None:
         return None
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        raise PydanticCustomError("json", "The data must be a valid JSON string.") from None
+    try:  # the one JSON limit of every face (depth, size, text, 64-bit integers)
+        parsed = inputs.loads_json(value, "data")
+    except ValidationFailed as exc:
+        rule = "json" if exc.rule in ("json", "depth") else exc.rule
+        raise PydanticCustomError(rule, DATA_MESSAGES.get(exc.rule, exc.message)) from None
     if not isinstance(parsed, dict):
         raise PydanticCustomError("json", "The data must be a JSON object string.")
     return value
@@ -108,17 +118,19 @@ def storable(text: str) -> bool:
     return True
 
 
+def _storable_text(value: object) -> object:
+    if isinstance(value, str) and not storable(value):
+        raise PydanticCustomError("utf8", "The value must be UTF-8 text without NUL characters.")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: object) -> object:
-        if isinstance(value, str) and not storable(value):
-            raise PydanticCustomError(
-                "utf8", "The value must be UTF-8 text without NUL characters."
-            )
-        return value
+        return _storable_text(value)
 
 
 class VoucherCreate(Strict):
@@ -251,134 +263,66 @@ class ConnectRequest(Strict):
     ]
 
 
-# --- responses (documentation) -----------------------------------------------------------
+# --- query strings -------------------------------------------------------------------------
 
-OutAmount = Annotated[
-    str, Field(min_length=4, max_length=9, pattern=AMOUNT_PATTERN, examples=["10.53"])
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise PydanticCustomError("date", "The date is out of range.") from None
+
+
+def _ascii_int(value: object) -> object:
+    """Integers in a query string are ASCII digits: no "+", "_", blanks or other digits."""
+    if isinstance(value, str):
+        try:
+            return inputs.parse_ascii_int(value, allow_negative=True)
+        except ValueError:
+            raise PydanticCustomError("int_parsing", "Input should be a valid integer") from None
+    return value
+
+
+Page = Annotated[
+    int, Field(ge=1, le=1_000_000, description="Page number"), BeforeValidator(_ascii_int)
 ]
+PerPage = Annotated[
+    int,
+    Field(ge=1, le=100, description="Entries per page (at most 100)"),
+    BeforeValidator(_ascii_int),
+]
+CreatedAt = Annotated[datetime | None, AfterValidator(_utc)]
 
 
-class Voucher(BaseModel):
-    id: str
-    client_id: str | None
-    sku: str | None
-    batch: str | None
-    amount: OutAmount
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
-    valid_until: datetime | None
-    validity_value: int | None
-    validity_interval: Interval | None
-    status: Status
-    type: VoucherType
-    taxable: bool
-    tax_rate: str | None
-    order_number: str | None
-    data: str | None
-    created_at: datetime
-    updated_at: datetime
+class Query(BaseModel):
+    """Query strings are text: integers and dates are read from it (ASCII digits only)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        return _storable_text(value)
 
 
-class VoucherWithSecrets(Voucher):
-    code: str
-    pin: str | None = Field(
-        description="Only in the response that created the voucher; the"
-        " PIN is stored hashed and is null afterwards"
-    )
+class PageQuery(Query):
+    page: Page = 1
+    per_page: PerPage = 25
 
 
-class VoucherListItem(Voucher):
-    remaining_amount: OutAmount
-    deletable: bool
-
-
-class Links(BaseModel):
-    first: str
-    last: str
-    prev: str | None
-    next: str | None
-
-
-class Meta(BaseModel):
-    current_page: int
-    per_page: int
-    from_: int | None = Field(alias="from")
-    to: int | None
-    last_page: int
-    total: int
-    path: str
-
-
-class VoucherPage(BaseModel):
-    data: list[VoucherListItem]
-    links: Links
-    meta: Meta
-
-
-class Charge(BaseModel):
-    id: str
-    voucher_id: str
-    client_id: str | None
-    type: Literal["charge", "recharge", "refund"]
-    amount: OutAmount
-    order_number: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class ChargePage(BaseModel):
-    data: list[Charge]
-    links: Links
-    meta: Meta
-
-
-class Reservation(BaseModel):
-    id: str
-    voucher_id: str
-    voucher_taxable: bool
-    voucher_tax_rate: str | None
-    client_id: str | None
-    amount: OutAmount
-    valid_until: datetime
-    created_at: datetime
-    updated_at: datetime
-
-
-class Client(BaseModel):
-    id: str
-    client_group_id: str
-    name: str
-    secret: str
-    scopes: list[str]
-    created_at: datetime
-    updated_at: datetime
-    connected_at: datetime
-    type: str
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: Literal["Bearer"]
-    expires_in: int
-    scope: str
-
-
-class OAuthError(BaseModel):
-    error: str
-    error_description: str
-
-
-class Error(BaseModel):
-    status: int
-    code: str
-    message: str
-
-
-class FieldError(BaseModel):
-    code: str
-    property: str
-    rule: str
-    message: str
-
-
-class ValidationFailure(Error):
-    errors: list[FieldError]
+class VoucherListQuery(PageQuery):
+    created_from: Annotated[
+        CreatedAt,
+        Field(alias="filter[created_from]", description="Entries created at or after (RFC 3339)"),
+    ] = None
+    created_to: Annotated[
+        CreatedAt,
+        Field(alias="filter[created_to]", description="Entries created at or before (RFC 3339)"),
+    ] = None
+    status: Annotated[Status | None, Field(alias="filter[status]")] = None
+    batch: Annotated[str | None, Field(alias="filter[batch]", max_length=30)] = None
+    sku: Annotated[str | None, Field(alias="filter[sku]", max_length=255)] = None
+    type: Annotated[VoucherType | None, Field(alias="filter[type]")] = None
+    order_number: Annotated[str | None, Field(alias="filter[order_number]", max_length=255)] = None

@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from voucherd.config import Settings
 from voucherd.db.repositories import Row
-from voucherd.dialects.jtl import render
-from voucherd.dialects.jtl.common import (
-    engine,
-    errors_doc,
-    json,
-    numeric_id,
-    scoped,
-    stored_value,
-)
-from voucherd.dialects.jtl.errors import JtlError, not_found, unprocessable
-from voucherd.dialects.jtl.schemas import (
-    Charge,
-    ChargeRequest,
-    RefundRequest,
-    Reservation,
-    ReservationRequest,
-)
+from voucherd.dialects.jtl import parse, render
+from voucherd.dialects.jtl.auth import bearer, documented
+from voucherd.dialects.jtl.common import created, no_content, stored_value
+from voucherd.dialects.jtl.docs import body_doc, errors_doc
+from voucherd.dialects.jtl.errors import FACE, JtlError, Unprocessable, not_found
+from voucherd.dialects.jtl.responses import Charge, Reservation
+from voucherd.dialects.jtl.schemas import ChargeRequest, RefundRequest, ReservationRequest
 from voucherd.dialects.jtl.vouchers import MAX_BALANCE_ERROR
 from voucherd.domain import errors
 from voucherd.domain.scopes import Scope
+from voucherd.faces.runtime import Context, call
 from voucherd.services import value
 from voucherd.services.changes import VoucherRef, find
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -69,26 +61,29 @@ def _lapsed(reservation: Row, now: datetime) -> bool:
     summary="Set the reservation for a specific voucher",
     description="Holds `amount` on the voucher with `code` for 30 minutes. A new reservation"
     " on the same voucher replaces the previous one. `pin` is checked when sent.",
+    dependencies=documented(Scope.USE),
+    openapi_extra=body_doc(ReservationRequest),
 )
-def reserve(
-    request: Request, body: ReservationRequest, actor: Actor = scoped(Scope.USE)
-) -> Response:
+async def reserve(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    ref = VoucherRef(code=body.code)
-    amount = render.parse_money(body.amount, body.currency)
-    with UnitOfWork(engine(request)) as uow:
-        stored_value(uow, actor, ref, for_update=True)
+
+    def reserve(ctx: Context[Actor]) -> dict[str, Any]:
+        body = parse.body(ReservationRequest, ctx.inbound)
+        ref = VoucherRef(code=body.code)
+        amount = render.parse_money(body.amount, body.currency)
+        stored_value(ctx.uow, ctx.caller, ref, for_update=True)
         reserved = value.reserve(
-            uow,
-            actor,
+            ctx.uow,
+            ctx.caller,
             ref,
             amount=amount,
             currency=body.currency,
             pin=body.pin,
             ttl=timedelta(seconds=settings.reservation_ttl_seconds),
         )
-        uow.commit()
-    return json(render.reservation(reserved.reservation, reserved.voucher), 201)
+        return render.reservation(reserved.reservation, reserved.voucher)
+
+    return await call(FACE, request, reserve, authenticate=bearer(Scope.USE), render=created)
 
 
 @router.post(
@@ -101,22 +96,27 @@ def reserve(
     summary="Charge a specific voucher reservation",
     description="Charges the reserved amount. RESERVATION.EXPIRED after 30 minutes or once a"
     " newer reservation exists for the voucher.",
+    dependencies=documented(Scope.USE),
+    openapi_extra=body_doc(ChargeRequest),
 )
-def charge(
-    request: Request, id: str, body: ChargeRequest, actor: Actor = scoped(Scope.USE)
-) -> Response:
-    reservation_id = numeric_id(id, "reservation")
-    with UnitOfWork(engine(request)) as uow:
-        reservation = _locked_reservation(uow, actor, reservation_id)
+async def charge(request: Request, id: str) -> Response:
+    def charge(ctx: Context[Actor]) -> dict[str, Any]:
+        reservation_id = parse.numeric_id(id, "reservation")
+        body = parse.body(ChargeRequest, ctx.inbound)
+        reservation = _locked_reservation(ctx.uow, ctx.caller, reservation_id)
+        # ENGINE-POLICY: JTL tells "already charged", "cancelled" and "lapsed" apart; the
+        # engine's capture refuses all three as ReservationClosed/Expired. Checked here on the
+        # reservation read after its voucher was locked, until the engine names them.
         if reservation["status"] == "captured":
             raise ALREADY_CHARGED
         if reservation["status"] == "released":
             raise CANCELLED
-        if _lapsed(reservation, uow.now):
+        if _lapsed(reservation, ctx.uow.now):
             raise errors.ReservationExpired("the reservation has expired")
-        charged = value.capture(uow, actor, reservation_id, order_number=body.order_number)
-        uow.commit()
-    return json(render.charge(charged.entry, charged.voucher["public_id"]), 201)
+        charged = value.capture(ctx.uow, ctx.caller, reservation_id, order_number=body.order_number)
+        return render.charge(charged.entry, charged.voucher["public_id"])
+
+    return await call(FACE, request, charge, authenticate=bearer(Scope.USE), render=created)
 
 
 @router.delete(
@@ -131,17 +131,19 @@ def charge(
     summary="Cancel a reservation",
     description="Releases the held amount. Idempotent; a charged reservation cannot be"
     " cancelled (RESERVATION.ALREADY_CHARGED).",
+    dependencies=documented(Scope.USE),
 )
-def cancel(request: Request, id: str, actor: Actor = scoped(Scope.USE)) -> Response:
-    reservation_id = numeric_id(id, "reservation")
-    with UnitOfWork(engine(request)) as uow:
-        reservation = _locked_reservation(uow, actor, reservation_id)
+async def cancel(request: Request, id: str) -> Response:
+    def cancel(ctx: Context[Actor]) -> None:
+        reservation_id = parse.numeric_id(id, "reservation")
+        reservation = _locked_reservation(ctx.uow, ctx.caller, reservation_id)
+        # ENGINE-POLICY: cancelling a closed reservation is a no-op for JTL (see charge above).
         if reservation["status"] == "captured":
             raise ALREADY_CHARGED
         if reservation["status"] == "open":
-            value.release(uow, actor, reservation_id)
-        uow.commit()
-    return Response(status_code=204)
+            value.release(ctx.uow, ctx.caller, reservation_id)
+
+    return await call(FACE, request, cancel, authenticate=bearer(Scope.USE), render=no_content)
 
 
 @router.post(
@@ -153,18 +155,22 @@ def cancel(request: Request, id: str, actor: Actor = scoped(Scope.USE)) -> Respo
     responses=errors_doc(401, 403, 404, 409, 422),
     summary="Refund a specific voucher charge",
     description="Gives back part or all of what is left of a charge (type `charge`).",
+    dependencies=documented(Scope.USE),
+    openapi_extra=body_doc(RefundRequest),
 )
-def refund(
-    request: Request, id: str, body: RefundRequest, actor: Actor = scoped(Scope.USE)
-) -> Response:
-    entry_id = numeric_id(id, "charge")
-    amount = render.parse_money(body.amount, body.currency)
-    with UnitOfWork(engine(request)) as uow:
-        entry = value.get_entry(uow, actor, entry_id)
+async def refund(request: Request, id: str) -> Response:
+    def refund(ctx: Context[Actor]) -> dict[str, Any]:
+        entry_id = parse.numeric_id(id, "charge")
+        body = parse.body(RefundRequest, ctx.inbound)
+        amount = render.parse_money(body.amount, body.currency)
+        entry = value.get_entry(ctx.uow, ctx.caller, entry_id)
         if entry["kind"] not in render.CHARGE_TYPES:
             raise not_found("charge")
-        refunded = value.refund(uow, actor, entry_id, amount=amount, currency=body.currency)
+        refunded = value.refund(
+            ctx.uow, ctx.caller, entry_id, amount=amount, currency=body.currency
+        )
         if not render.fits(refunded.voucher["balance"], refunded.voucher["currency"]):
-            raise unprocessable("CHARGE.REFUND", MAX_BALANCE_ERROR)
-        uow.commit()
-    return json(render.charge(refunded.entry, refunded.voucher["public_id"]), 201)
+            raise Unprocessable(MAX_BALANCE_ERROR)  # rolls the refund back
+        return render.charge(refunded.entry, refunded.voucher["public_id"])
+
+    return await call(FACE, request, refund, authenticate=bearer(Scope.USE), render=created)

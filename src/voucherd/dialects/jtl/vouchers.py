@@ -1,46 +1,52 @@
-"""``/v1/vouchers``: create, list, show, complete, update, status, delete, recharge, charges."""
+"""``/v1/vouchers``: create, list, show, complete, update, status, delete, recharge, charges.
+
+Every route runs through the face runtime (``faces.runtime.call``): the authenticator checks the
+Bearer token and its scope, the operation parses the request and makes one service call in the
+runtime's unit of work, and every refusal is answered through the face's error table.
+"""
 
 from __future__ import annotations
 
 import json as jsonlib
-from datetime import UTC, datetime
 from math import ceil
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from voucherd.db.projections import jtl_status
 from voucherd.db.repositories import Row, voucher_state
-from voucherd.dialects.jtl import queries, render
-from voucherd.dialects.jtl.common import engine, errors_doc, json, scoped, stored_value
-from voucherd.dialects.jtl.errors import JtlError, unprocessable
-from voucherd.dialects.jtl.schemas import (
+from voucherd.dialects.jtl import parse, queries, render
+from voucherd.dialects.jtl.auth import bearer, documented
+from voucherd.dialects.jtl.common import created, json, no_content, stored_value
+from voucherd.dialects.jtl.docs import body_doc, errors_doc, query_doc
+from voucherd.dialects.jtl.errors import FACE, JtlError, Unprocessable
+from voucherd.dialects.jtl.responses import (
     Charge,
     ChargePage,
-    DeleteRequest,
-    RechargeRequest,
-    Status,
-    StatusRequest,
     Voucher,
-    VoucherCreate,
     VoucherPage,
-    VoucherType,
-    VoucherUpdate,
     VoucherWithSecrets,
-    storable,
+)
+from voucherd.dialects.jtl.schemas import (
+    DeleteRequest,
+    PageQuery,
+    RechargeRequest,
+    StatusRequest,
+    VoucherCreate,
+    VoucherListQuery,
+    VoucherUpdate,
 )
 from voucherd.domain.errors import NotAllowedByPolicy
 from voucherd.domain.policies import JTL
 from voucherd.domain.scopes import Scope
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
+from voucherd.faces.runtime import Context, call
 from voucherd.services import value, vouchers
 from voucherd.services.changes import VoucherRef
-from voucherd.services.unit_of_work import Actor, UnitOfWork
+from voucherd.services.unit_of_work import Actor
 
 router = APIRouter(prefix="/v1", tags=["Vouchers"])
-Page = Annotated[int, Query(ge=1, le=1_000_000, description="Page number")]
-PerPage = Annotated[int, Query(ge=1, le=100, description="Entries per page (at most 100)")]
 MAX_BALANCE_ERROR = ("amount", "max_balance", "The balance of the voucher may not exceed 99999.99.")
 
 
@@ -107,7 +113,7 @@ def _new_voucher(body: VoucherCreate) -> vouchers.NewVoucher:
             )
         )
     if problems:
-        raise unprocessable("VOUCHER.CREATE", *problems)
+        raise Unprocessable(*problems)
     return vouchers.NewVoucher(
         kind=ValueKind.STORED_VALUE,
         currency=body.currency,
@@ -138,28 +144,20 @@ def _new_voucher(body: VoucherCreate) -> vouchers.NewVoucher:
     summary="Create a new voucher",
     description="Creates a stored-value voucher, inactive unless `status` is `active`. The"
     " response is the only one that shows the PIN.",
+    dependencies=documented(Scope.MANAGE),
+    openapi_extra=body_doc(VoucherCreate),
 )
-def create_voucher(
-    request: Request, body: VoucherCreate, actor: Actor = scoped(Scope.MANAGE)
-) -> Response:
-    spec = _new_voucher(body)
-    with UnitOfWork(engine(request)) as uow:
-        created = vouchers.create(uow, actor, spec)
-        uow.commit()
-    pin = body.pin if body.pin is not None else created.pin
-    return json(render.with_secrets(created.voucher, pin), 201)
+async def create_voucher(request: Request) -> Response:
+    def create(ctx: Context[Actor]) -> dict[str, Any]:
+        body = parse.body(VoucherCreate, ctx.inbound)
+        created = vouchers.create(ctx.uow, ctx.caller, _new_voucher(body))
+        pin = body.pin if body.pin is not None else created.pin
+        return render.with_secrets(created.voucher, pin)
+
+    return await call(FACE, request, create, authenticate=bearer(Scope.MANAGE), render=created)
 
 
 # --- read -----------------------------------------------------------------------------------
-
-
-def _aware(value: datetime | None, prop: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise unprocessable("VOUCHER.LIST", (prop, "date", "The date is out of range.")) from None
 
 
 @router.get(
@@ -171,49 +169,28 @@ def _aware(value: datetime | None, prop: str) -> datetime | None:
     description="Oldest first. List items add `remaining_amount` (the balance not held by a"
     " live reservation) and `deletable` (false for an active voucher that still has"
     " value: deactivate it first).",
+    dependencies=documented(Scope.READ_LISTS),
+    openapi_extra=query_doc(VoucherListQuery),
 )
-def list_vouchers(
-    request: Request,
-    actor: Actor = scoped(Scope.READ_LISTS),
-    page: Page = 1,
-    per_page: PerPage = 25,
-    created_from: Annotated[
-        datetime | None,
-        Query(alias="filter[created_from]", description="Entries created at or after (RFC 3339)"),
-    ] = None,
-    created_to: Annotated[
-        datetime | None,
-        Query(alias="filter[created_to]", description="Entries created at or before (RFC 3339)"),
-    ] = None,
-    status: Annotated[Status | None, Query(alias="filter[status]")] = None,
-    batch: Annotated[str | None, Query(alias="filter[batch]", max_length=30)] = None,
-    sku: Annotated[str | None, Query(alias="filter[sku]", max_length=255)] = None,
-    type: Annotated[VoucherType | None, Query(alias="filter[type]")] = None,
-    order_number: Annotated[str | None, Query(alias="filter[order_number]", max_length=255)] = None,
-) -> Response:
-    for prop, text in (
-        ("filter[batch]", batch),
-        ("filter[sku]", sku),
-        ("filter[order_number]", order_number),
-    ):
-        if text is not None and not storable(text):
-            raise unprocessable(
-                "VOUCHER.LIST",
-                (prop, "utf8", "The value must be UTF-8 text without NUL characters."),
-            )
-    where = queries.VoucherFilter(
-        status=status,
-        batch=batch,
-        sku=sku,
-        type=type,
-        order_number=order_number,
-        created_from=_aware(created_from, "filter[created_from]"),
-        created_to=_aware(created_to, "filter[created_to]"),
-    )
-    with UnitOfWork(engine(request), readonly=True) as uow:
-        rows, total = queries.voucher_page(uow.conn, actor.tenant_id, where, page, per_page)
-        items = [render.list_item(row, uow.now) for row in rows]
-    return json(paginate(request, items, total, page, per_page))
+async def list_vouchers(request: Request) -> Response:
+    def page(ctx: Context[Actor]) -> dict[str, Any]:
+        q = parse.query(VoucherListQuery, ctx.inbound)
+        where = queries.VoucherFilter(
+            status=q.status,
+            batch=q.batch,
+            sku=q.sku,
+            type=q.type,
+            order_number=q.order_number,
+            created_from=q.created_from,
+            created_to=q.created_to,
+        )
+        rows, total = queries.voucher_page(
+            ctx.uow.conn, ctx.caller.tenant_id, where, q.page, q.per_page
+        )
+        items = [render.list_item(row, ctx.uow.now) for row in rows]
+        return paginate(request, items, total, q.page, q.per_page)
+
+    return await call(FACE, request, page, authenticate=bearer(Scope.READ_LISTS), render=json)
 
 
 @router.get(
@@ -223,11 +200,13 @@ def list_vouchers(
     responses=errors_doc(401, 403, 404),
     summary="Get a voucher",
     description="Without secrets; use `/vouchers/{id}/complete` for the code.",
+    dependencies=documented(Scope.READ),
 )
-def get_voucher(request: Request, id: str, actor: Actor = scoped(Scope.READ)) -> Response:
-    with UnitOfWork(engine(request), readonly=True) as uow:
-        row = stored_value(uow, actor, _ref(id))
-    return json(render.voucher(row))
+async def get_voucher(request: Request, id: str) -> Response:
+    def show(ctx: Context[Actor]) -> dict[str, Any]:
+        return render.voucher(stored_value(ctx.uow, ctx.caller, _ref(id)))
+
+    return await call(FACE, request, show, authenticate=bearer(Scope.READ), render=json)
 
 
 @router.get(
@@ -238,11 +217,13 @@ def get_voucher(request: Request, id: str, actor: Actor = scoped(Scope.READ)) ->
     summary="Get a voucher with its code",
     description="Adds `code` and `pin`. PINs are stored hashed, so `pin` is always null here:"
     " it is shown once, in the response that created the voucher.",
+    dependencies=documented(Scope.READ_SECRETS),
 )
-def get_complete(request: Request, id: str, actor: Actor = scoped(Scope.READ_SECRETS)) -> Response:
-    with UnitOfWork(engine(request), readonly=True) as uow:
-        row = stored_value(uow, actor, _ref(id))
-    return json(render.with_secrets(row, None))
+async def get_complete(request: Request, id: str) -> Response:
+    def show(ctx: Context[Actor]) -> dict[str, Any]:
+        return render.with_secrets(stored_value(ctx.uow, ctx.caller, _ref(id)), None)
+
+    return await call(FACE, request, show, authenticate=bearer(Scope.READ_SECRETS), render=json)
 
 
 # --- change ---------------------------------------------------------------------------------
@@ -255,18 +236,21 @@ def get_complete(request: Request, id: str, actor: Actor = scoped(Scope.READ_SEC
     responses=errors_doc(401, 403, 404, 409, 422),
     summary="Update a voucher",
     description="Changes `sku` and/or `batch`; `null` clears a field.",
+    dependencies=documented(Scope.UPDATE),
+    openapi_extra=body_doc(VoucherUpdate),
 )
-def update_voucher(
-    request: Request, id: str, body: VoucherUpdate, actor: Actor = scoped(Scope.UPDATE)
-) -> Response:
+async def update_voucher(request: Request, id: str) -> Response:
     names = {"sku": "sku", "batch": "label"}
-    changes = {names[k]: getattr(body, k) for k in sorted(body.model_fields_set)}
-    with UnitOfWork(engine(request)) as uow:
-        row = stored_value(uow, actor, _ref(id), for_update=True)
+
+    def update(ctx: Context[Actor]) -> dict[str, Any]:
+        body = parse.body(VoucherUpdate, ctx.inbound)
+        changes = {names[k]: getattr(body, k) for k in sorted(body.model_fields_set)}
+        row = stored_value(ctx.uow, ctx.caller, _ref(id), for_update=True)
         if changes:
-            row = vouchers.update(uow, actor, _ref(id), changes)
-        uow.commit()
-    return json(render.voucher(row))
+            row = vouchers.update(ctx.uow, ctx.caller, _ref(id), changes)
+        return render.voucher(row)
+
+    return await call(FACE, request, update, authenticate=bearer(Scope.UPDATE), render=json)
 
 
 @router.patch(
@@ -278,17 +262,24 @@ def update_voucher(
     description="Activates or deactivates a voucher; activation fixes `valid_until` from"
     " `validity_value` + `validity_interval`. Setting the current status again"
     " changes nothing.",
+    dependencies=documented(Scope.USE),
+    openapi_extra=body_doc(StatusRequest),
 )
-def set_status(
-    request: Request, id: str, body: StatusRequest, actor: Actor = scoped(Scope.USE)
-) -> Response:
-    with UnitOfWork(engine(request)) as uow:
-        row = stored_value(uow, actor, _ref(id), for_update=True)
+async def set_status(request: Request, id: str) -> Response:
+    def status(ctx: Context[Actor]) -> dict[str, Any]:
+        body = parse.body(StatusRequest, ctx.inbound)
+        row = stored_value(ctx.uow, ctx.caller, _ref(id), for_update=True)
         if jtl_status(voucher_state(row)) != body.status:
             change = vouchers.activate if body.status == "active" else vouchers.deactivate
-            row = change(uow, actor, _ref(id), reason=body.comment)
-        uow.commit()
-    return json(render.voucher(row))
+            row = change(ctx.uow, ctx.caller, _ref(id), reason=body.comment)
+        return render.voucher(row)
+
+    return await call(FACE, request, status, authenticate=bearer(Scope.USE), render=json)
+
+
+NOT_DELETABLE = JtlError(
+    409, "VOUCHER.NOT_DELETABLE", "An active voucher cannot be deleted. Deactivate it first."
+)
 
 
 @router.delete(
@@ -299,25 +290,19 @@ def set_status(
     summary="Delete a voucher",
     description="Inactive and used-up vouchers can be deleted (VOUCHER.NOT_DELETABLE otherwise);"
     " `comment` is required.",
+    dependencies=documented(Scope.MANAGE),
+    openapi_extra=body_doc(DeleteRequest),
 )
-def delete_voucher(
-    request: Request,
-    id: str,
-    body: Annotated[DeleteRequest, Body()],
-    actor: Actor = scoped(Scope.MANAGE),
-) -> Response:
-    with UnitOfWork(engine(request)) as uow:
-        stored_value(uow, actor, _ref(id), for_update=True)
+async def delete_voucher(request: Request, id: str) -> Response:
+    def delete(ctx: Context[Actor]) -> None:
+        body = parse.body(DeleteRequest, ctx.inbound)
+        stored_value(ctx.uow, ctx.caller, _ref(id), for_update=True)
         try:
-            vouchers.delete(uow, actor, _ref(id), body.comment, policies=JTL)
-        except NotAllowedByPolicy:  # DELETE_ONLY_INACTIVE
-            raise JtlError(
-                409,
-                "VOUCHER.NOT_DELETABLE",
-                "An active voucher cannot be deleted. Deactivate it first.",
-            ) from None
-        uow.commit()
-    return Response(status_code=204)
+            vouchers.delete(ctx.uow, ctx.caller, _ref(id), body.comment, policies=JTL)
+        except NotAllowedByPolicy:  # DELETE_ONLY_INACTIVE, decided on the locked row
+            raise NOT_DELETABLE from None
+
+    return await call(FACE, request, delete, authenticate=bearer(Scope.MANAGE), render=no_content)
 
 
 # --- value ---------------------------------------------------------------------------------
@@ -331,26 +316,32 @@ def delete_voucher(
     responses=errors_doc(401, 403, 404, 409, 422),
     summary="Recharge a voucher",
     description="Adds value to a voucher named by `id` or, if no `id` is given, by `code`.",
+    dependencies=documented(Scope.RECHARGE),
+    openapi_extra=body_doc(RechargeRequest),
 )
-def recharge(
-    request: Request, body: RechargeRequest, actor: Actor = scoped(Scope.RECHARGE)
-) -> Response:
-    if body.id is None and body.code is None:
-        raise unprocessable(
-            "VOUCHER.RECHARGE",
-            ("code", "required_without", "The code field is required when id is not present."),
-        )
-    ref = _ref(body.id) if body.id is not None else VoucherRef(code=body.code)
-    amount = render.parse_money(body.amount, body.currency)
-    with UnitOfWork(engine(request)) as uow:
-        stored_value(uow, actor, ref, for_update=True)
+async def recharge(request: Request) -> Response:
+    def recharge(ctx: Context[Actor]) -> dict[str, Any]:
+        body = parse.body(RechargeRequest, ctx.inbound)
+        if body.id is None and body.code is None:
+            raise Unprocessable(
+                ("code", "required_without", "The code field is required when id is not present.")
+            )
+        ref = _ref(body.id) if body.id is not None else VoucherRef(code=body.code)
+        amount = render.parse_money(body.amount, body.currency)
+        stored_value(ctx.uow, ctx.caller, ref, for_update=True)
         charged = value.recharge(
-            uow, actor, ref, amount=amount, currency=body.currency, order_number=body.order_number
+            ctx.uow,
+            ctx.caller,
+            ref,
+            amount=amount,
+            currency=body.currency,
+            order_number=body.order_number,
         )
         if not render.fits(charged.voucher["balance"], charged.voucher["currency"]):
-            raise unprocessable("VOUCHER.RECHARGE", MAX_BALANCE_ERROR)
-        uow.commit()
-    return json(render.charge(charged.entry, charged.voucher["public_id"]), 201)
+            raise Unprocessable(MAX_BALANCE_ERROR)  # rolls the recharge back
+        return render.charge(charged.entry, charged.voucher["public_id"])
+
+    return await call(FACE, request, recharge, authenticate=bearer(Scope.RECHARGE), render=created)
 
 
 @router.get(
@@ -360,18 +351,17 @@ def recharge(
     responses=errors_doc(401, 403, 404, 422),
     summary="Get a list of voucher charges",
     description="Charges, recharges and refunds of one voucher, oldest first.",
+    dependencies=documented(Scope.READ),
+    openapi_extra=query_doc(PageQuery),
 )
-def list_charges(
-    request: Request,
-    id: str,
-    actor: Actor = scoped(Scope.READ),
-    page: Page = 1,
-    per_page: PerPage = 25,
-) -> Response:
-    with UnitOfWork(engine(request), readonly=True) as uow:
-        row: Row = stored_value(uow, actor, _ref(id))
+async def list_charges(request: Request, id: str) -> Response:
+    def page(ctx: Context[Actor]) -> dict[str, Any]:
+        q = parse.query(PageQuery, ctx.inbound)
+        row: Row = stored_value(ctx.uow, ctx.caller, _ref(id))
         entries, total = queries.charge_page(
-            uow.conn, actor.tenant_id, row["id"], render.CHARGE_TYPES, page, per_page
+            ctx.uow.conn, ctx.caller.tenant_id, row["id"], render.CHARGE_TYPES, q.page, q.per_page
         )
-    items = [render.charge(entry, row["public_id"]) for entry in entries]
-    return json(paginate(request, items, total, page, per_page))
+        items = [render.charge(entry, row["public_id"]) for entry in entries]
+        return paginate(request, items, total, q.page, q.per_page)
+
+    return await call(FACE, request, page, authenticate=bearer(Scope.READ), render=json)

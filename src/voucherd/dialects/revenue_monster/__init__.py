@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -20,7 +19,7 @@ from voucherd.dialects.revenue_monster import errors, routes, tables
 from voucherd.dialects.revenue_monster.callbacks import Worker
 from voucherd.dialects.revenue_monster.cli import cli
 from voucherd.dialects.revenue_monster.settings import RmSettings
-from voucherd.domain.errors import VoucherdError
+from voucherd.faces import guard
 
 PREFIX = "/rm"
 
@@ -39,34 +38,16 @@ def mount(app: FastAPI) -> None:
     app.state.rm_settings = settings
     sub.include_router(routes.router)
 
-    async def rm_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, errors.RmError)
-        return errors.response(exc)
-
     async def http_error(_request: Request, exc: Exception) -> Response:
+        # The router's own refusals (no route, wrong method): every other answer of the face,
+        # error or not, comes from the runtime through errors.TABLE.
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code in (404, 405):
-            return errors.response(errors.RmError("API_ENDPOINT_NOT_FOUND", status=exc.status_code))
-        return errors.response(errors.RmError("INVALID_REQUEST", str(exc.detail), exc.status_code))
+            return errors.answer(errors.RmError("API_ENDPOINT_NOT_FOUND", status=exc.status_code))
+        return errors.answer(errors.RmError("INVALID_REQUEST", str(exc.detail), exc.status_code))
 
-    async def internal_error(_request: Request, _exc: Exception) -> Response:
-        return errors.response(errors.RmError("INTERNAL_ERROR"))
-
-    async def validation_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        where = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else "request"
-        return errors.response(errors.RmError("VALIDATION_ERROR", f"{where} is invalid"))
-
-    async def domain_error(_request: Request, exc: Exception) -> Response:
-        # An engine refusal no call site translated (e.g. NUL text refused at the database).
-        assert isinstance(exc, VoucherdError)
-        return errors.response(errors.from_domain(exc))
-
-    sub.add_exception_handler(errors.RmError, rm_error)
-    sub.add_exception_handler(VoucherdError, domain_error)
-    sub.add_exception_handler(RequestValidationError, validation_error)
     sub.add_exception_handler(StarletteHTTPException, http_error)
-    sub.add_exception_handler(Exception, internal_error)
+    guard.install(sub, errors.FACE)
     app.mount(PREFIX, sub)
 
     if settings.callback_worker:

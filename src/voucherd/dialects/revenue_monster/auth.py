@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,29 +13,20 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 
-from voucherd.api.routes.oauth import basic_credentials
 from voucherd.db.tables import clients
-from voucherd.dialects.revenue_monster import signing
-from voucherd.dialects.revenue_monster.errors import RmError
+from voucherd.dialects.revenue_monster import parse, signing
+from voucherd.dialects.revenue_monster.errors import OAuthError, RmError
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.dialects.revenue_monster.tables import rm_clients, rm_nonces, rm_refresh_tokens
 from voucherd.domain.scopes import parse_scopes
+from voucherd.faces.oauth import basic_credentials
+from voucherd.faces.runtime import Context, Inbound
 from voucherd.services import tenants, tokens
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 AUDIENCE = "rm"
 CLIENT_KIND = "rm"
 MAX_NONCE_LENGTH = 128
-
-
-class OAuthError(Exception):
-    """An error of the token endpoint, with RM's CamelCase OAuth codes."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 def _hash(token: str) -> str:
@@ -86,42 +76,53 @@ def _use_refresh_token(uow: UnitOfWork, tenant_id: int, client_id: str, token: s
     return str(row["family"])
 
 
-def _revoke_family(engine: Engine, tenant_id: int, token: str) -> None:
-    with UnitOfWork(engine) as uow:
-        family = uow.conn.execute(
-            select(rm_refresh_tokens.c.family).where(
+def _revoke_family(uow: UnitOfWork, tenant_id: int, token: str) -> None:
+    family = uow.conn.execute(
+        select(rm_refresh_tokens.c.family).where(
+            rm_refresh_tokens.c.tenant_id == tenant_id,
+            rm_refresh_tokens.c.token_hash == _hash(token),
+        )
+    ).scalar_one_or_none()
+    if family is not None:
+        uow.conn.execute(
+            update(rm_refresh_tokens)
+            .where(
                 rm_refresh_tokens.c.tenant_id == tenant_id,
-                rm_refresh_tokens.c.token_hash == _hash(token),
+                rm_refresh_tokens.c.family == family,
+                rm_refresh_tokens.c.revoked_at.is_(None),
             )
-        ).scalar_one_or_none()
-        if family is not None:
-            uow.conn.execute(
-                update(rm_refresh_tokens)
-                .where(
-                    rm_refresh_tokens.c.tenant_id == tenant_id,
-                    rm_refresh_tokens.c.family == family,
-                    rm_refresh_tokens.c.revoked_at.is_(None),
-                )
-                .values(revoked_at=uow.now)
-            )
-            uow.commit()
+            .values(revoked_at=uow.now)
+        )
 
 
-def issue_tokens(
-    engine: Engine,
-    signing_key: bytes,
-    settings: RmSettings,
-    authorization: str | None,
-    body: bytes,
-) -> dict[str, Any]:
-    """``POST /v1/token``. Raises: OAuthError."""
-    credentials = basic_credentials(authorization)
-    if credentials is None:
-        raise OAuthError("InvalidClient", "Client authentication failed", 401)
+@dataclass(frozen=True, slots=True)
+class TokenClient:
+    """An RM client that authenticated at ``/v1/token``, and the grant it asks for."""
+
+    tenant_id: int
+    client_id: str
+    scopes: str
+    form: dict[str, Any]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.tenant_id, f"rm:{self.client_id}", self.client_id)
+
+
+def _basic(header: str | None) -> tuple[str, str] | None:
     try:
-        form = json.loads(body or b"{}")
-    except ValueError:
-        raise OAuthError("InvalidRequest", "The request body is not valid JSON") from None
+        return basic_credentials(header)
+    except ValueError:  # e.g. ``Basic %%%\xff``: not even base64 text
+        return None
+
+
+def _token_form(body: bytes) -> dict[str, Any]:
+    try:
+        form = parse.body(body)
+    except RmError as exc:
+        raise OAuthError("InvalidRequest", exc.message) from None
+    if form is None:
+        form = {}
     if not isinstance(form, dict):
         raise OAuthError("InvalidRequest", "The request body must be a JSON object")
     grant = form.get("grantType")
@@ -129,36 +130,55 @@ def issue_tokens(
         raise OAuthError("InvalidRequest", "grantType is required")
     if grant not in ("client_credentials", "refresh_token"):
         raise OAuthError("UnSupportedGrantType", "Unsupported grant type")
-    with UnitOfWork(engine) as uow:
-        client = tenants.authenticate_client(uow, *credentials)
-        if client is None or client["kind"] != CLIENT_KIND:
-            raise OAuthError("InvalidClient", "Client authentication failed", 401)
-        tenant_id, client_id = int(client["tenant_id"]), str(client["id"])
-        if grant == "client_credentials":
-            family = secrets.token_hex(16)
-        else:
-            refresh = form.get("refreshToken")
-            if not isinstance(refresh, str) or not refresh:
-                raise OAuthError("InvalidRequest", "refreshToken is required")
-            family = _use_refresh_token(uow, tenant_id, client_id, refresh)
-            if not family:
-                uow.rollback()
-                _revoke_family(engine, tenant_id, refresh)
-                raise OAuthError("InvalidGrant", "The refresh token was already used")
-        refresh_token = _new_refresh_token(
-            uow, tenant_id, client_id, family, settings.refresh_token_ttl_seconds
-        )
-        ttl = settings.access_token_ttl_seconds
-        claims = tokens.Claims(
-            tenant_id,
-            client_id,
-            parse_scopes(client["scopes"]),
-            AUDIENCE,
-            int(uow.now.timestamp()) + ttl,
-        )
-        uow.commit()
+    return form
+
+
+def token_client(inbound: Inbound, uow: UnitOfWork) -> TokenClient:
+    """The authenticator of ``POST /v1/token``: Basic client credentials of an RM client.
+
+    The header and the body are checked before the database is asked. Raises: OAuthError.
+    """
+    credentials = _basic(inbound.headers.get("authorization"))
+    if credentials is None:
+        raise OAuthError("InvalidClient", "Client authentication failed", 401)
+    form = _token_form(inbound.body)
+    client = tenants.authenticate_client(uow, *credentials)
+    if client is None or client["kind"] != CLIENT_KIND:
+        raise OAuthError("InvalidClient", "Client authentication failed", 401)
+    return TokenClient(int(client["tenant_id"]), str(client["id"]), client["scopes"], form)
+
+
+def issue_tokens(ctx: Context[TokenClient]) -> dict[str, Any] | OAuthError:
+    """``POST /v1/token`` for an authenticated client.
+
+    A reused refresh token revokes its family and is refused: that refusal is *returned*, so the
+    revocation commits with the request's unit of work.
+    """
+    uow, client = ctx.uow, ctx.caller
+    settings: RmSettings = ctx.inbound.request.app.state.rm_settings
+    if client.form["grantType"] == "client_credentials":
+        family = secrets.token_hex(16)
+    else:
+        refresh = client.form.get("refreshToken")
+        if not isinstance(refresh, str) or not refresh:
+            raise OAuthError("InvalidRequest", "refreshToken is required")
+        family = _use_refresh_token(uow, client.tenant_id, client.client_id, refresh)
+        if not family:
+            _revoke_family(uow, client.tenant_id, refresh)
+            return OAuthError("InvalidGrant", "The refresh token was already used")
+    refresh_token = _new_refresh_token(
+        uow, client.tenant_id, client.client_id, family, settings.refresh_token_ttl_seconds
+    )
+    ttl = settings.access_token_ttl_seconds
+    claims = tokens.Claims(
+        client.tenant_id,
+        client.client_id,
+        parse_scopes(client.scopes),
+        AUDIENCE,
+        int(uow.now.timestamp()) + ttl,
+    )
     return {
-        "accessToken": tokens.issue(signing_key, claims),
+        "accessToken": tokens.issue(ctx.inbound.request.app.state.signing_key, claims),
         "tokenType": "Bearer",
         "expiresIn": ttl,
         "refreshToken": refresh_token,
@@ -171,8 +191,11 @@ def issue_tokens(
 
 @dataclass(frozen=True, slots=True)
 class Caller:
+    """An RM client whose Open API call verified; ``body`` is the parsed body it signed."""
+
     tenant_id: int
     client_id: str
+    body: Any = None
 
     @property
     def actor(self) -> Actor:
@@ -202,15 +225,6 @@ def request_urls(request: Request) -> list[str]:
     return urls
 
 
-def parse_body(body: bytes) -> Any:
-    if not body.strip():
-        return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise RmError("INVALID_REQUEST", "The request body is not valid JSON") from None
-
-
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -219,34 +233,20 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def authenticate(request: Request, body: bytes, now: datetime) -> Caller:
-    """Token, timestamp, signature and nonce of one Open API call.
+def signed(inbound: Inbound, uow: UnitOfWork) -> Caller:
+    """The authenticator of every ``/v3`` call: token, timestamp, nonce, body, signature.
 
-    Raises: RmError (UNAUTHORIZED, TOKEN_EXPIRED, TOKEN_INVALID, CLIENT_NOT_SET_PUBLIC_KEY,
-    INVALID_TIMESTAMP, INVALID_REQUEST_SIGNATURE, INVALID_REQUEST).
+    Everything that needs no database is checked first; the nonce is recorded in the request's
+    own unit of work. Raises: RmError (UNAUTHORIZED, TOKEN_EXPIRED, TOKEN_INVALID,
+    CLIENT_NOT_SET_PUBLIC_KEY, INVALID_TIMESTAMP, INVALID_REQUEST_SIGNATURE, INVALID_REQUEST).
     """
+    request, now = inbound.request, uow.now
     state = request.app.state
     settings: RmSettings = state.rm_settings
     try:
         claims = tokens.verify(state.signing_key, _bearer(request), AUDIENCE, now)
     except tokens.TokenInvalid as exc:
         raise RmError("TOKEN_EXPIRED" if exc.reason == "expired" else "TOKEN_INVALID") from None
-    with UnitOfWork(state.engine, readonly=True) as uow:
-        row = uow.conn.execute(
-            select(rm_clients.c.public_key_pem, clients.c.revoked_at)
-            .select_from(
-                clients.outerjoin(
-                    rm_clients,
-                    (rm_clients.c.client_id == clients.c.id)
-                    & (rm_clients.c.tenant_id == clients.c.tenant_id),
-                )
-            )
-            .where(clients.c.tenant_id == claims.tenant_id, clients.c.id == claims.client_id)
-        ).first()
-    if row is None or row.revoked_at is not None:
-        raise RmError("TOKEN_INVALID")
-    if not row.public_key_pem:
-        raise RmError("CLIENT_NOT_SET_PUBLIC_KEY")
     timestamp = request.headers.get("x-timestamp")
     seconds = signing.parse_timestamp(timestamp)
     if seconds is None or abs(now.timestamp() - seconds) > settings.timestamp_window_seconds:
@@ -258,55 +258,57 @@ def authenticate(request: Request, body: bytes, now: datetime) -> Caller:
     signature = signing.parse_header(request.headers.get("x-signature"))
     if signature is None:
         raise RmError("INVALID_REQUEST_SIGNATURE")
-    value = parse_body(body)
+    value = parse.body(inbound.body)
+    row = uow.conn.execute(
+        select(rm_clients.c.public_key_pem, clients.c.revoked_at)
+        .select_from(
+            clients.outerjoin(
+                rm_clients,
+                (rm_clients.c.client_id == clients.c.id)
+                & (rm_clients.c.tenant_id == clients.c.tenant_id),
+            )
+        )
+        .where(clients.c.tenant_id == claims.tenant_id, clients.c.id == claims.client_id)
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise RmError("TOKEN_INVALID")
+    if not row.public_key_pem:
+        raise RmError("CLIENT_NOT_SET_PUBLIC_KEY")
     candidates = [
         signing.plaintext(
             data=data, method=request.method, nonce_str=nonce, request_url=url, timestamp=timestamp
         )
-        for data in signing.data_variants(value, body)
+        for data in signing.data_variants(value, inbound.body)
         for url in request_urls(request)
     ]
     if signing.verify(signing.load_public_key(row.public_key_pem), signature, candidates) is None:
         raise RmError("INVALID_REQUEST_SIGNATURE")
-    _consume_nonce(
-        state.engine,
-        claims.tenant_id,
-        claims.client_id,
-        nonce,
-        now + timedelta(seconds=2 * settings.timestamp_window_seconds),
-        now,
-    )
-    return Caller(claims.tenant_id, claims.client_id)
+    expires_at = now + timedelta(seconds=2 * settings.timestamp_window_seconds)
+    _consume_nonce(uow, claims.tenant_id, claims.client_id, nonce, expires_at)
+    return Caller(claims.tenant_id, claims.client_id, value)
 
 
 def _consume_nonce(
-    engine: Engine,
-    tenant_id: int,
-    client_id: str,
-    nonce: str,
-    expires_at: datetime,
-    now: datetime,
+    uow: UnitOfWork, tenant_id: int, client_id: str, nonce: str, expires_at: datetime
 ) -> None:
     """Record the nonce; the primary key refuses it if any process has seen it in the window."""
-    with UnitOfWork(engine) as uow:
+    uow.conn.execute(
+        delete(rm_nonces).where(
+            rm_nonces.c.tenant_id == tenant_id,
+            rm_nonces.c.client_id == client_id,
+            rm_nonces.c.expires_at < uow.now,
+        )
+    )
+    try:
         uow.conn.execute(
-            delete(rm_nonces).where(
-                rm_nonces.c.tenant_id == tenant_id,
-                rm_nonces.c.client_id == client_id,
-                rm_nonces.c.expires_at < now,
+            insert(rm_nonces).values(
+                tenant_id=tenant_id, client_id=client_id, nonce=nonce, expires_at=expires_at
             )
         )
-        try:
-            uow.conn.execute(
-                insert(rm_nonces).values(
-                    tenant_id=tenant_id, client_id=client_id, nonce=nonce, expires_at=expires_at
-                )
-            )
-        except IntegrityError:
-            raise RmError(
-                "INVALID_REQUEST_SIGNATURE", "The nonce string was already used (replayed request)"
-            ) from None
-        uow.commit()
+    except IntegrityError:
+        raise RmError(
+            "INVALID_REQUEST_SIGNATURE", "The nonce string was already used (replayed request)"
+        ) from None
 
 
 def purge_expired_nonces(engine: Engine, now: datetime) -> int:

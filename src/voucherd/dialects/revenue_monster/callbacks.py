@@ -27,12 +27,12 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 from voucherd.db import repositories as repo
 from voucherd.db.projections import rm_stored_status
 from voucherd.db.tables import deliveries, delivery_attempts
-from voucherd.dialects.revenue_monster import auth, ops, signing
+from voucherd.dialects.revenue_monster import auth, render, signing
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.dialects.revenue_monster.tables import rm_merchants
 from voucherd.services import outbox
 from voucherd.services.outbox import DELIVERED, DELIVERING, FAILED, PENDING
-from voucherd.services.unit_of_work import Actor, UnitOfWork
+from voucherd.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("voucherd.rm.callbacks")
 
@@ -86,8 +86,7 @@ class RmCallbacks:
         created = 0
         for tenant_id, merchant in merchants.items():
             base_url = merchant["public_url"] or self.settings.public_url.rstrip("/")
-            ctx = ops.Context(self.engine, Actor(tenant_id, "system:rm-callbacks"), base_url)
-            renderer = ops.Renderer(uow, ctx)
+            renderer = render.Renderer(uow, tenant_id, base_url)
             # One callback per voucher per batch: it carries the voucher as it is now anyway.
             latest = {
                 e.voucher_id: e

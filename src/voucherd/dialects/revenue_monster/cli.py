@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,13 +10,11 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Engine, insert
 
-from voucherd.config import Settings
-from voucherd.db.engine import make_engine
 from voucherd.dialects.revenue_monster import auth, batches, merchants, signing
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.dialects.revenue_monster.tables import rm_clients
-from voucherd.domain.errors import VoucherdError
 from voucherd.domain.scopes import ALL_SCOPES
+from voucherd.faces.cli import DatabaseUrl, database, fail, print_json
 from voucherd.services import tenants
 from voucherd.services.unit_of_work import UnitOfWork
 
@@ -31,28 +27,6 @@ merchant_app = typer.Typer(
 cli.add_typer(client_app, name="client")
 cli.add_typer(batch_app, name="batch")
 cli.add_typer(merchant_app, name="merchant")
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="VOUCHERD_DATABASE_URL",
-        help="SQLAlchemy URL; default ./voucherd.db",
-    ),
-]
-
-
-def _engine(url: str | None) -> Engine:
-    return make_engine(url or Settings().database_url)
-
-
-def _print(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _fail(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
-    raise typer.Exit(2)
 
 
 def create_client(
@@ -93,13 +67,12 @@ def client_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an RM client; prints JSON with clientId and clientSecret (shown once)."""
-    try:
-        result = create_client(_engine(database_url), tenant, public_key.read_text(), name)
-    except ValueError as exc:
-        _fail(str(exc))
-    except VoucherdError as exc:
-        _fail(f"({exc.code}) {exc.message}")
-    _print({**result, "tenantId": tenant})
+    with database(database_url) as engine:
+        try:
+            result = create_client(engine, tenant, public_key.read_text(), name)
+        except ValueError as exc:
+            fail(str(exc))
+    print_json({**result, "tenantId": tenant})
 
 
 @client_app.command("revoke-tokens")
@@ -109,8 +82,9 @@ def client_revoke_tokens(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke all refresh tokens of an RM client; prints how many."""
-    revoked = auth.revoke_refresh_tokens(_engine(database_url), tenant, client)
-    _print({"tenantId": tenant, "clientId": client, "revokedRefreshTokens": revoked})
+    with database(database_url) as engine:
+        revoked = auth.revoke_refresh_tokens(engine, tenant, client)
+    print_json({"tenantId": tenant, "clientId": client, "revokedRefreshTokens": revoked})
 
 
 def _iso(text: str) -> datetime:
@@ -139,7 +113,7 @@ def batch_create(
     """Create a voucher batch and its vouchers; prints JSON with the batch key."""
     kind = type.upper()
     if kind not in ("CASH", "DISCOUNT", "GIFT"):
-        _fail("--type is CASH, DISCOUNT or GIFT")
+        fail("--type is CASH, DISCOUNT or GIFT")
     spec = batches.NewBatch(
         label=label,
         type=kind,  # type: ignore[arg-type]  # checked just above
@@ -150,13 +124,12 @@ def batch_create(
         expiry_days=expiry_days,
         expires_at=_iso(expires_at) if expires_at else None,
     )
-    try:
-        result = batches.create(_engine(database_url), tenant, spec)
-    except ValueError as exc:
-        _fail(str(exc))
-    except VoucherdError as exc:
-        _fail(f"({exc.code}) {exc.message}")
-    _print(result)
+    with database(database_url) as engine:
+        try:
+            result = batches.create(engine, tenant, spec)
+        except ValueError as exc:
+            fail(str(exc))
+    print_json(result)
 
 
 @merchant_app.command("set")
@@ -179,21 +152,19 @@ def merchant_set(
     changes: dict[str, Any] = {}
     if callback_url is not None:
         if callback_url and not callback_url.lower().startswith(("http://", "https://")):
-            _fail("--callback-url must be an http(s) URL")
+            fail("--callback-url must be an http(s) URL")
         changes["callback_url"] = callback_url
     if retry_interval is not None:
         if retry_interval <= 0:
-            _fail("--retry-interval must be positive")
+            fail("--retry-interval must be positive")
         changes["retry_interval_seconds"] = retry_interval
     if public_url is not None:
         changes["public_url"] = public_url
     if reinstate_pin is not None:
         changes["reinstate_pin"] = reinstate_pin
-    try:
-        row = merchants.configure(_engine(database_url), tenant, **changes)
-    except VoucherdError as exc:
-        _fail(f"({exc.code}) {exc.message}")
-    _print(
+    with database(database_url) as engine:
+        row = merchants.configure(engine, tenant, **changes)
+    print_json(
         {
             "tenantId": tenant,
             "callbackUrl": row["callback_url"],
@@ -213,10 +184,11 @@ def worker(
     """Deliver callbacks (run this where the app runs with VOUCHERD_RM_CALLBACK_WORKER=false)."""
     from voucherd.dialects.revenue_monster.callbacks import Worker
 
-    runner = Worker(_engine(database_url), RmSettings())
-    if once:
-        scanned, delivered = runner.run_once()
-        _print({"deliveriesCreated": scanned, "attempts": delivered})
-        return
-    with contextlib.suppress(KeyboardInterrupt):
-        runner.run_forever()
+    with database(database_url) as engine:
+        runner = Worker(engine, RmSettings())
+        if once:
+            scanned, delivered = runner.run_once()
+            print_json({"deliveriesCreated": scanned, "attempts": delivered})
+            return
+        with contextlib.suppress(KeyboardInterrupt):
+            runner.run_forever()

@@ -1,13 +1,22 @@
-"""RM's error shape ``{"error": {"code", "message"}}`` and the map from engine errors."""
+"""RM's error shape ``{"error": {"code", "message"}}`` and the face's one error table.
+
+Every refusal of the ``/rm`` face -- RM's own (``RmError``), the token endpoint's
+(``OAuthError``), the engine's (``VoucherdError`` by class), a database outage and an internal
+error -- is answered through ``TABLE`` by the shared runtime (``voucherd.faces``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import orjson
 from starlette.responses import Response
 
 from voucherd.domain import errors
+from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable, lookup
+from voucherd.faces.runtime import Face, Inbound
+from voucherd.services.idempotency import IdempotencyInFlight, IdempotencyMismatch
 
 MESSAGES: Final[dict[str, str]] = {
     "UNAUTHORIZED": "Unauthorized",
@@ -38,6 +47,12 @@ MESSAGES: Final[dict[str, str]] = {
     "VOUCHER_BATCH_KEY_INVALID": "Voucher batch key is invalid",
     "VOUCHER_BATCH_NOT_ENOUGH_QUANTITY": "Voucher batch not enough quantity",
     "VOUCHER_BATCH_NOT_FOUND": "Voucher batch not found",
+    "IDEMPOTENCY_KEY_REUSED": "The Idempotency-Key was used with another request",
+    "IDEMPOTENCY_KEY_IN_USE": "A request with this Idempotency-Key is still in progress",
+    "TEMPORARY_UNAVAILABLE": (
+        "The server is currently unable to handle the request due to a temporary overloading"
+        " or maintenance of the server"
+    ),
 }
 
 # HTTP statuses: RM does not document them; its SDKs treat any non-200 as an error.
@@ -54,11 +69,17 @@ STATUS: Final[dict[str, int]] = {
     "VOUCHER_NOT_FOUND": 404,
     "VOUCHER_BATCH_NOT_FOUND": 404,
     "MEMBER_NOT_FOUND": 404,
+    "IDEMPOTENCY_KEY_REUSED": 422,
+    "IDEMPOTENCY_KEY_IN_USE": 409,
     "INTERNAL_ERROR": 500,
+    "TEMPORARY_UNAVAILABLE": 503,
 }
+NO_STORE: Final[dict[str, str]] = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class RmError(Exception):
+    """A refusal in RM's own terms (its parsers, its authentication, its preconditions)."""
+
     def __init__(self, code: str, message: str | None = None, status: int | None = None) -> None:
         super().__init__(code)
         self.code = code
@@ -66,45 +87,114 @@ class RmError(Exception):
         self.status = status or STATUS.get(code, 400)
 
 
-def response(exc: RmError) -> Response:
-    body = {"error": {"code": exc.code, "message": exc.message}}
-    return Response(orjson.dumps(body), status_code=exc.status, media_type="application/json")
+class OAuthError(Exception):
+    """An error of the token endpoint, with RM's CamelCase OAuth codes."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+        self.status = status
 
 
-def from_domain(exc: errors.VoucherdError, *, action: str = "") -> RmError:
-    """The RM code for an engine refusal; ``action`` names the RM operation attempted."""
-    if isinstance(exc, errors.NotFound):
-        if exc.kind == "campaign":
-            return RmError("VOUCHER_BATCH_NOT_FOUND")
-        if exc.kind == "customer":
-            return RmError("MEMBER_NOT_FOUND")
-        return RmError("VOUCHER_NOT_FOUND")
-    if isinstance(exc, errors.InvalidPin):
-        return RmError("PIN_INVALID")
-    if isinstance(exc, errors.CampaignEnded):
-        return RmError("VOUCHER_BATCH_EXPIRED")
-    if isinstance(exc, errors.CampaignExhausted):
-        return RmError("VOUCHER_BATCH_NOT_ENOUGH_QUANTITY")
-    if isinstance(exc, errors.MinimumSpendNotMet):
-        return RmError("VOUCHER_NOT_MINIMUM_AMOUNT")
-    if isinstance(exc, errors.AlreadyClaimed):
-        return RmError("VOUCHER_OWNER_INVALID")
-    if isinstance(exc, errors.UsageLimitReached | errors.CustomerUsageLimitReached):
-        return RmError("VOUCHER_REDEEM_MAX")
-    if isinstance(exc, errors.VoucherNotVoided):
-        return RmError("VOUCHER_REDEEMED_INVALID", "Voucher is not void")
-    if action == "void" and isinstance(exc, errors.InvalidTransition):
-        return RmError("VOUCHER_NOT_ALLOW_VOID")
-    if isinstance(exc, errors.VoucherRedeemed):
-        return RmError("VOUCHER_REDEEMED")
-    if isinstance(exc, errors.VoucherExpired):
-        if action == "issue":
-            return RmError("VOUCHER_BATCH_EXPIRED")
-        return RmError("VOUCHER_REDEEMED_INVALID", "Voucher expired")
-    if isinstance(exc, errors.InvalidTransition):
-        return RmError("VOUCHER_REDEEMED_INVALID", exc.message)
-    if isinstance(exc, errors.ValidationFailed | errors.InvalidAmount):
-        return RmError("VALIDATION_ERROR", exc.message)
-    if isinstance(exc, errors.ConcurrentModification):
-        return RmError("INVALID_REQUEST", "The voucher was changed concurrently; retry", 409)
-    return RmError("VOUCHER_REDEEMED_INVALID", exc.message)
+def refusal(code: str, message: str | None = None, status: int | None = None) -> Refusal:
+    error = RmError(code, message, status)
+    return Refusal(error.status, error.code, error.message)
+
+
+def _oauth(exc: OAuthError) -> Refusal:
+    headers = dict(NO_STORE)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="rm"'
+    return Refusal(exc.status, exc.code, exc.message, headers=headers)
+
+
+def _not_found(exc: errors.NotFound) -> Refusal:
+    if exc.kind == "campaign":
+        return refusal("VOUCHER_BATCH_NOT_FOUND")
+    if exc.kind == "customer":
+        return refusal("MEMBER_NOT_FOUND")
+    return refusal("VOUCHER_NOT_FOUND")
+
+
+def _transition(otherwise: Refusal) -> Callable[[errors.InvalidTransition], Refusal]:
+    """A lifecycle refusal: on a void it is RM's "not allowed to void", else ``otherwise``."""
+
+    def entry(exc: errors.InvalidTransition) -> Refusal:
+        if exc.action == "void":
+            return refusal("VOUCHER_NOT_ALLOW_VOID")
+        return otherwise
+
+    return entry
+
+
+def _invalid(exc: errors.InvalidTransition) -> Refusal:
+    return _transition(refusal("VOUCHER_REDEEMED_INVALID", exc.message))(exc)
+
+
+def _expired(exc: errors.VoucherExpired) -> Refusal:
+    if exc.action == "activate":  # issuing from a batch whose vouchers have lapsed
+        return refusal("VOUCHER_BATCH_EXPIRED")
+    return _transition(refusal("VOUCHER_REDEEMED_INVALID", "Voucher expired"))(exc)
+
+
+def _validation(exc: errors.VoucherdError) -> Refusal:
+    return refusal("VALIDATION_ERROR", exc.message)
+
+
+# The /rm face's one error table, looked up along the exception's class hierarchy.
+TABLE: Final[ErrorTable] = {
+    RmError: lambda e: Refusal(e.status, e.code, e.message),
+    OAuthError: _oauth,
+    errors.VoucherdError: lambda e: refusal("VOUCHER_REDEEMED_INVALID", e.message),
+    errors.NotFound: _not_found,
+    errors.InvalidPin: refusal("PIN_INVALID"),
+    errors.CampaignEnded: refusal("VOUCHER_BATCH_EXPIRED"),
+    errors.CampaignExhausted: refusal("VOUCHER_BATCH_NOT_ENOUGH_QUANTITY"),
+    errors.MinimumSpendNotMet: refusal("VOUCHER_NOT_MINIMUM_AMOUNT"),
+    errors.AlreadyClaimed: refusal("VOUCHER_OWNER_INVALID"),
+    errors.UsageLimitReached: refusal("VOUCHER_REDEEM_MAX"),
+    errors.CustomerUsageLimitReached: refusal("VOUCHER_REDEEM_MAX"),
+    errors.InvalidTransition: _invalid,
+    errors.VoucherNotVoided: refusal("VOUCHER_REDEEMED_INVALID", "Voucher is not void"),
+    errors.VoucherRedeemed: _transition(refusal("VOUCHER_REDEEMED")),
+    errors.VoucherExpired: _expired,
+    errors.ValidationFailed: _validation,
+    errors.InvalidAmount: _validation,
+    errors.CurrencyMismatch: _validation,
+    errors.ConcurrentModification: refusal(
+        "INVALID_REQUEST", "The voucher was changed concurrently; retry", 409
+    ),
+    IdempotencyMismatch: refusal("IDEMPOTENCY_KEY_REUSED"),
+    IdempotencyInFlight: refusal("IDEMPOTENCY_KEY_IN_USE"),
+    Unavailable: Refusal(
+        503,
+        "TEMPORARY_UNAVAILABLE",
+        MESSAGES["TEMPORARY_UNAVAILABLE"],
+        headers={"Retry-After": str(Unavailable.retry_after)},
+    ),
+    Internal: refusal("INTERNAL_ERROR"),
+}
+
+
+def _response(refusal: Refusal) -> Response:
+    body = {"error": {"code": refusal.code, "message": refusal.message}}
+    return Response(
+        orjson.dumps(body),
+        status_code=refusal.status,
+        media_type="application/json",
+        headers=dict(refusal.headers) or None,
+    )
+
+
+def render_error(refusal: Refusal, _inbound: Inbound) -> Response:
+    return _response(refusal)
+
+
+FACE: Final = Face("revenue_monster", TABLE, render_error)
+
+
+def answer(exc: BaseException) -> Response:
+    """RM's answer for ``exc`` through ``TABLE``, where no request is in hand (the router's own
+    404/405, a refusal an operation returns rather than raises)."""
+    return _response(lookup(TABLE, exc))

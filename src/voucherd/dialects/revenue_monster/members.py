@@ -16,12 +16,12 @@ from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 
 def normalize(country_code: Any, phone: Any) -> tuple[str, str]:
-    """Raises: RmError VALIDATION_ERROR when either part is missing or not a number."""
+    """Raises: RmError VALIDATION_ERROR when either part is missing or not ASCII digits."""
     cc = "".join(str(country_code or "").split()).lstrip("+")
     number = "".join(str(phone or "").replace("-", "").split()).lstrip("0")
-    if not cc.isdigit() or not 1 <= len(cc) <= 4:
+    if not (cc.isascii() and cc.isdigit()) or not 1 <= len(cc) <= 4:
         raise RmError("VALIDATION_ERROR", "countryCode is required (digits, e.g. 60)")
-    if not number.isdigit() or not 4 <= len(number) <= 15:
+    if not (number.isascii() and number.isdigit()) or not 4 <= len(number) <= 15:
         raise RmError("VALIDATION_ERROR", "phoneNumber is required (digits)")
     return cc, number
 

@@ -1,14 +1,22 @@
-"""Engine rows rendered as RM's Voucher and VoucherBatch objects (doc field tables)."""
+"""Engine rows rendered as RM's Voucher and VoucherBatch objects (doc field tables), RM's
+``{"item"|"items", "code": "SUCCESS"}`` envelopes and the vouchers' QR images."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
+import segno
+from starlette.requests import Request
+from starlette.responses import Response
+
 from voucherd.db import repositories as repo
 from voucherd.db.projections import rm_status
 from voucherd.domain.vouchers import ValueKind
+from voucherd.services.unit_of_work import UnitOfWork
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -137,3 +145,71 @@ def batch(campaign: Mapping[Any, Any], counts: Mapping[str, int]) -> dict[str, A
         "createdAt": rfc3339(campaign["created_at"]),
         "updatedAt": rfc3339(campaign["created_at"]),
     }
+
+
+class Renderer:
+    """Renders vouchers of one transaction, loading each campaign and holder once."""
+
+    def __init__(self, uow: UnitOfWork, tenant_id: int, base_url: str) -> None:
+        self.uow, self.tenant_id, self.base_url = uow, tenant_id, base_url
+        self._campaigns: dict[int, Mapping[Any, Any] | None] = {}
+        self._holders: dict[int, Mapping[Any, Any] | None] = {}
+
+    def campaign(self, campaign_id: int | None) -> Mapping[Any, Any] | None:
+        if campaign_id is None:
+            return None
+        if campaign_id not in self._campaigns:
+            self._campaigns[campaign_id] = repo.find_campaign(
+                self.uow.conn, self.tenant_id, id=campaign_id
+            )
+        return self._campaigns[campaign_id]
+
+    def holder(self, customer_id: int | None) -> Mapping[Any, Any] | None:
+        if customer_id is None:
+            return None
+        if customer_id not in self._holders:
+            self._holders[customer_id] = repo.find_customer(
+                self.uow.conn, self.tenant_id, id=customer_id
+            )
+        return self._holders[customer_id]
+
+    def voucher(self, row: repo.Row) -> dict[str, Any]:
+        return voucher(
+            row,
+            campaign=self.campaign(row["campaign_id"]),
+            holder=self.holder(row["holder_id"]),
+            now=self.uow.now,
+            base_url=self.base_url,
+        )
+
+
+def base_url(request: Request) -> str:
+    """Where this face is served, e.g. ``http://host:8080/rm`` (the mount's root path)."""
+    host = request.headers.get("host") or request.url.netloc
+    return f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}".rstrip("/")
+
+
+Page = tuple[list[dict[str, Any]], dict[str, Any]]
+
+
+def json_response(body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+
+
+def item(value: Any) -> Response:
+    return json_response({"item": value, "code": "SUCCESS"})
+
+
+def items(page: Page) -> Response:
+    return json_response({"items": page[0], "code": "SUCCESS", "meta": page[1]})
+
+
+def qr_image(code: str, kind: str) -> Response:
+    out = io.BytesIO()
+    qr = segno.make(code, error="m")
+    if kind == "svg":
+        qr.save(out, kind="svg", scale=8, border=4, xmldecl=True)
+    else:
+        qr.save(out, kind="png", scale=8, border=4)
+    media = "image/svg+xml" if kind == "svg" else "image/png"
+    return Response(out.getvalue(), media_type=media, headers={"Cache-Control": "no-store"})

@@ -210,7 +210,9 @@ def parse_timestamp(text: str | None) -> float | None:
         return None
     text = text.strip()
     integer, dot, fraction = text.partition(".")
-    if not integer.isdigit() or (dot and not fraction.isdigit()) or len(integer) > 13:
+    if not text.isascii() or len(integer) > 13 or len(fraction) > 9:
+        return None  # only ASCII digits count (not "²" or full-width digits)
+    if not integer.isdigit() or (dot and not fraction.isdigit()):
         return None
     value = float(text)
     if not dot and value > 1e11:  # milliseconds

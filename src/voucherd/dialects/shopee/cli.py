@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 
-from voucherd.config import Settings
-from voucherd.db.engine import make_engine
 from voucherd.dialects.shopee import accounts
 from voucherd.dialects.shopee import vouchers as shopee_vouchers
-from voucherd.domain.errors import VoucherdError
 from voucherd.domain.money import normalize_currency
+from voucherd.faces.cli import DatabaseUrl, print_json, transaction
 from voucherd.services import tenants
-from voucherd.services.unit_of_work import UnitOfWork
 
 cli = typer.Typer(
     help="Shopee Open Platform v2 dialect: partners and shop authorisations.", no_args_is_help=True
@@ -24,41 +18,15 @@ cli = typer.Typer(
 partner_app = typer.Typer(help="Partners (apps that shops authorise).", no_args_is_help=True)
 cli.add_typer(partner_app, name="partner")
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="VOUCHERD_DATABASE_URL",
-        help="SQLAlchemy URL; default ./voucherd.db",
-    ),
-]
-
-
-def _engine(url: str | None) -> Engine:
-    return make_engine(url or Settings().database_url)
-
-
-def _print(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
-def _fail(exc: VoucherdError) -> None:
-    sys.stderr.write(f"error ({exc.code}): {exc.message}\n")
-    raise typer.Exit(2)
-
 
 @partner_app.command("create")
 def partner_create(
     name: Annotated[str, typer.Option(help="App name")], database_url: DatabaseUrl = None
 ) -> None:
     """Create a partner; prints JSON with partner_id and partner_key (keep the key secret)."""
-    try:
-        with UnitOfWork(_engine(database_url)) as uow:
-            partner = accounts.create_partner(uow, name)
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _print(
+    with transaction(database_url) as uow:
+        partner = accounts.create_partner(uow, name)
+    print_json(
         {"partner_id": partner.partner_id, "partner_key": partner.partner_key, "name": partner.name}
     )
 
@@ -71,17 +39,13 @@ def authorize(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The shop (tenant) authorises the partner; prints JSON with a one-time code (10 min)."""
-    try:
-        with UnitOfWork(_engine(database_url)) as uow:
-            if currency is not None:
-                tenants.update_tenant_settings(
-                    uow, tenant, {shopee_vouchers.SETTING_CURRENCY: normalize_currency(currency)}
-                )
-            code = accounts.authorize(uow, tenant, partner)
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _print(
+    with transaction(database_url) as uow:
+        if currency is not None:
+            tenants.update_tenant_settings(
+                uow, tenant, {shopee_vouchers.SETTING_CURRENCY: normalize_currency(currency)}
+            )
+        code = accounts.authorize(uow, tenant, partner)
+    print_json(
         {
             "code": code,
             "shop_id": tenant,
@@ -98,9 +62,8 @@ def revoke(
     database_url: DatabaseUrl = None,
 ) -> None:
     """End a shop's authorisation of a partner: its tokens and refresh tokens stop working."""
-    with UnitOfWork(_engine(database_url)) as uow:
+    with transaction(database_url) as uow:
         revoked = accounts.revoke(uow, tenant, partner)
-        uow.commit()
-    _print({"revoked": revoked, "shop_id": tenant, "partner_id": partner})
+    print_json({"revoked": revoked, "shop_id": tenant, "partner_id": partner})
     if not revoked:
         raise typer.Exit(1)

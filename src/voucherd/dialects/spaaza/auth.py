@@ -19,6 +19,8 @@ from typing import Literal
 from voucherd.dialects.spaaza import errors as E
 from voucherd.dialects.spaaza import store
 from voucherd.dialects.spaaza.errors import SpaazaError
+from voucherd.dialects.spaaza.params import ascii_int
+from voucherd.faces.runtime import Authenticate, Inbound
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 Kind = Literal["user", "admin", "privileged"]
@@ -68,10 +70,10 @@ def chain_param(params: Mapping[str, str]) -> int | None:
     raw = params.get("chain_id")
     if raw is None:
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise SpaazaError(E.INVALID_PARAMETER, "chain_id must be an integer") from None
+    chain = ascii_int(raw)
+    if chain is None:
+        raise SpaazaError(E.INVALID_PARAMETER, "chain_id must be a 64-bit integer in ASCII digits")
+    return chain
 
 
 def session_credentials(
@@ -81,10 +83,8 @@ def session_credentials(
     key = header(headers, KEY_HEADERS) or (params or {}).get("session_key")
     if not user_id or not key:
         return None
-    try:
-        return int(user_id), key
-    except ValueError:
-        return None
+    number = ascii_int(user_id)
+    return (number, key) if number is not None else None
 
 
 def bearer(headers: Mapping[str, str]) -> str | None:
@@ -149,3 +149,23 @@ def resolve(
     if caller.kind not in allowed:
         raise SpaazaError(E.PERMISSION_DENIED)
     return caller
+
+
+def authenticator(
+    params: Mapping[str, str],
+    *,
+    allowed: tuple[Kind, ...] = ALL_KINDS,
+    permission: str = "write",
+) -> Authenticate[Caller]:
+    """The runtime's authenticator for a call: ``resolve`` on the request's headers, with the
+    chain named in ``params`` (``chain_id``)."""
+
+    def authenticate(inbound: Inbound, uow: UnitOfWork) -> Caller:
+        return resolve(uow, inbound.headers, params, allowed=allowed, permission=permission)
+
+    return authenticate
+
+
+def anonymous(_inbound: Inbound, _uow: UnitOfWork) -> None:
+    """Login, login status and logout check their session themselves (sessions.py)."""
+    return None

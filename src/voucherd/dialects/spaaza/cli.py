@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 
-from voucherd.config import Settings
-from voucherd.db.engine import make_engine
 from voucherd.dialects.spaaza import store
-from voucherd.domain.errors import VoucherdError
-from voucherd.services.unit_of_work import UnitOfWork
+from voucherd.faces.cli import DatabaseUrl, print_json, transaction
 
 cli = typer.Typer(
     help="Spaaza dialect: chains, apps, users, campaigns, privileged tokens.", no_args_is_help=True
@@ -29,28 +23,7 @@ cli.add_typer(user_app, name="user")
 cli.add_typer(campaign_app, name="campaign")
 cli.add_typer(token_app, name="privileged-token")
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="VOUCHERD_DATABASE_URL",
-        help="SQLAlchemy URL; default ./voucherd.db",
-    ),
-]
 Chain = Annotated[int, typer.Option("--chain", help="chain_id")]
-
-
-def _engine(url: str | None) -> Engine:
-    return make_engine(url or Settings().database_url)
-
-
-def _emit(data: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _fail(exc: VoucherdError) -> None:
-    sys.stderr.write(json.dumps({"error": exc.code, "message": exc.message}) + "\n")
-    raise typer.Exit(2)
 
 
 @chain_app.command("create")
@@ -60,13 +33,9 @@ def chain_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a chain (a tenant); prints its chain_id."""
-    try:
-        with UnitOfWork(_engine(database_url)) as uow:
-            chain_id = store.create_chain(uow, name, currency)
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _emit({"chain_id": chain_id, "name": name, "currency": currency.upper()})
+    with transaction(database_url) as uow:
+        chain_id = store.create_chain(uow, name, currency)
+    print_json({"chain_id": chain_id, "name": name, "currency": currency.upper()})
 
 
 @app_app.command("create")
@@ -76,13 +45,9 @@ def app_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an app: requests with X-Spaaza-MyPrice-App-Hostname HOSTNAME act on CHAIN."""
-    try:
-        with UnitOfWork(_engine(database_url)) as uow:
-            row = store.create_app(uow, chain, hostname)
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _emit({"app_id": row["id"], "chain_id": chain, "hostname": row["hostname"]})
+    with transaction(database_url) as uow:
+        row = store.create_app(uow, chain, hostname)
+    print_json({"app_id": row["id"], "chain_id": chain, "hostname": row["hostname"]})
 
 
 @user_app.command("create")
@@ -95,20 +60,16 @@ def user_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a user (an engine customer); prints its user_id."""
-    try:
-        with UnitOfWork(_engine(database_url)) as uow:
-            user = store.create_user(
-                uow,
-                chain,
-                username=username,
-                password=password,
-                member_number=member_number,
-                admin=admin,
-            )
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _emit(
+    with transaction(database_url) as uow:
+        user = store.create_user(
+            uow,
+            chain,
+            username=username,
+            password=password,
+            member_number=member_number,
+            admin=admin,
+        )
+    print_json(
         {
             "user_id": user.user_id,
             "chain_id": chain,
@@ -127,13 +88,9 @@ def campaign_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a campaign (an engine campaign); prints its integer campaign_id."""
-    try:
-        with UnitOfWork(_engine(database_url)) as uow:
-            row = store.create_campaign(uow, chain, type_, title)
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _emit(
+    with transaction(database_url) as uow:
+        row = store.create_campaign(uow, chain, type_, title)
+    print_json(
         {
             "campaign_id": row["id"],
             "chain_id": chain,
@@ -146,10 +103,6 @@ def campaign_create(
 @token_app.command("create")
 def token_create(chain: Chain, database_url: DatabaseUrl = None) -> None:
     """Create a privileged token (send as Authorization: Bearer TOKEN); shown once."""
-    try:
-        with UnitOfWork(_engine(database_url)) as uow:
-            token = store.create_token(uow, chain)
-            uow.commit()
-    except VoucherdError as exc:
-        _fail(exc)
-    _emit({"token": token, "chain_id": chain})
+    with transaction(database_url) as uow:
+        token = store.create_token(uow, chain)
+    print_json({"token": token, "chain_id": chain})

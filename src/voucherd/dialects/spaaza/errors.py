@@ -4,7 +4,8 @@ Success: ``{"result": {"code": 1, "status": "ok"}, "results": {..., "result_type
 (plus a ``warnings`` array when there are warnings); error: ``{"result": {"code": 2,
 "status": "error"}, "error": {"code", "name", "description"}}`` with an HTTP error status.
 Codes 5, 6, 68, 183 and 269 are Spaaza's documented ones; the 9xx codes are voucherd's own
-(Spaaza's full table is not public), listed in docs/compat/spaaza.md.
+(Spaaza's full table is not public), listed in docs/compat/spaaza.md. Which exception answers
+which code is the face's one error table, ``face.TABLE``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import Any, Final
 
 import orjson
 from starlette.responses import Response
-
-from voucherd.domain import errors as domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +111,25 @@ NOT_FOUND: Final = Code(919, "not_found", "The requested call does not exist.", 
 METHOD_NOT_ALLOWED: Final = Code(
     920, "method_not_allowed", "This request method is not allowed for this call.", 405
 )
+SERVICE_UNAVAILABLE: Final = Code(
+    921,
+    "service_unavailable",
+    "The service is temporarily unavailable; retry later.",
+    503,
+)
+INTERNAL_ERROR: Final = Code(922, "internal_error", "An internal error occurred.", 500)
+IDEMPOTENCY_KEY_REUSED: Final = Code(
+    923,
+    "idempotency_key_reused",
+    "This Idempotency-Key was used with another request.",
+    422,
+)
+IDEMPOTENCY_KEY_IN_USE: Final = Code(
+    924,
+    "idempotency_key_in_use",
+    "A request with this Idempotency-Key is still being processed; retry later.",
+    409,
+)
 
 ALL_CODES: Final = (
     PASSWORD_ERROR,
@@ -139,6 +157,10 @@ ALL_CODES: Final = (
     CONCURRENT_MODIFICATION,
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
+    SERVICE_UNAVAILABLE,
+    INTERNAL_ERROR,
+    IDEMPOTENCY_KEY_REUSED,
+    IDEMPOTENCY_KEY_IN_USE,
 )
 
 
@@ -162,15 +184,6 @@ def error_body(code: Code, description: str | None = None) -> dict[str, Any]:
     }
 
 
-def error_response(code: Code, description: str | None = None) -> Response:
-    status = code.http if code.http >= 400 else 400
-    return Response(
-        orjson.dumps(error_body(code, description)),
-        status_code=status,
-        media_type="application/json",
-    )
-
-
 def warning(code: Code, description: str | None = None, **message: Any) -> dict[str, Any]:
     item: dict[str, Any] = {
         "code": code.code,
@@ -190,34 +203,3 @@ def ok(
         body["warnings"] = warnings
     body["results"] = {**results, "result_type": result_type}
     return Response(orjson.dumps(body), media_type="application/json")
-
-
-def from_domain(exc: domain.VoucherdError) -> SpaazaError:
-    """The Spaaza error for an engine refusal."""
-    if isinstance(exc, domain.NotFound):
-        if exc.kind == "voucher":
-            return SpaazaError(VOUCHER_NOT_FOUND)
-        if exc.kind == "customer":
-            return SpaazaError(USER_NOT_FOUND)
-        if exc.kind == "campaign":
-            return SpaazaError(CAMPAIGN_NOT_FOUND)
-        return SpaazaError(PERMISSION_DENIED)
-    if isinstance(exc, domain.NotClaimed):
-        return SpaazaError(VOUCHER_NOT_CLAIMED, exc.message)
-    if isinstance(exc, domain.AlreadyClaimed):
-        return SpaazaError(VOUCHER_ALREADY_CLAIMED, exc.message)
-    if isinstance(exc, domain.VoucherRedeemed | domain.VoucherVoided | domain.UsageLimitReached):
-        return SpaazaError(VOUCHER_ALREADY_REDEEMED)
-    if isinstance(exc, domain.VoucherExpired):
-        return SpaazaError(VOUCHER_EXPIRED)
-    if isinstance(exc, domain.VoucherDeleted):
-        return SpaazaError(VOUCHER_NOT_FOUND)
-    if isinstance(exc, domain.VoucherLocked | domain.VoucherReserved):
-        return SpaazaError(VOUCHER_LOCKED, exc.message)
-    if isinstance(exc, domain.InsufficientBalance):
-        return SpaazaError(VOUCHER_AMOUNT_INSUFFICIENT)
-    if isinstance(exc, domain.ConcurrentModification):
-        return SpaazaError(CONCURRENT_MODIFICATION)
-    if isinstance(exc, domain.NotSupportedForKind):
-        return SpaazaError(VOUCHER_TYPE_NOT_SUPPORTED, exc.message)
-    return SpaazaError(INVALID_PARAMETER, exc.message)

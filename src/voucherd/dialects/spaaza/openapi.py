@@ -103,7 +103,16 @@ RESPONSES = {
     "404": ENVELOPE,
     "405": ENVELOPE,
     "409": ENVELOPE,
+    "422": ENVELOPE,
     "500": ENVELOPE,
+    "503": ENVELOPE,
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Same key + same request: the first answer again, the change made once.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 
 SECURITY_SCHEMES = {
@@ -120,11 +129,13 @@ SECURITY: list[dict[str, list[str]]] = [
 ]
 
 
-def operation(name: str, methods: list[str]) -> dict[str, Any]:
+def operation(name: str, methods: list[str], *, idempotent: bool = False) -> dict[str, Any]:
     """``openapi_extra`` for one call: its parameters, envelopes and auth."""
     spec: dict[str, Any] = {"responses": RESPONSES}
     if name not in ("login", "get_login_status"):
         spec["security"] = SECURITY
+    if idempotent:
+        spec["parameters"] = [IDEMPOTENCY_KEY]
     if name == "claim_vouchers":
         spec["requestBody"] = {
             "required": True,

@@ -1,4 +1,11 @@
-"""Parsing Spaaza request parameters: query string, urlencoded or multipart form, JSON."""
+"""Parsing Spaaza request parameters: query string, urlencoded or multipart form, JSON.
+
+Input that can never succeed is refused here, before any work, as error 907 / 916: integers
+are ASCII digits within 64 bits (``int()`` would take full-width digits), amounts are ASCII
+decimals (``Decimal()`` would take full-width digits, ``1_0`` and ``1e3``) or JSON numbers,
+never booleans, and a JSON body is at most ``inputs.JSON_MAX_DEPTH`` levels deep (the
+shared limits of ``domain/inputs.py``).
+"""
 
 from __future__ import annotations
 
@@ -13,19 +20,26 @@ from starlette.requests import Request
 
 from voucherd.dialects.spaaza import errors as E
 from voucherd.dialects.spaaza.errors import SpaazaError
+from voucherd.domain import inputs
 from voucherd.domain.money import from_decimal
 from voucherd.services.changes import VoucherRef
 
 VOUCHER_KEY = re.compile(r"[0-9a-fA-F]{64}")
 TRUE = frozenset({"1", "true", "yes", "on"})
+ASCII_DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?")
+MAX_BODY_BYTES = 64 * 1024
 
 
 async def read(request: Request) -> dict[str, str]:
-    """Query parameters overlaid with the form body; blank values count as absent."""
+    """Query parameters overlaid with the form body; blank values count as absent.
+
+    The body is read first, so the runtime sees the same bytes (``Request.body`` caches it).
+    """
     params = {k: v for k, v in request.query_params.items() if v.strip()}
     content_type = request.headers.get("content-type", "")
     if "application/x-www-form-urlencoded" in content_type or "multipart/form-data" in content_type:
         try:
+            await request.body()
             form = await request.form()
         except Exception as exc:  # malformed multipart / encoding
             raise SpaazaError(E.INVALID_REQUEST_BODY) from exc
@@ -36,25 +50,50 @@ async def read(request: Request) -> dict[str, str]:
 
 
 async def read_json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise SpaazaError(E.INVALID_REQUEST_BODY, "The request body is too large")
     try:
-        body = orjson.loads(await request.body())
+        body = orjson.loads(raw)  # orjson refuses more than 1024 levels without recursing
     except orjson.JSONDecodeError:
         raise SpaazaError(E.INVALID_REQUEST_BODY, "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise SpaazaError(E.INVALID_REQUEST_BODY, "The request body must be a JSON object")
+    problem = inputs.json_problem(body)  # the one depth limit (inputs.JSON_MAX_DEPTH)
+    if problem is not None:
+        rule, message = problem
+        raise SpaazaError(
+            E.INVALID_REQUEST_BODY if rule == "depth" else E.INVALID_PARAMETER, message
+        )
     return body
+
+
+def ascii_int(raw: Any) -> int | None:
+    """The integer ``raw`` spells in ASCII digits (or a JSON integer), within 64 bits.
+
+    None for anything else: booleans, floats, ``+1``, ``1_0``, full-width or other digits
+    (``inputs.parse_ascii_int``).
+    """
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    else:
+        try:
+            value = inputs.parse_ascii_int(str(raw).strip(), allow_negative=True)
+        except ValueError:
+            return None
+    return value if inputs.INT64_MIN <= value <= inputs.INT64_MAX else None
 
 
 def integer(params: Mapping[str, Any], name: str) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None
-    if isinstance(raw, bool):
-        raise SpaazaError(E.INVALID_PARAMETER, f"{name} must be an integer")
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        raise SpaazaError(E.INVALID_PARAMETER, f"{name} must be an integer") from None
+    value = ascii_int(raw)
+    if value is None:
+        raise SpaazaError(E.INVALID_PARAMETER, f"{name} must be a 64-bit integer in ASCII digits")
+    return value
 
 
 def flag(params: Mapping[str, Any], name: str) -> bool:
@@ -77,23 +116,40 @@ def voucher_ref(params: Mapping[str, Any]) -> tuple[VoucherRef, int | None]:
     return VoucherRef(id=voucher_id), None
 
 
-def amount(value: Any, currency: str, name: str) -> int:
-    """A positive decimal amount ("50.00", 5.5) in minor units."""
+def decimal(value: Any, name: str) -> Decimal:
+    """A decimal number as Spaaza sends it: ``"50.00"`` / ``"5"`` in ASCII, or a JSON number.
+
+    Raises: SpaazaError invalid_parameter for anything else: booleans, full-width digits
+    (``"\\uff11\\uff10"``), ``1e3``, NaN.
+    """
+    if isinstance(value, bool):
+        raise SpaazaError(E.INVALID_PARAMETER, f"{name} must be a number")
+    if isinstance(value, int | float):
+        text = str(value)
+    elif isinstance(value, str) and ASCII_DECIMAL.fullmatch(value.strip()):
+        text = value.strip()
+    else:
+        raise SpaazaError(E.INVALID_PARAMETER, f"{name} must be a number in ASCII digits")
     try:
-        parsed = Decimal(str(value).strip())
+        parsed = Decimal(text)
     except InvalidOperation:
         raise SpaazaError(E.INVALID_PARAMETER, f"{name} must be a number") from None
-    if not parsed.is_finite() or parsed <= 0:
+    if not parsed.is_finite():
+        raise SpaazaError(E.INVALID_PARAMETER, f"{name} must be a finite number")
+    return parsed
+
+
+def amount(value: Any, currency: str, name: str) -> int:
+    """A positive decimal amount ("50.00", 5.5) in minor units."""
+    parsed = decimal(value, name)
+    if parsed <= 0:
         raise SpaazaError(E.INVALID_PARAMETER, f"{name} must be greater than zero")
     return from_decimal(parsed, currency)
 
 
 def ratio_bps(value: Any) -> int:
-    try:
-        parsed = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise SpaazaError(E.INVALID_PARAMETER, "voucher_discount_ratio must be a number") from None
-    if not parsed.is_finite() or not 0 < parsed <= 1:
+    parsed = decimal(value, "voucher_discount_ratio")
+    if not 0 < parsed <= 1:
         raise SpaazaError(
             E.INVALID_PARAMETER, "voucher_discount_ratio must be greater than 0 and at most 1"
         )
@@ -108,6 +164,8 @@ def when(value: str | None, name: str, *, end_of_day: bool = False) -> datetime 
     if value is None:
         return None
     text = value.strip()
+    if not text.isascii():  # strptime and fromisoformat take other scripts' digits
+        raise SpaazaError(E.INVALID_PARAMETER, f"{name} is not a valid date")
     try:
         if len(text) == 10:
             day = datetime.strptime(text, "%Y-%m-%d").date()  # noqa: DTZ007 - made aware below

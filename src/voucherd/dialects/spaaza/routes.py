@@ -1,82 +1,205 @@
-"""The /spaaza sub-application: paths, methods, body parsing and error envelopes."""
+"""The /spaaza sub-application: each call's path, methods, authentication, operation, answer.
+
+Every call goes through the shared runtime (``faces.runtime.call``): the parameters are read
+(query string overlaid with the form body; JSON for claim-vouchers), then authentication, the
+operation and its rendering run in one unit of work, errors are answered through the face's
+one error table (``face.TABLE``), and writes honour ``Idempotency-Key``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from voucherd.dialects.spaaza import calls, openapi
 from voucherd.dialects.spaaza import errors as E
+from voucherd.dialects.spaaza import listing, openapi, replies, sessions, vouchers
 from voucherd.dialects.spaaza import params as P
-from voucherd.dialects.spaaza.errors import SpaazaError, error_response, from_domain
-from voucherd.domain.errors import VoucherdError
-from voucherd.services.unit_of_work import UnitOfWork
+from voucherd.dialects.spaaza.auth import ALL_KINDS, TRUSTED, Kind, anonymous, authenticator
+from voucherd.dialects.spaaza.errors import SpaazaError
+from voucherd.dialects.spaaza.face import FACE
+from voucherd.faces import guard
+from voucherd.faces.runtime import Authenticate, Inbound, call
 
-Work = Callable[[UnitOfWork, Mapping[str, str], Mapping[str, Any]], Response]
+Params = Mapping[str, Any]
 
-# (path, methods, call); bodies are forms except claim-vouchers (JSON).
-FORM_CALLS: tuple[tuple[str, list[str], Work], ...] = (
-    ("/create-voucher", ["POST"], calls.create_voucher),
-    ("/claim-voucher", ["POST", "PUT"], calls.claim_voucher),
-    ("/unclaim-voucher", ["POST", "PUT"], calls.unclaim_voucher),
-    ("/expire-voucher", ["POST", "PUT"], calls.expire_voucher),
-    ("/lock-voucher", ["PUT", "POST"], calls.lock_voucher),
-    ("/unlock-voucher", ["PUT", "POST"], calls.unlock_voucher),
-    ("/auth/redeem-voucher", ["POST", "PUT"], calls.redeem_voucher),
-    ("/delete-voucher", ["DELETE"], calls.delete_voucher),
-    ("/get-vouchers", ["GET"], calls.get_vouchers),
-    ("/get-user-vouchers", ["GET"], calls.get_user_vouchers),
-    ("/auth/login", ["POST"], calls.login),
-    ("/auth/get-login-status", ["GET"], calls.get_login_status),
-    ("/auth/logout", ["DELETE"], calls.logout),
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One Spaaza call. ``allowed`` None: the call checks its own session (sessions.py)."""
+
+    name: str
+    path: str
+    methods: tuple[str, ...]
+    operation: Callable[[Any, Params], Any]
+    render: Callable[[Any], Response]
+    allowed: tuple[Kind, ...] | None
+    permission: str = "write"
+    json_body: bool = False
+    # Login answers a session key (a secret the idempotency table must not keep); logout
+    # ends the session its own authentication needs, so a replay could never be reached.
+    idempotent: bool = True
+    chain: Callable[[Params], Mapping[str, str]] | None = None
+
+    def authenticate(self, params: Params) -> Authenticate[Any]:
+        if self.allowed is None:
+            return anonymous
+        chain = self.chain(params) if self.chain is not None else params
+        return authenticator(chain, allowed=self.allowed, permission=self.permission)
+
+
+CALLS: tuple[Call, ...] = (
+    Call(
+        "create_voucher",
+        "/create-voucher",
+        ("POST",),
+        vouchers.create_voucher,
+        replies.voucher("create-voucher"),
+        TRUSTED,
+    ),
+    Call(
+        "claim_voucher",
+        "/claim-voucher",
+        ("POST", "PUT"),
+        vouchers.claim_voucher,
+        replies.voucher("claim-voucher"),
+        ALL_KINDS,
+    ),
+    Call(
+        "claim_vouchers",
+        "/claim-vouchers",
+        ("POST",),
+        vouchers.claim_vouchers,
+        replies.claimed_vouchers,
+        TRUSTED,
+        json_body=True,
+        chain=vouchers.bulk_chain,
+    ),
+    Call(
+        "unclaim_voucher",
+        "/unclaim-voucher",
+        ("POST", "PUT"),
+        vouchers.unclaim_voucher,
+        replies.voucher("unclaim-voucher"),
+        ALL_KINDS,
+    ),
+    Call(
+        "expire_voucher",
+        "/expire-voucher",
+        ("POST", "PUT"),
+        vouchers.expire_voucher,
+        replies.voucher_key("expire-voucher"),
+        ALL_KINDS,
+        permission="delete",
+    ),
+    Call(
+        "lock_voucher",
+        "/lock-voucher",
+        ("PUT", "POST"),
+        vouchers.lock_voucher,
+        replies.voucher("lock-voucher"),
+        ALL_KINDS,
+    ),
+    Call(
+        "unlock_voucher",
+        "/unlock-voucher",
+        ("PUT", "POST"),
+        vouchers.unlock_voucher,
+        replies.voucher("unlock-voucher"),
+        TRUSTED,
+    ),
+    Call(
+        "redeem_voucher",
+        "/auth/redeem-voucher",
+        ("POST", "PUT"),
+        vouchers.redeem_voucher,
+        replies.redeemed,
+        TRUSTED,
+    ),
+    Call(
+        "delete_voucher",
+        "/delete-voucher",
+        ("DELETE",),
+        vouchers.delete_voucher,
+        replies.voucher_key("delete-voucher"),
+        ALL_KINDS,
+        permission="delete",
+    ),
+    Call(
+        "get_vouchers",
+        "/get-vouchers",
+        ("GET",),
+        listing.get_vouchers,
+        replies.listed,
+        TRUSTED,
+        permission="read",
+    ),
+    Call(
+        "get_user_vouchers",
+        "/get-user-vouchers",
+        ("GET",),
+        listing.get_user_vouchers,
+        replies.user_vouchers,
+        ALL_KINDS,
+        permission="read",
+    ),
+    Call(
+        "login", "/auth/login", ("POST",), sessions.login, replies.logged_in, None, idempotent=False
+    ),
+    Call(
+        "get_login_status",
+        "/auth/get-login-status",
+        ("GET",),
+        sessions.get_login_status,
+        replies.login_status,
+        None,
+    ),
+    Call(
+        "logout",
+        "/auth/logout",
+        ("DELETE",),
+        sessions.logout,
+        replies.logged_out,
+        None,
+        idempotent=False,
+    ),
 )
 
 
-def _execute(request: Request, work: Work, params: Mapping[str, Any]) -> Response:
-    try:
-        with UnitOfWork(request.app.state.engine) as uow:
-            return work(uow, request.headers, params)
-    except SpaazaError as exc:
-        return error_response(exc.spaaza, exc.description)
-    except VoucherdError as exc:
-        mapped = from_domain(exc)
-        return error_response(mapped.spaaza, mapped.description)
+def endpoint(spec: Call) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        # A body that cannot be read raises SpaazaError here; the face guard answers it (916).
+        params = await (P.read_json(request) if spec.json_body else P.read(request))
+        return await call(
+            FACE,
+            request,
+            lambda ctx: spec.operation(ctx, params),
+            authenticate=spec.authenticate(params),
+            render=spec.render,
+            idempotent=spec.idempotent,
+            # "The same request" is the same parameters, whatever the form encoding.
+            fingerprint=orjson.dumps(params, option=orjson.OPT_SORT_KEYS),
+        )
 
-
-def form_endpoint(work: Work) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            params = await P.read(request)
-        except SpaazaError as exc:
-            return error_response(exc.spaaza, exc.description)
-        return await run_in_threadpool(_execute, request, work, params)
-
-    endpoint.__name__ = work.__name__
-    endpoint.__doc__ = work.__doc__
-    return endpoint
-
-
-async def claim_vouchers(request: Request) -> Response:
-    try:
-        body = await P.read_json(request)
-    except SpaazaError as exc:
-        return error_response(exc.spaaza, exc.description)
-    return await run_in_threadpool(_execute, request, calls.claim_vouchers, body)
+    run.__name__ = spec.name
+    return run
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 405:
-        return error_response(E.METHOD_NOT_ALLOWED)
-    if exc.status_code == 404:
-        return error_response(E.NOT_FOUND)
-    return error_response(E.INVALID_PARAMETER, str(exc.detail))
+        error = SpaazaError(E.METHOD_NOT_ALLOWED)
+    elif exc.status_code == 404:
+        error = SpaazaError(E.NOT_FOUND)
+    else:
+        error = SpaazaError(E.INVALID_PARAMETER, str(exc.detail))
+    return FACE.refusal_response(error, Inbound(request, b""))
 
 
 def build(parent: FastAPI) -> FastAPI:
@@ -89,22 +212,19 @@ def build(parent: FastAPI) -> FastAPI:
         description="Spaaza's voucher calls; see docs/compat/spaaza.md.",
     )
     sub.state = parent.state
-    routes: list[tuple[str, str, Callable[[Request], Awaitable[Response]], str]] = [
-        (path, method, form_endpoint(work), work.__name__)
-        for path, methods, work in FORM_CALLS
-        for method in methods
-    ]
-    routes.append(("/claim-vouchers", "POST", claim_vouchers, "claim_vouchers"))
-    for path, method, endpoint, name in routes:
-        sub.add_api_route(
-            path,
-            endpoint,
-            methods=[method],
-            name=name,
-            operation_id=f"{name}_{method.lower()}",
-            summary=openapi.SUMMARIES[name],
-            openapi_extra=openapi.operation(name, [method]),
-        )
+    for spec in CALLS:
+        for method in spec.methods:
+            sub.add_api_route(
+                spec.path,
+                endpoint(spec),
+                methods=[method],
+                name=spec.name,
+                operation_id=f"{spec.name}_{method.lower()}",
+                summary=openapi.SUMMARIES[spec.name],
+                openapi_extra=openapi.operation(
+                    spec.name, [method], idempotent=spec.idempotent and method != "GET"
+                ),
+            )
     original = sub.openapi
 
     def with_security() -> dict[str, Any]:
@@ -116,4 +236,5 @@ def build(parent: FastAPI) -> FastAPI:
 
     sub.openapi = with_security  # type: ignore[method-assign]
     sub.add_exception_handler(StarletteHTTPException, http_error)
+    guard.install(sub, FACE)
     return sub
