@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 export VOUCHERD_DATABASE_URL ?= sqlite:///./voucherd.db
 
-.PHONY: help install run test lint typecheck check bench clean
+.PHONY: help install run test test-crash lint typecheck check bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,8 +22,11 @@ run: $(STAMP) ## Migrate ./voucherd.db, create a demo client if none, serve on :
 	$(BIN)/voucherd bootstrap
 	$(BIN)/voucherd serve --host 127.0.0.1 --port 8080
 
-test: $(STAMP) ## Run the whole test suite (PostgreSQL half needs VOUCHERD_TEST_DATABASE_URL)
-	$(BIN)/pytest
+test: $(STAMP) ## Run the test suite but the crash test (PostgreSQL half needs VOUCHERD_TEST_DATABASE_URL)
+	$(BIN)/pytest -m "not crash"
+
+test-crash: $(STAMP) ## SIGKILL a loaded server 5 times on SQLite and a private PostgreSQL (slow)
+	$(BIN)/pytest -m crash
 
 lint: $(STAMP) ## ruff check, ruff format --check, import contracts (lint-imports)
 	$(BIN)/ruff check src tests bench

@@ -9,7 +9,6 @@ other's data and need no cleanup.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.ports import free_port
 from voucherd.api.app import create_app
 from voucherd.config import Settings
 from voucherd.db import migrate
@@ -109,9 +109,7 @@ def tenant(engine: Engine) -> TenantFixture:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 @dataclass
@@ -125,7 +123,17 @@ class LiveServer:
 def live_server(engine: Engine, database_url: str) -> Iterator[LiveServer]:
     """The real app on a real socket (uvicorn in a thread), on this session's database."""
     settings = Settings(
-        database_url=database_url, db_pool_size=20, secret_key=SecretStr("test-signing-key")
+        database_url=database_url,
+        db_pool_size=20,
+        secret_key=SecretStr("test-signing-key"),
+        # The built-in worker runs in this server (RM callbacks, webhooks, jobs); its sweep
+        # stays out of the way of the tests that sweep themselves.
+        worker_sweep_seconds=86_400,
+        worker_poll_seconds=0.2,
+        worker_election_seconds=0.5,
+        webhook_retry_schedule="0.3 0.6 1.0",
+        job_threshold=500,
+        job_chunk_size=200,
     )
     port = _free_port()
     config = uvicorn.Config(

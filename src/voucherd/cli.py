@@ -49,9 +49,15 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    worker: Annotated[
+        bool, typer.Option(help="Run the built-in worker in the server (--no-worker: apart)")
+    ] = True,
 ) -> None:
     """Serve the HTTP API (all faces) with uvicorn."""
     import os
+
+    if not worker:  # read by each uvicorn worker's Settings (VOUCHERD_WORKER_EMBEDDED)
+        os.environ["VOUCHERD_WORKER_EMBEDDED"] = "false"
 
     # uvicorn's own command replaces this process (same pid, so signals and supervisors are
     # unaffected): its supervisor then does not carry this CLI's imports (about 60 MB, see
@@ -70,6 +76,28 @@ def serve(
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)  # noqa: S606
+
+
+@app.command("worker")
+def worker_command(database_url: DatabaseUrl = None) -> None:
+    """Run the built-in worker apart from the servers (start those with serve --no-worker).
+
+    Sweeps on a schedule, delivers webhooks and dialect callbacks from the outbox, runs long
+    jobs. Start as many as you like: one is elected (docs/operations.md), the rest stand by.
+    """
+    import contextlib
+    import signal
+
+    from voucherd import logs
+    from voucherd.services.worker import Runner
+
+    settings = Settings()
+    logs.configure(settings.log_level)
+    with database(database_url or settings.database_url) as engine:
+        runner = Runner(engine, settings, dialects.worker_parts(engine, settings.dialects))
+        signal.signal(signal.SIGTERM, lambda *_: runner.request_stop())
+        with contextlib.suppress(KeyboardInterrupt):
+            runner.run_forever()
 
 
 @db_app.command("upgrade")

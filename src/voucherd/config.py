@@ -27,3 +27,19 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # Which vendor-compatible faces to serve (space-separated): jtl shopee spaaza revenue_monster
     dialects: str = "jtl shopee spaaza revenue_monster"
+    # The built-in worker (docs/operations.md): sweep schedule, outbox delivery, long jobs.
+    # ``voucherd serve`` runs it inside the server unless ``--no-worker`` (this set to false).
+    worker_embedded: bool = True
+    worker_poll_seconds: float = Field(default=1.0, gt=0)  # idle pause between passes
+    worker_sweep_seconds: float = Field(default=60.0, gt=0)  # expiry, lapsed holds, purges
+    worker_election_seconds: float = Field(default=5.0, gt=0)  # a standby retries the lead
+    # Generate/import above this many codes answers 202 with a job; the worker commits it in
+    # chunks of ``job_chunk_size`` codes, one transaction each.
+    job_threshold: int = Field(default=5000, ge=1)
+    job_chunk_size: int = Field(default=1000, ge=1)
+    # Native webhooks: pause (seconds) after each failed attempt, then failed (about 27.6 h).
+    webhook_retry_schedule: str = "5 300 1800 7200 18000 36000 36000"
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    def webhook_retries(self) -> list[float]:
+        return [float(part) for part in self.webhook_retry_schedule.replace(",", " ").split()]

@@ -40,7 +40,9 @@ def _ensure_chromium() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync Playwright runs an event loop on this thread while it is open, which
+# would stop later tests in the same process from running their own.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     _ensure_chromium()
     with sync_playwright() as playwright:

@@ -12,13 +12,13 @@ from starlette.routing import Mount
 from voucherd import __version__, dialects, logs
 from voucherd.api import errors, openapi
 from voucherd.api.limits import BodyLimit
-from voucherd.api.routes import campaigns, health, oauth, value, vouchers
+from voucherd.api.routes import campaigns, health, jobs, oauth, value, vouchers, webhooks
 from voucherd.config import Settings
 from voucherd.db.engine import make_engine
 from voucherd.faces import guard
 from voucherd.faces.access_log import AccessLog
 from voucherd.faces.request_ids import RequestIds
-from voucherd.services import tokens
+from voucherd.services import tokens, worker
 
 DESCRIPTION = """
 voucherd's native API. Authenticate with OAuth 2.0 client credentials at `POST /oauth/token`
@@ -39,9 +39,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         secret = settings.secret_key.get_secret_value() if settings.secret_key else None
         app.state.signing_key = tokens.load_signing_key(engine, secret)
+        # The built-in worker, unless run apart (``serve --no-worker``): every server process
+        # starts a candidate, one of them (across hosts too) is elected and runs it.
+        runner = None
+        if settings.worker_embedded:
+            runner = worker.Runner(
+                engine, settings, dialects.worker_parts(engine, settings.dialects)
+            )
+            runner.start()
         try:
             yield
         finally:
+            if runner is not None:
+                runner.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -57,13 +67,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "Value"},
             {"name": "Campaigns"},
             {"name": "Customers"},
+            {"name": "Jobs"},
+            {"name": "Webhooks"},
             {"name": "Health"},
         ],
     )
     app.state.settings = settings
     errors.install(app)
     openapi.install(app)
-    for module in (oauth, health, vouchers, value, campaigns):
+    for module in (oauth, health, vouchers, value, campaigns, jobs, webhooks):
         app.include_router(module.router)
     for dialect, _command in dialects.load(settings.dialects):
         dialect.mount(app)

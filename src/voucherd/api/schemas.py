@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from voucherd.db.repositories import Row
 from voucherd.domain.inputs import JSON_MAX_BYTES, JSON_MAX_DEPTH
@@ -82,11 +84,19 @@ class VoucherUpdate(Strict):
     sku: Text255 | None = None
     label: Text255 | None = None
     order_number: Text255 | None = None
-    metadata: Metadata | None = None
-    medium: Literal["print", "digital"] | None = None
-    taxable: bool | None = None
+    # Omitted means unchanged; these three have no "unset" value, so an explicit null is refused.
+    metadata: Metadata | SkipJsonSchema[None] = None
+    medium: Literal["print", "digital"] | SkipJsonSchema[None] = None
+    taxable: bool | SkipJsonSchema[None] = None
     tax_rate_bps: TaxRate | None = None
     reason: Text255 | None = None
+
+    @field_validator("metadata", "medium", "taxable", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be omitted but not null")
+        return value
 
 
 class Reason(Strict):
@@ -433,3 +443,111 @@ class TokenResponse(BaseModel):
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name)
     expires_in: int
     scope: str
+
+
+# --- jobs and webhooks ------------------------------------------------------------------------
+
+
+class JobRead(BaseModel):
+    """A long job (bulk generate or import above the threshold), run by the worker in chunks."""
+
+    id: int
+    kind: Literal["generate", "import"]
+    campaign_id: int
+    status: Literal["queued", "running", "succeeded", "failed"]
+    total: int = Field(description="codes the job creates in all")
+    done: int = Field(description="codes created so far (committed chunks)")
+    progress: float = Field(description="done / total, 0 to 1")
+    result: dict[str, Any] | None = Field(None, description='when finished: {"created": n}')
+    errors: list[dict[str, Any]] = Field(default_factory=list, description="code and message")
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Row) -> JobRead:
+        total = int(row["total"])
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            campaign_id=row["campaign_id"],
+            status=row["status"],
+            total=total,
+            done=row["done"],
+            progress=round(int(row["done"]) / total, 4) if total else 1.0,
+            result=row["result"],
+            errors=row["errors"] or [],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            finished_at=row["finished_at"],
+        )
+
+
+EventType = Annotated[str, Field(pattern=r"^(\*|[a-z_]{1,32}\.(\*|[a-z_]{1,32}))$")]
+
+
+class WebhookCreate(Strict):
+    url: Annotated[str, Field(min_length=8, max_length=1024, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")]
+    event_types: Annotated[list[EventType], Field(min_length=1, max_length=50)] = Field(
+        default_factory=lambda: ["voucher.*"],
+        description="'*', 'voucher.*' or one type such as 'voucher.charge'",
+    )
+    description: Text255 | None = None
+
+
+class WebhookRead(BaseModel):
+    id: int
+    url: str
+    event_types: list[str]
+    description: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Row) -> WebhookRead:
+        return cls(
+            id=row["id"],
+            url=row["url"],
+            event_types=list(row["event_types"]),
+            description=row["description"],
+            created_at=row["created_at"],
+        )
+
+
+class WebhookCreated(WebhookRead):
+    secret: str = Field(description="whsec_...: verifies signatures; shown only in this answer")
+
+
+class DeliveryRead(BaseModel):
+    id: int
+    event_id: int
+    voucher_id: str | None = Field(description="the voucher's public id, for voucher events")
+    event_type: str
+    status: Literal["pending", "delivering", "delivered", "failed"]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Row) -> DeliveryRead:
+        body = load_payload(row["payload"])
+        return cls(
+            id=row["id"],
+            event_id=row["event_id"],
+            voucher_id=body.get("data", {}).get("voucher_id"),
+            event_type=str(body.get("type", "")),
+            status=row["status"],
+            attempts=row["attempts"],
+            last_status_code=row["last_status_code"],
+            last_error=row["last_error"],
+            next_attempt_at=row["next_attempt_at"] if row["status"] == "pending" else None,
+            created_at=row["created_at"],
+            delivered_at=row["delivered_at"],
+        )
+
+
+def load_payload(text: str) -> dict[str, Any]:
+    value = orjson.loads(text)
+    return value if isinstance(value, dict) else {}

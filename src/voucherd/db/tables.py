@@ -275,6 +275,7 @@ deliveries = Table(
     UniqueConstraint("tenant_id", "id"),
     UniqueConstraint("tenant_id", "subscriber", "event_id"),
     Index(None, "subscriber", "status", "next_attempt_at"),
+    Index(None, "status", "next_attempt_at"),
 )
 
 delivery_attempts = Table(
@@ -289,6 +290,45 @@ delivery_attempts = Table(
     Column("created_at", UtcDateTime, nullable=False),
     ForeignKeyConstraint(["tenant_id", "delivery_id"], ["deliveries.tenant_id", "deliveries.id"]),
     Index(None, "tenant_id", "delivery_id"),
+)
+
+# Native webhook subscriptions (``services/webhooks.py``): their deliveries are outbox rows
+# of subscriber ``webhook:<id>``. The secret signs payloads (Standard Webhooks), so it is kept.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    tenant_column(),
+    Column("url", String(1024), nullable=False),
+    Column("event_types", Json, nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("description", String(255)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("deleted_at", UtcDateTime),
+    UniqueConstraint("tenant_id", "id"),
+)
+
+# Long jobs run by the worker (``services/jobs.py``): bulk generate and import.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    tenant_column(),
+    Column("kind", String(32), nullable=False),  # generate | import
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("client_id", String(64)),
+    Column("status", String(16), nullable=False),  # queued running succeeded failed
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False, default=0),
+    Column("params", Text, nullable=False),  # JSON text (an import's codes)
+    Column("result", Json),
+    Column("errors", Json),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    UniqueConstraint("tenant_id", "id"),
+    Index(None, "status", "id"),
 )
 
 idempotency_keys = Table(

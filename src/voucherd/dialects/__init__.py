@@ -1,7 +1,10 @@
 """Vendor-compatible faces. Each dialect package exposes:
 
 - ``mount(app: FastAPI) -> None``: adds its routes (under its own prefix) to the main app;
-- optionally ``cli: typer.Typer``: its admin commands, added as ``voucherd <name> ...``.
+- optionally ``cli: typer.Typer``: its admin commands, added as ``voucherd <name> ...``;
+- optionally ``EXPIRING``: tables of short-lived rows the sweep deletes past ``expires_at``;
+- optionally ``worker_parts(engine, parts)``: adds its outbox subscribers and per-pass tasks
+  to the built-in worker's ``Parts`` (``services/worker.py``).
 
 A dialect translates wire formats only; business rules live in ``domain/`` and ``services/``.
 """
@@ -10,6 +13,10 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+
+from sqlalchemy import Engine
+
+from voucherd.services.worker import Parts
 
 # (package, CLI command name)
 DIALECTS: tuple[tuple[str, str], ...] = (
@@ -41,3 +48,14 @@ def load(enabled: str | None = None) -> list[tuple[ModuleType, str]]:
             continue
         found.append((module, command))
     return found
+
+
+def worker_parts(engine: Engine, enabled: str | None = None) -> Parts:
+    """What the enabled dialects give the built-in worker (subscribers, tasks, purges)."""
+    parts = Parts()
+    for module, _command in load(enabled):
+        parts.purge.extend(getattr(module, "EXPIRING", ()))
+        add = getattr(module, "worker_parts", None)
+        if add is not None:
+            add(engine, parts)
+    return parts

@@ -186,3 +186,9 @@ class CampaignExhausted(VoucherdError):
     """The campaign has no unissued voucher left."""
 
     code = "campaign_exhausted"
+
+
+class DeliveryInFlight(VoucherdError):
+    """A webhook delivery cannot be replayed while it is being sent."""
+
+    code = "delivery_in_flight"

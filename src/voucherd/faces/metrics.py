@@ -29,9 +29,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from pydantic import SecretStr
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, or_, select
 
-from voucherd.db.tables import vouchers
+from voucherd.db.tables import deliveries, delivery_attempts, events, vouchers
 
 REQUESTS = Counter(
     "voucherd_requests_total",
@@ -85,7 +85,8 @@ def observe_pool(engine: Engine) -> None:
 
 
 class DatabaseFacts(Collector):
-    """Vouchers by status, read at scrape time (the same figure from every worker)."""
+    """Vouchers by status and the outbox backlog, read at scrape time (the same figure from
+    every worker)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -100,9 +101,52 @@ class DatabaseFacts(Collector):
                 .where(vouchers.c.deleted_at.is_(None))
                 .group_by(vouchers.c.status)
             ).all()
+            backlog = conn.execute(
+                select(func.count()).select_from(events).where(~events.c.dispatched)
+            ).scalar_one()
+            kind = case(
+                (deliveries.c.subscriber.startswith("webhook:"), "webhook"),
+                else_=deliveries.c.subscriber,
+            )
+            by_delivery = conn.execute(
+                select(kind, deliveries.c.status, func.count())
+                .where(deliveries.c.status.in_(("pending", "delivering", "failed")))
+                .group_by(kind, deliveries.c.status)
+            ).all()
+            failed_attempts = conn.execute(
+                select(func.count())
+                .select_from(delivery_attempts)
+                .where(
+                    or_(
+                        delivery_attempts.c.status_code.is_(None),
+                        delivery_attempts.c.status_code < 200,
+                        delivery_attempts.c.status_code >= 300,
+                    )
+                )
+            ).scalar_one()
         for status, count in rows:
             by_status.add_metric([str(status)], float(count))
         yield by_status
+        pending = GaugeMetricFamily(
+            "voucherd_outbox_events_pending", "Events not yet handed to the outbox subscribers."
+        )
+        pending.add_metric([], float(backlog))
+        yield pending
+        queued = GaugeMetricFamily(
+            "voucherd_deliveries",
+            "Outbox deliveries not delivered, by subscriber kind (webhook, rm_callback) and status"
+            " (pending, delivering, failed: given up).",
+            labels=["subscriber", "status"],
+        )
+        for subscriber, status, count in by_delivery:
+            queued.add_metric([str(subscriber), str(status)], float(count))
+        yield queued
+        failures = GaugeMetricFamily(
+            "voucherd_delivery_attempts_failed",
+            "Delivery attempts that got no 2xx answer (kept in the delivery log).",
+        )
+        failures.add_metric([], float(failed_attempts))
+        yield failures
 
 
 def exposition(engine: Engine) -> bytes:

@@ -173,12 +173,13 @@ def execute(plan: Call[C, T], inbound: Inbound) -> Response:
     try:
         with UnitOfWork(engine, readonly=not plan.write) as uow:
             caller = plan.authenticate(inbound, uow)
-            if caller is not None:  # None: an anonymous operation (a token or PIN exchange)
-                actor = actor_of(caller)
+            # None: an anonymous operation (a token or PIN exchange), which keeps no key.
+            actor = actor_of(caller) if caller is not None else None
+            if actor is not None:
                 client = actor.client_id or actor.name
                 _note(inbound.request, tenant_id=actor.tenant_id, client=client)
-            if plan.write and plan.idempotent:
-                claim = _claim(inbound, actor_of(caller), plan.fingerprint)
+                if plan.write and plan.idempotent:
+                    claim = _claim(inbound, actor, plan.fingerprint)
             if claim is not None:
                 settings = state.settings
                 replay = idempotency.claim(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -249,20 +250,23 @@ async def _while_down(requests: list[tuple[str, str, dict[str, Any]]]) -> list[h
 def test_database_down_is_503_in_jtl_shape_everywhere() -> None:
     form = {"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"}
     recharge = {"amount": "1.00", "currency": "EUR", "order_number": "1", "code": "X"}
-    responses = anyio.run(
-        _while_down,
-        [
-            ("POST", "/oauth/token", {"data": form, "headers": {"Authorization": ""}}),
-            ("POST", "/v1/clients/connect", {"json": {"pin": "ABCDEFGH"}}),
-            ("GET", "/v1/vouchers", {}),
-            ("POST", "/v1/vouchers/recharge", {"json": recharge}),
-            (
-                "POST",
-                "/v1/vouchers/recharge",
-                {"json": recharge, "headers": {"Idempotency-Key": "down-1"}},
-            ),
-        ],
-    )
+    # A thread of its own: another test's synchronous Playwright may hold this thread's loop.
+    with ThreadPoolExecutor(1) as thread:
+        responses = thread.submit(
+            anyio.run,
+            _while_down,
+            [
+                ("POST", "/oauth/token", {"data": form, "headers": {"Authorization": ""}}),
+                ("POST", "/v1/clients/connect", {"json": {"pin": "ABCDEFGH"}}),
+                ("GET", "/v1/vouchers", {}),
+                ("POST", "/v1/vouchers/recharge", {"json": recharge}),
+                (
+                    "POST",
+                    "/v1/vouchers/recharge",
+                    {"json": recharge, "headers": {"Idempotency-Key": "down-1"}},
+                ),
+            ],
+        ).result()
     for response in responses:
         assert response.status_code == 503, response.text
         assert response.headers["content-type"] == "application/json"

@@ -16,10 +16,17 @@ import pytest
 from sqlalchemy import Engine, delete, insert, select, update
 
 from tests.compat.revenue_monster.conftest import RmClient, RmMerchant, make_batch
+from tests.ports import free_port
 from voucherd.db.tables import deliveries, delivery_attempts, events, vouchers
 from voucherd.dialects.revenue_monster import merchants, signing
-from voucherd.dialects.revenue_monster.callbacks import SUBSCRIBER, Worker, changes_rm_status
+from voucherd.dialects.revenue_monster.callbacks import (
+    SUBSCRIBER,
+    RmCallbacks,
+    changes_rm_status,
+    deliver_due,
+)
 from voucherd.dialects.revenue_monster.settings import RmSettings
+from voucherd.services import outbox, webhooks
 from voucherd.services import vouchers as voucher_service
 from voucherd.services.changes import VoucherRef
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -54,13 +61,19 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     target.url = f"http://127.0.0.1:{server.server_address[1]}/rm-callback"
     yield target
     server.shutdown()
     server.server_close()
+
+
+def run_once(engine: Engine, settings: RmSettings) -> None:
+    """One pass of the built-in worker's outbox part (as ``services/worker.py`` runs it)."""
+    outbox.dispatch(engine, [webhooks.NativeWebhooks(), RmCallbacks(engine, settings)])
+    deliver_due(engine, settings)
 
 
 def _deliveries(engine: Engine, tenant_id: int) -> list[Any]:
@@ -157,9 +170,8 @@ def test_deliveries_survive_a_restart_and_are_sent_once(
                 created_at=now - timedelta(minutes=2),
             )
         )
-    settings = RmSettings(callback_worker=False)
-    workers = [Worker(engine, settings) for _ in range(2)]
-    threads = [threading.Thread(target=w.run_once) for w in workers]
+    settings = RmSettings()
+    threads = [threading.Thread(target=run_once, args=(engine, settings)) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -201,7 +213,7 @@ def test_gives_up_after_the_configured_attempts(
             .where(deliveries.c.tenant_id == merchant.tenant_id)
             .values(next_attempt_at=now)
         )
-    Worker(engine, RmSettings(callback_worker=False)).run_once()
+    run_once(engine, RmSettings())
     assert len(receiver.received) == 1
 
 

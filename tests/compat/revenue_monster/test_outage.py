@@ -28,7 +28,7 @@ DEAD_URL = "postgresql://postgres@127.0.0.1:19899/gone"
 def down(
     engine: Engine, database_url: str, merchant: RmMerchant, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[RmClient, str]]:
-    monkeypatch.setenv("VOUCHERD_RM_CALLBACK_WORKER", "false")
+    monkeypatch.setenv("VOUCHERD_WORKER_EMBEDDED", "false")
     settings = Settings(database_url=database_url, secret_key=SecretStr("test-signing-key"))
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as http:

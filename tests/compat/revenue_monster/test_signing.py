@@ -18,6 +18,7 @@ from tests.compat.revenue_monster.conftest import (
     make_batch,
 )
 from tests.conftest import LiveServer
+from tests.ports import free_port
 from voucherd.db.tables import vouchers
 from voucherd.dialects.revenue_monster import signing
 
@@ -313,7 +314,7 @@ def test_nonce_is_refused_by_another_server_on_the_same_database(
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",
-        port=0,
+        port=free_port(),
         log_level="warning",
         access_log=False,
         lifespan="on",

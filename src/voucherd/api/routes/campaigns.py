@@ -19,12 +19,13 @@ from voucherd.api.schemas import (
     Generated,
     GenerateRequest,
     ImportRequest,
+    JobRead,
     Page,
 )
 from voucherd.domain import codes
 from voucherd.domain.scopes import Scope
 from voucherd.faces.fields import ASCII_INT, text_id
-from voucherd.services import campaigns, tenants
+from voucherd.services import campaigns, jobs, tenants
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 from voucherd.services.vouchers import NewVoucher
 
@@ -94,12 +95,16 @@ async def get_campaign(
     )
 
 
+def _threshold(request: Request) -> int:
+    return int(request.app.state.settings.job_threshold)
+
+
 @router.post(
     "/campaigns/{campaign_id}/generate",
     status_code=201,
     response_model=Generated,
-    responses=ERRORS,
-    summary="Generate vouchers with random codes (bulk)",
+    responses={**ERRORS, 202: {"model": JobRead, "description": "queued as a job (large count)"}},
+    summary="Generate vouchers with random codes (bulk; above the job threshold: a job)",
 )
 async def generate(
     request: Request,
@@ -107,6 +112,14 @@ async def generate(
     body: GenerateRequest,
     actor: Actor = scoped(Scope.MANAGE),
 ) -> Response:
+    if body.count > _threshold(request):
+        return await run(
+            request,
+            actor,
+            lambda uow: JobRead.of(jobs.queue_generate(uow, actor, campaign_id, body.count)),
+            status_code=202,
+            payload=body,
+        )
     return await run(
         request,
         actor,
@@ -122,8 +135,8 @@ async def generate(
     "/campaigns/{campaign_id}/import",
     status_code=201,
     response_model=Generated,
-    responses=ERRORS,
-    summary="Create vouchers with your own codes",
+    responses={**ERRORS, 202: {"model": JobRead, "description": "queued as a job (many codes)"}},
+    summary="Create vouchers with your own codes (above the job threshold: a job)",
 )
 async def import_codes(
     request: Request,
@@ -131,6 +144,14 @@ async def import_codes(
     body: ImportRequest,
     actor: Actor = scoped(Scope.MANAGE),
 ) -> Response:
+    if len(body.codes) > _threshold(request):
+        return await run(
+            request,
+            actor,
+            lambda uow: JobRead.of(jobs.queue_import(uow, actor, campaign_id, body.codes)),
+            status_code=202,
+            payload=body,
+        )
     return await run(
         request,
         actor,

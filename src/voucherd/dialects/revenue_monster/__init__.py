@@ -1,29 +1,26 @@
 """Revenue Monster Open API v3 vouchers, wire-compatible, under ``/rm``.
 
 OAuth at ``/rm/v1/token``, the signed Open API at ``/rm/v3/...``, voucher QR images at
-``/rm/qr/...``; callbacks are sent by a worker (see ``callbacks.py``). Docs:
+``/rm/qr/...``; callbacks are sent by the built-in worker (see ``callbacks.py``). Docs:
 ``docs/compat/revenue_monster.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
 from fastapi import FastAPI, Request
+from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from voucherd.dialects.revenue_monster import errors, routes, tables
-from voucherd.dialects.revenue_monster.callbacks import Worker
+from voucherd.dialects.revenue_monster import callbacks, errors, routes, tables
 from voucherd.dialects.revenue_monster.cli import cli
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.faces import guard
+from voucherd.services.worker import Parts
 
 PREFIX = "/rm"
 
-__all__ = ["PREFIX", "cli", "mount", "tables"]
+__all__ = ["PREFIX", "cli", "mount", "tables", "worker_parts"]
 
 
 def mount(app: FastAPI) -> None:
@@ -50,21 +47,13 @@ def mount(app: FastAPI) -> None:
     guard.install(sub, errors.FACE)
     app.mount(PREFIX, sub)
 
-    if settings.callback_worker:
-        parent_lifespan = app.router.lifespan_context
-
-        @asynccontextmanager
-        async def lifespan(parent: FastAPI) -> AsyncIterator[Any]:
-            async with parent_lifespan(parent) as state:
-                worker = Worker(parent.state.engine, settings)
-                worker.start()
-                try:
-                    yield state
-                finally:
-                    worker.stop()
-
-        app.router.lifespan_context = lifespan
-
 
 # Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
 EXPIRING = (tables.rm_nonces, tables.rm_refresh_tokens)
+
+
+def worker_parts(engine: Engine, parts: Parts) -> None:
+    """The built-in worker creates callbacks from the outbox and sends them."""
+    settings = RmSettings()
+    parts.subscribers.append(callbacks.RmCallbacks(engine, settings))
+    parts.tasks.append(lambda: callbacks.deliver_due(engine, settings))

@@ -2,9 +2,9 @@
 
 The engine's outbox (``services/outbox.py``) offers every event to the ``RmCallbacks``
 subscriber exactly once; for a status change of a merchant with a callback URL it creates a
-delivery (subscriber ``rm_callback``). A worker (a thread started with the app, or
-``voucherd rm worker``) dispatches the outbox and sends due deliveries, claiming each with a
-conditional UPDATE so that several workers in several processes never send one twice. A
+delivery (subscriber ``rm_callback``). The built-in worker (``services/worker.py``: elected
+among ``voucherd serve`` processes and ``voucherd worker``) dispatches the outbox and sends due
+deliveries, claiming each with a conditional UPDATE so that no delivery is sent twice. A
 delivery is tried ``callback_attempts`` times, the merchant's retry interval apart, until the
 receiver answers 200; every attempt is recorded.
 """
@@ -14,12 +14,11 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, insert, or_, select, update
@@ -27,7 +26,7 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 from voucherd.db import repositories as repo
 from voucherd.db.projections import rm_stored_status
 from voucherd.db.tables import deliveries, delivery_attempts
-from voucherd.dialects.revenue_monster import auth, render, signing
+from voucherd.dialects.revenue_monster import render, signing
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.dialects.revenue_monster.tables import rm_merchants
 from voucherd.services import outbox
@@ -111,11 +110,6 @@ class RmCallbacks:
                 )
                 created += 1
         return created
-
-
-def scan(engine: Engine, settings: RmSettings) -> int:
-    """Dispatch the outbox; returns how many callbacks were created."""
-    return outbox.dispatch(engine, [RmCallbacks(engine, settings)])
 
 
 # --- deliveries -----------------------------------------------------------------------------
@@ -263,40 +257,3 @@ def _deliver_one(engine: Engine, settings: RmSettings, tenant_id: int, delivery_
         )
         uow.commit()
     return 1
-
-
-# --- the worker -----------------------------------------------------------------------------
-
-
-class Worker:
-    """Scan and deliver every ``worker_poll_seconds`` until stopped."""
-
-    def __init__(self, engine: Engine, settings: RmSettings) -> None:
-        self.engine, self.settings = engine, settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._next_purge = datetime.now(UTC)
-
-    def run_once(self) -> tuple[int, int]:
-        now = datetime.now(UTC)
-        if self._next_purge <= now:
-            auth.purge_expired_nonces(self.engine, now)
-            self._next_purge = now + timedelta(minutes=5)
-        return scan(self.engine, self.settings), deliver_due(self.engine, self.settings)
-
-    def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # keep the worker alive; the next pass retries
-                log.exception("rm callback worker pass failed")
-            self._stop.wait(self.settings.worker_poll_seconds)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="rm-callbacks", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.settings.callback_timeout_seconds + 5)

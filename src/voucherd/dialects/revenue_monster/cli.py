@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +10,6 @@ import typer
 from sqlalchemy import Engine, insert
 
 from voucherd.dialects.revenue_monster import auth, batches, merchants, signing
-from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.dialects.revenue_monster.tables import rm_clients
 from voucherd.domain.scopes import ALL_SCOPES
 from voucherd.faces.cli import DatabaseUrl, database, fail, print_json
@@ -174,21 +172,3 @@ def merchant_set(
             "serverPublicKey": row["server_public_key_pem"],
         }
     )
-
-
-@cli.command("worker")
-def worker(
-    once: Annotated[bool, typer.Option(help="One pass, then exit")] = False,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Deliver callbacks (run this where the app runs with VOUCHERD_RM_CALLBACK_WORKER=false)."""
-    from voucherd.dialects.revenue_monster.callbacks import Worker
-
-    with database(database_url) as engine:
-        runner = Worker(engine, RmSettings())
-        if once:
-            scanned, delivered = runner.run_once()
-            print_json({"deliveriesCreated": scanned, "attempts": delivered})
-            return
-        with contextlib.suppress(KeyboardInterrupt):
-            runner.run_forever()

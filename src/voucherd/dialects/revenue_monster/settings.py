@@ -18,8 +18,5 @@ class RmSettings(BaseSettings):
     callback_attempts: int = Field(default=5, ge=1)
     callback_retry_seconds: float = Field(default=60.0, gt=0)
     callback_timeout_seconds: float = Field(default=10.0, gt=0)
-    # The background worker started with the app; turn off to run ``voucherd rm worker``.
-    callback_worker: bool = True
-    worker_poll_seconds: float = Field(default=0.5, gt=0)
     # Base of qrUrl when rendered outside a request (callbacks), unless a merchant sets one.
     public_url: str = "http://127.0.0.1:8080/rm"

@@ -1,0 +1,456 @@
+"""Native webhooks: subscriptions, their outbox deliveries, signed POSTs with retries.
+
+Every engine event (whatever face made the change: they all write events through
+``services.changes`` or the bulk paths) is offered once by ``outbox.dispatch`` to
+``NativeWebhooks``, which creates one delivery per matching subscription (subscriber
+``webhook:<id>``; the outbox's unique key makes that at most one per event and subscription).
+``deliver_due`` then claims deliveries with conditional UPDATEs and POSTs them signed per
+Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``). A voucher's
+deliveries to one subscription go out in event order: a delivery waits while an earlier one of
+the same voucher is still pending. A failed attempt is retried after the pauses of
+``Settings.webhook_retry_schedule`` (about 27.6 hours in all by default), then the delivery is
+``failed``; ``replay`` sends it once more.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, and_, exists, func, insert, or_, select, update
+from sqlalchemy.orm import aliased
+from standardwebhooks import Webhook
+
+from voucherd.config import Settings
+from voucherd.db import repositories as repo
+from voucherd.db.tables import deliveries, delivery_attempts, webhooks
+from voucherd.domain import errors
+from voucherd.services import outbox
+from voucherd.services.outbox import DELIVERED, DELIVERING, FAILED, PENDING
+from voucherd.services.unit_of_work import Actor, UnitOfWork
+
+PREFIX = "webhook:"
+_TYPE = re.compile(r"^(\*|[a-z_]{1,32}\.(\*|[a-z_]{1,32}))$")
+# Fields of an event that never leave the service (codes and PIN hashes).
+_HIDDEN = frozenset({"code", "pin", "pin_hash", "secret"})
+MAX_SUBSCRIPTIONS = 20
+
+
+def subscriber(webhook_id: int) -> str:
+    return f"{PREFIX}{webhook_id}"
+
+
+def event_type(event: Any) -> str:
+    return f"{event.subject}.{event.operation}"
+
+
+def matches(patterns: Sequence[str], kind: str) -> bool:
+    subject = kind.split(".", 1)[0]
+    return any(p in ("*", kind, f"{subject}.*") for p in patterns)
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    row: repo.Row
+    secret: str  # shown once
+
+
+def _check(url: str, event_types: Sequence[str]) -> None:
+    if not url.lower().startswith(("http://", "https://")) or len(url) > 1024:
+        raise errors.ValidationFailed(
+            "url must be an http(s) URL of at most 1024 characters", "url"
+        )
+    if not event_types or len(event_types) > 50:
+        raise errors.ValidationFailed("give 1 to 50 event types", field="event_types")
+    for kind in event_types:
+        if not _TYPE.match(kind):
+            raise errors.ValidationFailed(
+                f"event type {kind!r} is not '*', 'subject.*' or 'subject.operation'",
+                field="event_types",
+            )
+
+
+def create(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    url: str,
+    event_types: Sequence[str],
+    description: str | None = None,
+) -> Created:
+    """Raises: ValidationFailed (bad URL or event type; too many subscriptions)."""
+    _check(url, event_types)
+    count = uow.conn.execute(
+        select(func.count())
+        .select_from(webhooks)
+        .where(webhooks.c.tenant_id == actor.tenant_id, webhooks.c.deleted_at.is_(None))
+    ).scalar_one()
+    if count >= MAX_SUBSCRIPTIONS:
+        raise errors.ValidationFailed(
+            f"at most {MAX_SUBSCRIPTIONS} webhook subscriptions per tenant", field="url"
+        )
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    row = (
+        uow.conn.execute(
+            insert(webhooks)
+            .values(
+                tenant_id=actor.tenant_id,
+                url=url,
+                event_types=sorted(set(event_types)),
+                secret=secret,
+                description=description,
+                created_at=uow.now,
+            )
+            .returning(*webhooks.c)
+        )
+        .mappings()
+        .one()
+    )
+    return Created(row, secret)
+
+
+def get(uow: UnitOfWork, actor: Actor, webhook_id: int) -> repo.Row:
+    """Raises: NotFound (also another tenant's or a deleted subscription)."""
+    row = (
+        uow.conn.execute(
+            select(webhooks).where(
+                webhooks.c.tenant_id == actor.tenant_id,
+                webhooks.c.id == webhook_id,
+                webhooks.c.deleted_at.is_(None),
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise errors.NotFound("webhook", webhook_id)
+    return row
+
+
+def list_all(uow: UnitOfWork, actor: Actor) -> list[repo.Row]:
+    return list(
+        uow.conn.execute(
+            select(webhooks)
+            .where(webhooks.c.tenant_id == actor.tenant_id, webhooks.c.deleted_at.is_(None))
+            .order_by(webhooks.c.id)
+        ).mappings()
+    )
+
+
+def delete(uow: UnitOfWork, actor: Actor, webhook_id: int) -> None:
+    """Stop the subscription; its pending deliveries are marked failed. Raises: NotFound."""
+    get(uow, actor, webhook_id)
+    uow.conn.execute(
+        update(webhooks)
+        .where(webhooks.c.tenant_id == actor.tenant_id, webhooks.c.id == webhook_id)
+        .values(deleted_at=uow.now)
+    )
+    uow.conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.tenant_id == actor.tenant_id,
+            deliveries.c.subscriber == subscriber(webhook_id),
+            deliveries.c.status == PENDING,
+        )
+        .values(status=FAILED, last_error="subscription deleted")
+    )
+
+
+def deliveries_page(
+    uow: UnitOfWork, actor: Actor, webhook_id: int, *, after_id: int | None, limit: int
+) -> list[repo.Row]:
+    """The delivery log of one subscription, oldest first. Raises: NotFound."""
+    get(uow, actor, webhook_id)
+    query = select(deliveries).where(
+        deliveries.c.tenant_id == actor.tenant_id,
+        deliveries.c.subscriber == subscriber(webhook_id),
+    )
+    if after_id is not None:
+        query = query.where(deliveries.c.id > after_id)
+    return list(uow.conn.execute(query.order_by(deliveries.c.id).limit(limit)).mappings())
+
+
+def replay(uow: UnitOfWork, actor: Actor, webhook_id: int, delivery_id: int) -> repo.Row:
+    """Send a delivery once more, now (a delivered one again, a failed one after all).
+
+    Raises: NotFound; InvalidState while it is being sent.
+    """
+    get(uow, actor, webhook_id)
+    updated = (
+        uow.conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.tenant_id == actor.tenant_id,
+                deliveries.c.subscriber == subscriber(webhook_id),
+                deliveries.c.id == delivery_id,
+                deliveries.c.status != DELIVERING,
+            )
+            .values(status=PENDING, next_attempt_at=uow.now, last_error=None)
+            .returning(*deliveries.c)
+        )
+        .mappings()
+        .first()
+    )
+    if updated is None:
+        found = uow.conn.execute(
+            select(deliveries.c.id).where(
+                deliveries.c.tenant_id == actor.tenant_id,
+                deliveries.c.subscriber == subscriber(webhook_id),
+                deliveries.c.id == delivery_id,
+            )
+        ).first()
+        if found is None:
+            raise errors.NotFound("delivery", delivery_id)
+        raise errors.DeliveryInFlight("the delivery is being sent right now; try again shortly")
+    return updated
+
+
+def attempts(uow: UnitOfWork, tenant_id: int, delivery_ids: Sequence[int]) -> dict[int, int]:
+    if not delivery_ids:
+        return {}
+    rows = uow.conn.execute(
+        select(delivery_attempts.c.delivery_id, func.count())
+        .where(
+            delivery_attempts.c.tenant_id == tenant_id,
+            delivery_attempts.c.delivery_id.in_(delivery_ids),
+        )
+        .group_by(delivery_attempts.c.delivery_id)
+    ).all()
+    return {int(d): int(n) for d, n in rows}
+
+
+# --- outbox -> deliveries -------------------------------------------------------------------
+
+
+def payload(event: Any) -> str:
+    """The JSON body of one event (Standard Webhooks' ``type``/``timestamp``/``data``)."""
+    created: datetime = event.created_at
+    data = {
+        "event_id": str(event.id),
+        "subject": event.subject,
+        "subject_id": event.subject_id,
+        "operation": event.operation,
+        "actor": event.actor,
+        "reason": event.reason,
+        "before": {k: v for k, v in (event.before or {}).items() if k not in _HIDDEN},
+        "after": {k: v for k, v in (event.after or {}).items() if k not in _HIDDEN},
+    }
+    if event.subject == "voucher":
+        data["voucher_id"] = event.subject_id
+    body = {"type": event_type(event), "timestamp": created.isoformat(), "data": data}
+    return orjson.dumps(body).decode()
+
+
+class NativeWebhooks:
+    """The outbox subscriber: a delivery per event and matching live subscription."""
+
+    kind = "webhook"
+
+    def accept(self, uow: UnitOfWork, batch: Sequence[Any]) -> int:
+        tenant_ids = sorted({int(e.tenant_id) for e in batch})
+        subscriptions: dict[int, list[repo.Row]] = {}
+        for row in uow.conn.execute(
+            select(webhooks).where(
+                webhooks.c.tenant_id.in_(tenant_ids), webhooks.c.deleted_at.is_(None)
+            )
+        ).mappings():
+            subscriptions.setdefault(int(row["tenant_id"]), []).append(row)
+        if not subscriptions:
+            return 0
+        created = 0
+        for event in batch:
+            kind = event_type(event)
+            body: str | None = None
+            for sub in subscriptions.get(int(event.tenant_id), ()):
+                if event.created_at < sub["created_at"] or not matches(sub["event_types"], kind):
+                    continue
+                body = body or payload(event)
+                outbox.enqueue(
+                    uow,
+                    subscriber=subscriber(int(sub["id"])),
+                    tenant_id=int(event.tenant_id),
+                    event_id=int(event.id),
+                    voucher_id=int(event.voucher_id) if event.voucher_id is not None else None,
+                    url=sub["url"],
+                    payload=body,
+                )
+                created += 1
+        return created
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def post(url: str, body: str, secret: str, msg_id: str, now: datetime, timeout: float) -> Outcome:
+    """One signed POST."""
+    if not url.lower().startswith(("http://", "https://")):
+        return Outcome(None, "webhook URL must be http or https")
+    signature = Webhook(secret).sign(msg_id, now, body)
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature,
+            "User-Agent": "voucherd-webhooks",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return Outcome(int(response.status), None)
+    except urllib.error.HTTPError as exc:
+        return Outcome(int(exc.code), None)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return Outcome(None, str(exc)[:255])
+
+
+def _due(now: datetime) -> Any:
+    return and_(
+        deliveries.c.subscriber.startswith(PREFIX),
+        or_(
+            and_(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now),
+            and_(deliveries.c.status == DELIVERING, deliveries.c.locked_until < now),
+        ),
+    )
+
+
+def _in_order() -> Any:
+    """No earlier delivery of the same voucher to the same subscription is still unsent."""
+    earlier = aliased(deliveries)
+    return or_(
+        deliveries.c.voucher_id.is_(None),
+        ~exists().where(
+            earlier.c.tenant_id == deliveries.c.tenant_id,
+            earlier.c.subscriber == deliveries.c.subscriber,
+            earlier.c.voucher_id == deliveries.c.voucher_id,
+            earlier.c.event_id < deliveries.c.event_id,
+            earlier.c.status.in_((PENDING, DELIVERING)),
+        ),
+    )
+
+
+def deliver_due(engine: Engine, settings: Settings, limit: int = 50) -> int:
+    """Send due deliveries this worker can claim; returns how many it attempted."""
+    with UnitOfWork(engine, readonly=True) as uow:
+        due = uow.conn.execute(
+            select(deliveries.c.id, deliveries.c.tenant_id)
+            .where(_due(uow.now), _in_order())
+            .order_by(deliveries.c.event_id)
+            .limit(limit)
+        ).all()
+    done = 0
+    for delivery_id, tenant_id in due:
+        done += _deliver_one(engine, settings, int(tenant_id), int(delivery_id))
+    return done
+
+
+def _deliver_one(engine: Engine, settings: Settings, tenant_id: int, delivery_id: int) -> int:
+    lock = timedelta(seconds=settings.webhook_timeout_seconds + 30)
+    with UnitOfWork(engine) as uow:
+        locked_until = uow.now + lock
+        claimed = uow.conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.tenant_id == tenant_id,
+                deliveries.c.id == delivery_id,
+                _due(uow.now),
+            )
+            .values(status=DELIVERING, locked_until=locked_until)
+        ).rowcount
+        if claimed != 1:
+            return 0  # another worker has it
+        delivery = (
+            uow.conn.execute(
+                select(deliveries).where(
+                    deliveries.c.tenant_id == tenant_id, deliveries.c.id == delivery_id
+                )
+            )
+            .mappings()
+            .one()
+        )
+        webhook_id = int(delivery["subscriber"].removeprefix(PREFIX))
+        hook = (
+            uow.conn.execute(
+                select(webhooks).where(
+                    webhooks.c.tenant_id == tenant_id, webhooks.c.id == webhook_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        uow.commit()
+    if hook is None or hook["deleted_at"] is not None:
+        outcome = Outcome(None, "subscription deleted")
+    else:
+        outcome = post(
+            delivery["url"],
+            delivery["payload"],
+            hook["secret"],
+            f"evt_{delivery['event_id']}",
+            uow.clock(),
+            settings.webhook_timeout_seconds,
+        )
+    schedule = settings.webhook_retries()
+    with UnitOfWork(engine) as uow:
+        attempt = int(delivery["attempts"]) + 1
+        if outcome.ok:
+            values: dict[str, Any] = {"status": DELIVERED, "delivered_at": uow.now}
+        elif hook is None or hook["deleted_at"] is not None or attempt > len(schedule):
+            values = {"status": FAILED}
+        else:
+            pause = schedule[attempt - 1]
+            values = {"status": PENDING, "next_attempt_at": uow.now + timedelta(seconds=pause)}
+        updated = uow.conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.tenant_id == tenant_id,
+                deliveries.c.id == delivery_id,
+                deliveries.c.status == DELIVERING,
+                deliveries.c.locked_until == locked_until,
+            )
+            .values(
+                attempts=attempt,
+                locked_until=None,
+                last_status_code=outcome.status_code,
+                last_error=outcome.error,
+                **values,
+            )
+        ).rowcount
+        if updated != 1:
+            return 0  # our lock lapsed and another worker took over; it records its own
+        uow.conn.execute(
+            insert(delivery_attempts).values(
+                tenant_id=tenant_id,
+                delivery_id=delivery_id,
+                attempt=attempt,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                created_at=uow.now,
+            )
+        )
+        uow.commit()
+    return 1
