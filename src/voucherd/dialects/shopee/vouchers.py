@@ -14,14 +14,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import func, select
 
 from voucherd.db import repositories as repo
+from voucherd.db.projections import shopee_status, shopee_status_sql
 from voucherd.db.tables import vouchers as vouchers_table
 from voucherd.dialects.shopee.errors import ShopeeError, param
 from voucherd.domain import errors, schedule
 from voucherd.domain.money import from_decimal, normalize_currency, to_decimal
-from voucherd.domain.projections import shopee_status
+from voucherd.domain.policies import SHOPEE
 from voucherd.domain.vouchers import ValueKind
 from voucherd.services import tenants, windows
 from voucherd.services import vouchers as voucher_service
@@ -220,22 +221,10 @@ def terms_of(
 
 
 def _status_window(kind: str, now: datetime) -> Any:
-    """SQL mirror of ``projections.shopee_status`` (tested against it)."""
-    v = vouchers_table.c
-    expired = or_(
-        v.status.in_(["expired", "void", "deleted"]), and_(v.ends_at.is_not(None), v.ends_at <= now)
-    )
-    upcoming = and_(
-        not_(expired),
-        or_(v.status == "inactive", and_(v.starts_at.is_not(None), v.starts_at > now)),
-    )
-    if kind == "expired":
-        return expired
-    if kind == "upcoming":
-        return upcoming
-    if kind == "ongoing":
-        return and_(not_(expired), not_(upcoming))
-    return None
+    """Shopee's status as a filter (``db.projections.shopee_status_sql``)."""
+    if kind not in ("upcoming", "ongoing", "expired"):
+        return None
+    return shopee_status_sql(vouchers_table.c, now) == kind
 
 
 def _listed(shop_id: int) -> list[Any]:
@@ -248,7 +237,7 @@ def count_live(uow: UnitOfWork, shop_id: int) -> int:
     query = (
         select(func.count())
         .select_from(vouchers_table)
-        .where(*_listed(shop_id), not_(_status_window("expired", uow.now)))
+        .where(*_listed(shop_id), shopee_status_sql(vouchers_table.c, uow.now) != "expired")
     )
     return int(uow.conn.execute(query).scalar_one())
 
@@ -567,11 +556,8 @@ def end(uow: UnitOfWork, actor: Actor, voucher_id: int) -> int:
     ensure_operable(row)
     ref = VoucherRef(id=voucher_id)
     try:
-        if row["status"] == "redeemed" and status_of(row, uow.now) == "ongoing":
-            # Used up but inside its window: Shopee still calls it ongoing; end = end now.
-            windows.reschedule(uow, actor, ref, ends_at=uow.now, reason="shopee end_voucher")
-        else:
-            voucher_service.end(uow, actor, ref, reason="shopee end_voucher")
+        # A used-up voucher inside its window is still "ongoing" to Shopee: END_USED_UP.
+        voucher_service.end(uow, actor, ref, reason="shopee end_voucher", policies=SHOPEE)
     except (errors.VoucherNotStarted, errors.VoucherInactive):
         raise ShopeeError("voucher.end_voucher_status_error") from None
     except (errors.VoucherExpired, errors.VoucherVoided):
