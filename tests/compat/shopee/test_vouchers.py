@@ -13,9 +13,9 @@ from sqlalchemy import select
 from tests.compat.shopee.conftest import Raw, Shop, make_shop, pyshopee
 from tests.conftest import Api, LiveServer
 from voucherd.db import repositories as repo
+from voucherd.db.projections import shopee_status
 from voucherd.db.tables import vouchers as vouchers_table
 from voucherd.dialects.shopee import queries
-from voucherd.domain.projections import shopee_status
 from voucherd.domain.vouchers import ValueKind
 from voucherd.services import campaigns, tenants
 from voucherd.services import vouchers as voucher_service

@@ -11,10 +11,10 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from voucherd.db import repositories as repo
+from voucherd.db.projections import shopee_status
 from voucherd.dialects.shopee.errors import envelope, request_id
 from voucherd.dialects.shopee.rules import DEFAULT_CURRENCY, KIND_REWARDS
 from voucherd.domain.money import to_decimal
-from voucherd.domain.projections import shopee_status
 from voucherd.domain.vouchers import ValueKind
 
 log = logging.getLogger("voucherd.shopee")

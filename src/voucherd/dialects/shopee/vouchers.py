@@ -19,11 +19,11 @@ from voucherd.dialects.shopee import parse, queries, render, rules
 from voucherd.dialects.shopee.auth import Caller
 from voucherd.dialects.shopee.errors import ShopeeError, not_found, param
 from voucherd.dialects.shopee.rules import SETTING_CURRENCY as SETTING_CURRENCY
-from voucherd.domain import schedule
+from voucherd.domain import policies, schedule
 from voucherd.faces.runtime import Context
 from voucherd.services import tenants, windows
 from voucherd.services import vouchers as voucher_service
-from voucherd.services.changes import VoucherRef
+from voucherd.services.changes import Guard, VoucherRef
 from voucherd.services.changes import find as find_voucher
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -187,30 +187,42 @@ def update_voucher(ctx: Ctx) -> dict[str, int]:
     return {"voucher_id": request.voucher_id}
 
 
+def _guard(uow: UnitOfWork, *, upcoming_only: bool = False) -> Guard:
+    """The face's checks on the row the engine read for update (``changes.locked``)."""
+
+    def guard(row: repo.Row) -> None:
+        if row["kind"] not in rules.SHOPEE_KINDS:
+            raise not_found()
+        rules.ensure_operable(render.meta(row), row["campaign_id"])
+        if upcoming_only and render.status_of(row, uow.now) != "upcoming":
+            raise ShopeeError("voucher.delete_voucher_error")
+
+    return guard
+
+
 def end_voucher(ctx: Ctx) -> dict[str, int]:
-    uow, actor = ctx.uow, ctx.caller.actor
+    """A used-up voucher inside its window is still ongoing to Shopee: policy END_USED_UP."""
     voucher_id = parse.voucher_id(parse.body(ctx.inbound.body))
-    row = _operable(uow, actor, voucher_id)
-    ref = VoucherRef(id=voucher_id)
-    if row["status"] == "redeemed" and render.status_of(row, uow.now) == "ongoing":
-        # ENGINE POLICY (issue 9 item 5, "end a used-up voucher"): a used-up voucher inside its
-        # window is ongoing for Shopee; ending it moves its end to now. The `engine` helper
-        # makes this a named policy of `services.vouchers.end`; until it lands on main this
-        # call site takes the second path through `windows.reschedule`. Replace it then.
-        windows.reschedule(uow, actor, ref, ends_at=uow.now, reason="shopee end_voucher")
-    else:
-        voucher_service.end(uow, actor, ref, reason="shopee end_voucher")
+    voucher_service.end(
+        ctx.uow,
+        ctx.caller.actor,
+        VoucherRef(id=voucher_id),
+        reason="shopee end_voucher",
+        policies=policies.SHOPEE,
+        guard=_guard(ctx.uow),
+    )
     return {"voucher_id": voucher_id}
 
 
 def delete_voucher(ctx: Ctx) -> dict[str, int]:
-    uow, actor = ctx.uow, ctx.caller.actor
+    """Shopee deletes only an upcoming voucher: the face's guard on the locked row."""
     voucher_id = parse.voucher_id(parse.body(ctx.inbound.body))
-    row = _operable(uow, actor, voucher_id)
-    # ENGINE POLICY (issue 9 item 5, "delete only when ..."): Shopee deletes only an upcoming
-    # voucher. Checked here on the locked row until the engine names the policy (JTL's
-    # "delete only an inactive voucher" is its sibling); then pass the policy instead.
-    if render.status_of(row, uow.now) != "upcoming":
-        raise ShopeeError("voucher.delete_voucher_error")
-    voucher_service.delete(uow, actor, VoucherRef(id=voucher_id), reason="shopee delete_voucher")
+    voucher_service.delete(
+        ctx.uow,
+        ctx.caller.actor,
+        VoucherRef(id=voucher_id),
+        reason="shopee delete_voucher",
+        policies=policies.SHOPEE,
+        guard=_guard(ctx.uow, upcoming_only=True),
+    )
     return {"voucher_id": voucher_id}
