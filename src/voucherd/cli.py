@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,9 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
-from voucherd import dialects
+from voucherd import __version__, dialects
 from voucherd.config import Settings
 from voucherd.db import migrate
+from voucherd.db.engine import make_engine
 from voucherd.db.tables import clients
 from voucherd.db.tables import tenants as tenants_table
 from voucherd.domain import codes
@@ -45,22 +49,68 @@ app.add_typer(user_app, name="user")
 err = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"voucherd {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """voucherd: a self-hosted voucher and gift-card service."""
+
+
+def _schema_branches() -> list[str]:
+    """The migration branches this build expects besides the core: the enabled dialects'."""
+    return [module.__name__.rsplit(".", 1)[-1] for module, _ in dialects.load(Settings().dialects)]
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    database_url: DatabaseUrl = None,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            help="Behind a reverse proxy: take the client address and scheme from"
+            " X-Forwarded-For and X-Forwarded-Proto, from the --forwarded-allow-ips peers only"
+        ),
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FORWARDED_ALLOW_IPS",
+            help="Comma-separated proxy addresses or networks trusted with --proxy-headers,"
+            " '*' for any (default 127.0.0.1)",
+        ),
+    ] = None,
     worker: Annotated[
         bool, typer.Option(help="Run the built-in worker in the server (--no-worker: apart)")
     ] = True,
 ) -> None:
-    """Serve the HTTP API (all faces) with uvicorn."""
-    import os
-
+    """Serve the HTTP API (all faces) with uvicorn, once the database is migrated."""
     if not worker:  # read by each uvicorn worker's Settings (VOUCHERD_WORKER_EMBEDDED)
         os.environ["VOUCHERD_WORKER_EMBEDDED"] = "false"
-
+    if database_url:
+        # The workers read their settings from the environment; the option wins over it.
+        os.environ["VOUCHERD_DATABASE_URL"] = database_url
+    engine = make_engine(database_url or Settings().database_url)
+    try:
+        refusal = migrate.refusal(engine, _schema_branches())
+    finally:
+        engine.dispose()
+    if refusal is not None:
+        fail(refusal)
     # uvicorn's own command replaces this process (same pid, so signals and supervisors are
     # unaffected): its supervisor then does not carry this CLI's imports (about 60 MB, see
     # docs/benchmarks.md) next to its workers, which import the app themselves.
@@ -68,8 +118,11 @@ def serve(
     argv = [
         sys.executable, "-P", "-m", "uvicorn", "voucherd.api.app:app_factory", "--factory",
         "--host", host, "--port", str(port), "--workers", str(workers),
-        "--log-level", log_level, "--no-access-log", "--no-proxy-headers",
+        "--log-level", log_level, "--no-access-log",
+        "--proxy-headers" if proxy_headers else "--no-proxy-headers",
     ]  # fmt: skip
+    if forwarded_allow_ips is not None:
+        argv += ["--forwarded-allow-ips", forwarded_allow_ips]
     # Metrics in multiprocess mode: every worker writes its own files, a scrape sums them.
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         import tempfile
@@ -107,7 +160,32 @@ def db_upgrade(database_url: DatabaseUrl = None, revision: str = "heads") -> Non
     """Apply migrations up to REVISION (default: the newest)."""
     with database(database_url) as engine:
         migrate.upgrade(engine, revision)
-    err.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+    where = engine.url.render_as_string(hide_password=True)
+    sys.stderr.write(f"database at {where} is up to date\n")  # one line, never wrapped
+
+
+def _schema_status(database_url: str | None) -> migrate.SchemaStatus:
+    with database(database_url) as engine:  # one line if the database does not answer
+        return migrate.check(engine, _schema_branches())
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """Print JSON: the database's revisions, the expected heads, what is missing or unknown."""
+    print_json(_schema_status(database_url).as_dict())
+
+
+@db_app.command("check")
+def db_check(database_url: DatabaseUrl = None) -> None:
+    """Like ``db current``; exit 1 unless the database is at every expected head."""
+    schema = _schema_status(database_url)
+    print_json(schema.as_dict())
+    if schema.missing:
+        sys.stderr.write("not at the expected heads: run `voucherd db upgrade`\n")
+    if schema.unknown:
+        sys.stderr.write("the database has revisions this build does not know\n")
+    if not schema.at_heads:
+        raise typer.Exit(1)
 
 
 @tenant_app.command("create")
@@ -184,19 +262,40 @@ def user_create(
 
 
 @app.command()
-def verify(database_url: DatabaseUrl = None) -> None:
-    """Check every ledger and state invariant across the whole database."""
+def verify(
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+) -> None:
+    """Check every ledger and state invariant across the whole database; exit 1 if any fails."""
     with database(database_url) as engine, engine.connect() as conn:
         count, entries, results = verify_service.run(conn)
-    table = Table(title=f"voucherd verify: {count} vouchers, {entries} ledger entries")
-    table.add_column("check")
-    table.add_column("rule")
-    table.add_column("result")
-    for result in results:
-        shown = "ok" if result.ok else f"FAILED: vouchers/entries {result.violations[:10]}"
-        table.add_row(result.name, result.description, shown)
-    Console().print(table)
     failed = [r for r in results if not r.ok]
+    if as_json:
+        print_json(
+            {
+                "passed": not failed,
+                "vouchers": count,
+                "ledger_entries": entries,
+                "checks": [
+                    {
+                        "name": r.name,
+                        "rule": r.description,
+                        "ok": r.ok,
+                        "violations": r.violations,
+                    }
+                    for r in results
+                ],
+            }
+        )
+    else:
+        table = Table(title=f"voucherd verify: {count} vouchers, {entries} ledger entries")
+        table.add_column("check")
+        table.add_column("rule")
+        table.add_column("result")
+        for result in results:
+            shown = "ok" if result.ok else f"FAILED: vouchers/entries {result.violations[:10]}"
+            table.add_row(result.name, result.description, shown)
+        Console().print(table)
     if failed:
         err.print(f"[red]{len(failed)} of {len(results)} checks failed[/red]")
         raise typer.Exit(1)
@@ -290,35 +389,67 @@ def campaign_generate(
     print_json({"campaign_id": campaign, "created": created})
 
 
+DEMO_ENV = Path("voucherd-demo.env")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write TEXT to PATH readable by its owner only (0600, also when PATH existed)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
+
+
 @app.command()
-def bootstrap(database_url: DatabaseUrl = None) -> None:
-    """Migrate, and create a demo tenant with an all-scopes client if there is no client yet."""
+def bootstrap(
+    database_url: DatabaseUrl = None,
+    env_file: Annotated[
+        Path, typer.Option(help="Where the demo credentials go, as export lines (mode 0600)")
+    ] = DEMO_ENV,
+    url: Annotated[str, typer.Option(help="The server's address, for the printed hints")] = (
+        "http://127.0.0.1:8080"
+    ),
+) -> None:
+    """Migrate, and create a demo tenant with an all-scopes client if there is no client yet.
+
+    The client's credentials are printed once and written to ENV_FILE as ``export`` lines, so
+    ``. ./voucherd-demo.env`` gives a shell VOUCHERD_CLIENT_ID and VOUCHERD_CLIENT_SECRET (the
+    README's "A first voucher" does that). Output is plain lines, never wrapped.
+    """
+    out = sys.stdout
     with database(database_url) as engine:
         migrate.upgrade(engine)
         with UnitOfWork(engine) as uow:
             if uow.conn.execute(select(func.count()).select_from(clients)).scalar_one():
                 names = uow.conn.execute(select(tenants_table.c.id, tenants_table.c.name)).all()
-                err.print(
+                out.write(
                     f"database already has clients (tenants: {[tuple(n) for n in names]});"
-                    " create more with `voucherd client create`"
+                    " create more with `voucherd client create`\n"
                 )
+                if env_file.exists():
+                    out.write(f"demo credentials (from the first bootstrap): {env_file}\n")
                 return
             tenant_id = tenants.create_tenant(uow, "Demo merchant")
             created = tenants.create_client(uow, tenant_id, "demo", ALL_SCOPES)
+            _write_private(
+                env_file,
+                "# voucherd's demo client, written by `voucherd bootstrap`\n"
+                f"export VOUCHERD_CLIENT_ID={shlex.quote(created.client_id)}\n"
+                f"export VOUCHERD_CLIENT_SECRET={shlex.quote(created.client_secret)}\n",
+            )
             uow.commit()
-    base = "http://127.0.0.1:8080"
-    err.print(f"""[bold]Demo tenant {tenant_id} and client created.[/bold]
-  client_id:     {created.client_id}
-  client_secret: {created.client_secret}   (shown once; stored hashed)
-
-Try it:
-  TOKEN=$(curl -s -u {created.client_id}:{created.client_secret} \\
-      -d grant_type=client_credentials {base}/oauth/token \\
-      | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
-  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
-      -d '{{"kind":"stored_value","currency":"EUR","amount":5000,"active":true}}' {base}/v1/vouchers
-  API docs: {base}/docs   OpenAPI: {base}/openapi.json
-""")
+    # "./" so that the shell's "." reads this file, not one of that name on $PATH
+    shown = str(env_file) if env_file.is_absolute() else f"./{env_file}"
+    out.write(
+        f"Demo tenant {tenant_id} and client created.\n"
+        f"  client_id:     {created.client_id}\n"
+        f"  client_secret: {created.client_secret}   (shown once; stored hashed)\n"
+        f"Written to {env_file} (mode 0600); in another shell, from this directory:\n"
+        f"  . {shlex.quote(shown)}\n"
+        'then paste README.md\'s "A first voucher".\n'
+        f"API docs: {url}/docs   OpenAPI: {url}/openapi.json\n"
+    )
+    out.flush()
 
 
 def main() -> None:

@@ -116,6 +116,10 @@ def test_generate_verify_and_sweep(database_url: str) -> None:
     verify = run(database_url, "verify")
     assert "all 11 checks passed" in verify.stderr
     assert "balance_equals_ledger_sum" in verify.stdout
+    as_json = json.loads(run(database_url, "verify", "--json").stdout)
+    assert as_json["passed"] is True and as_json["vouchers"] >= 3000
+    assert len(as_json["checks"]) == 11 and all(c["ok"] for c in as_json["checks"])
+    assert {"name", "rule", "ok", "violations"} == set(as_json["checks"][0])
     sweep = json.loads(run(database_url, "sweep").stdout)
     assert set(sweep) == {
         "expired_vouchers",
@@ -183,6 +187,16 @@ def test_verify_fails_on_a_broken_ledger(database_url: str, engine: Engine) -> N
     try:
         result = run(database_url, "verify", check=False)
         assert result.returncode == 1 and "FAILED" in result.stdout
+        as_json = run(database_url, "verify", "--json", check=False)
+        assert as_json.returncode == 1
+        report = json.loads(as_json.stdout)
+        broken = next(c for c in report["checks"] if c["name"] == "balance_equals_ledger_sum")
+        assert report["passed"] is False and broken["ok"] is False
+        with engine.connect() as conn:
+            voucher_id = conn.execute(
+                text("SELECT id FROM vouchers WHERE campaign_id = :c"), {"c": campaign["id"]}
+            ).scalar_one()
+        assert voucher_id in broken["violations"]
     finally:
         with engine.begin() as conn:
             conn.execute(

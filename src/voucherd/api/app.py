@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd import __version__, dialects, logs
 from voucherd.api import errors, openapi
 from voucherd.api.limits import BodyLimit
 from voucherd.api.routes import campaigns, health, jobs, oauth, value, vouchers, webhooks
 from voucherd.config import Settings
+from voucherd.db import migrate
 from voucherd.db.engine import make_engine
 from voucherd.faces import guard
 from voucherd.faces.access_log import AccessLog
@@ -29,8 +31,49 @@ ISO 4217 currency. Every POST accepts an `Idempotency-Key` header. Errors are RF
 """
 
 
+class StartupRefused(RuntimeError):
+    """The server cannot start for a reason the operator can act on; the message says how."""
+
+
+class StartupRefusals:
+    """Reports a ``StartupRefused`` from the lifespan as its one line instead of a traceback.
+
+    Starlette hands uvicorn the formatted traceback of a failed startup, and uvicorn logs it;
+    here the refusal's message replaces it, so the log holds the one line that says what to do.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def holding(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                held.append(message)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, holding)
+        except StartupRefused as exc:
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            raise  # uvicorn logs nothing more for it; a test client re-raises it
+        except BaseException:
+            for message in held:
+                await send(message)
+            raise
+        for message in held:
+            await send(message)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    loaded = dialects.load(settings.dialects)
+    branches = tuple(module.__name__.rsplit(".", 1)[-1] for module, _command in loaded)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,6 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
         )
         app.state.engine = engine
+        # Before anything writes (the generated signing key does): a database without the
+        # schema gets one line telling the operator what to run, not a failed INSERT.
+        refusal = migrate.refusal(engine, branches)
+        if refusal is not None:
+            engine.dispose()
+            raise StartupRefused(refusal)
         secret = settings.secret_key.get_secret_value() if settings.secret_key else None
         app.state.signing_key = tokens.load_signing_key(engine, secret)
         # The built-in worker, unless run apart (``serve --no-worker``): every server process
@@ -74,11 +123,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings
+    app.state.schema_branches = branches
     errors.install(app)
     openapi.install(app)
     for module in (oauth, health, vouchers, value, campaigns, jobs, webhooks):
         app.include_router(module.router)
-    for dialect, _command in dialects.load(settings.dialects):
+    for dialect, _command in loaded:
         dialect.mount(app)
     # The dashboard is a face of its own beside the dialects (imported by name: faces of one
     # layer do not import each other).
@@ -93,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIds)
     app.add_middleware(AccessLog)
+    app.add_middleware(StartupRefusals)
     logs.configure(settings.log_level)
     return app
 

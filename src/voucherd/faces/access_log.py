@@ -65,5 +65,7 @@ class AccessLog:
                     "duration_ms": round(elapsed * 1000, 2),
                     "tenant": state.get("tenant_id"),
                     "client": state.get("client"),
+                    # the peer; behind a trusted proxy (serve --proxy-headers), the original client
+                    "remote": (scope.get("client") or (None,))[0],
                 },
             )

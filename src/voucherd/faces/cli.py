@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from voucherd.config import Settings
 from voucherd.db.engine import make_engine
@@ -47,14 +48,19 @@ def fail(reason: str | VoucherdError) -> NoReturn:
 def database(url: str | None) -> Iterator[Engine]:
     """An engine for the command's database (``--database-url``, else the settings' default).
 
-    A ``VoucherdError`` raised inside ends the command through ``fail``; the engine's
-    connections are closed on the way out either way.
+    A ``VoucherdError`` raised inside ends the command through ``fail``, and so does a
+    database that cannot be connected to (one line, no traceback); the engine's connections
+    are closed on the way out either way.
     """
     engine = make_engine(url or Settings().database_url)
     try:
         yield engine
     except VoucherdError as exc:
         fail(exc)
+    except OperationalError as exc:
+        if exc.statement is not None:  # a statement failed: not a connection problem
+            raise
+        fail(f"the database at {engine.url.render_as_string(hide_password=True)} does not answer")
     finally:
         engine.dispose()
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from voucherd.api.errors import problem
+from voucherd.db import migrate
 from voucherd.faces import metrics
 
 router = APIRouter(tags=["Health"])
+log = logging.getLogger("voucherd.health")
 
 
 @router.get("/health", summary="The process is up")
@@ -18,20 +21,32 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="The database answers and is migrated")
+@router.get("/ready", summary="The database answers and its schema is at every expected head")
 def ready(request: Request) -> JSONResponse:
+    """Ready when the database answers and has every migration this build expects: the core's
+    and each enabled dialect's. A database migrated by a newer voucherd (revisions this build
+    does not know) stays ready, as expand-then-contract migrations keep the previous release
+    working during a rolling upgrade; ``voucherd db check`` reports it."""
     try:
-        with request.app.state.engine.connect() as conn:
-            heads = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        schema = migrate.check(request.app.state.engine, request.app.state.schema_branches)
     except Exception:  # any failure means "not ready"; internals are not for the prober
+        log.warning("ready: the database does not answer")
         return JSONResponse(
             {"status": "unavailable", "reason": "the database does not answer"},
             503,
             headers={"Retry-After": "2"},
         )
-    if not heads:
-        return JSONResponse({"status": "unavailable", "reason": "not migrated"}, 503)
-    return JSONResponse({"status": "ready", "schema": sorted(heads)})
+    if schema.missing:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "reason": "the database schema is not at the expected migrations: "
+                "run `voucherd db upgrade`",
+                "missing": sorted(schema.missing),
+            },
+            503,
+        )
+    return JSONResponse({"status": "ready", "schema": sorted(schema.current)})
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -1,0 +1,68 @@
+"""``voucherd serve`` options: --database-url reaches the workers, and --proxy-headers takes the
+client address from X-Forwarded-For only when the peer is in --forwarded-allow-ips."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import Engine
+
+from tests.ports import free_port
+from tests.support import clean_env, voucherd_serve, wait_until_serving
+
+
+def _access_lines(output: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in output.splitlines():
+        if line.startswith("{"):
+            record = orjson.loads(line)
+            if record.get("logger") == "voucherd.access":
+                lines.append(record)
+    return lines
+
+
+def test_database_url_option_and_proxy_headers(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    # No VOUCHERD_DATABASE_URL, and a working directory without ./voucherd.db: the server
+    # only finds its (migrated) database through --database-url.
+    env = clean_env(VOUCHERD_SECRET_KEY="serve-options-key")
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    behind = [
+        "--database-url",
+        database_url,
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        "127.0.0.1",
+    ]
+    other_proxy = [*behind[:-1], "192.0.2.1"]
+    direct = ["--database-url", database_url]
+    ports: list[int] = []
+    offset = 20
+    while len(ports) < 3:  # three different ports, none bound yet
+        port = free_port(offset)
+        offset += 1
+        if port not in ports:
+            ports.append(port)
+    runs = {}
+    with (
+        voucherd_serve(behind, ports[0], env, tmp_path, tmp_path / "behind.log") as proxied,
+        voucherd_serve(other_proxy, ports[1], env, tmp_path, tmp_path / "other.log") as other,
+        voucherd_serve(direct, ports[2], env, tmp_path, tmp_path / "direct.log") as plain,
+    ):
+        for name, server in (("behind", proxied), ("other", other), ("direct", plain)):
+            wait_until_serving(server)
+            ready = httpx.get(f"{server.url}/ready", headers={**forwarded, "X-Request-Id": name})
+            assert ready.status_code == 200, ready.text
+            runs[name] = server
+        time.sleep(0.3)
+        remote = {}
+        for name, server in runs.items():
+            line = next(r for r in _access_lines(server.output()) if r["request_id"] == name)
+            remote[name] = line["remote"]
+    assert remote == {"behind": "203.0.113.7", "other": "127.0.0.1", "direct": "127.0.0.1"}
+    assert not (tmp_path / "voucherd.db").exists()
