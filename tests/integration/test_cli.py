@@ -114,7 +114,7 @@ def test_generate_verify_and_sweep(database_url: str) -> None:
     assert json.loads(generated.stdout)["created"] == 3000
     assert "3000/3000" in generated.stderr  # the Rich progress bar reached the end
     verify = run(database_url, "verify")
-    assert "all 11 checks passed" in verify.stderr
+    assert "all 12 checks passed" in verify.stderr
     assert "balance_equals_ledger_sum" in verify.stdout
     sweep = json.loads(run(database_url, "sweep").stdout)
     assert set(sweep) == {

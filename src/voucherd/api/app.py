@@ -13,7 +13,16 @@ from starlette.routing import Mount
 from voucherd import __version__, dialects, logs
 from voucherd.api import errors, openapi
 from voucherd.api.limits import BodyLimit
-from voucherd.api.routes import campaigns, health, jobs, oauth, value, vouchers, webhooks
+from voucherd.api.routes import (
+    campaigns,
+    health,
+    jobs,
+    oauth,
+    reports,
+    value,
+    vouchers,
+    webhooks,
+)
 from voucherd.config import Settings
 from voucherd.db.engine import make_engine
 from voucherd.faces import guard
@@ -69,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "Campaigns"},
             {"name": "Customers"},
             {"name": "Jobs"},
+            {"name": "Reports"},
             {"name": "Webhooks"},
             {"name": "Health"},
         ],
@@ -76,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     openapi.install(app)
-    for module in (oauth, health, vouchers, value, campaigns, jobs, webhooks):
+    for module in (oauth, health, vouchers, value, campaigns, jobs, reports, webhooks):
         app.include_router(module.router)
     for dialect, _command in dialects.load(settings.dialects):
         dialect.mount(app)
