@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,10 +23,12 @@ from voucherd.db.engine import make_engine
 from voucherd.db.tables import clients
 from voucherd.db.tables import tenants as tenants_table
 from voucherd.domain import codes
+from voucherd.domain.errors import VoucherdError
 from voucherd.domain.scopes import ALL_SCOPES, parse_scopes
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
+from voucherd.faces import csvout
 from voucherd.faces.cli import DatabaseUrl, database, fail, print_json, transaction
-from voucherd.services import campaigns, staff, tenants
+from voucherd.services import campaigns, reports, staff, tenants
 from voucherd.services import sweep as sweep_service
 from voucherd.services import verify as verify_service
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -40,11 +44,13 @@ tenant_app = typer.Typer(help="Tenants (merchants).", no_args_is_help=True)
 client_app = typer.Typer(help="API clients.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Campaigns and bulk codes.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff users of the dashboard.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports from the ledger (JSON, or CSV).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(client_app, name="client")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(user_app, name="user")
+app.add_typer(report_app, name="report")
 
 err = Console(stderr=True)
 
@@ -401,6 +407,92 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as out:
         os.fchmod(out.fileno(), 0o600)
         out.write(text)
+
+
+def _report(
+    name: str,
+    tenant: int,
+    params: reports.Params,
+    csv: bool,
+    database_url: str | None,
+) -> None:
+    with database(database_url) as engine, UnitOfWork(engine, readonly=True) as uow:
+        tenants.get_tenant(uow, tenant)
+        rows = reports.run(uow, Actor(tenant, "cli"), name, params)
+    _report_fn, columns = reports.REPORTS[name]
+    if csv:
+        sys.stdout.write(csvout.text(columns, (dataclasses.astuple(r) for r in rows)))
+    else:
+        print_json({"report": name, "rows": [dataclasses.asdict(r) for r in rows]})
+
+
+TenantOption = Annotated[int, typer.Option(help="Tenant id")]
+AsOf = Annotated[str | None, typer.Option(help="Date or date-time (a date: its end, UTC)")]
+Since = Annotated[str | None, typer.Option(help="From this date or date-time")]
+Until = Annotated[str | None, typer.Option(help="To this date or date-time (inclusive)")]
+PeriodOption = Annotated[reports.Period, typer.Option(help="Group by")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="CSV instead of JSON")]
+
+
+def _moment(text: str | None, field: str) -> datetime | None:
+    try:
+        return reports.parse_moment(text, field)
+    except VoucherdError as exc:
+        fail(exc)
+
+
+@report_app.command("liability")
+def report_liability(
+    tenant: TenantOption,
+    as_of: AsOf = None,
+    csv: CsvOption = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Outstanding balance by currency and campaign, as of a moment (default now)."""
+    _report("liability", tenant, reports.Params(as_of=_moment(as_of, "as_of")), csv, database_url)
+
+
+@report_app.command("aging")
+def report_aging(
+    tenant: TenantOption,
+    as_of: AsOf = None,
+    csv: CsvOption = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Outstanding balance by days since issue (0-30, 31-90, 91-180, 181-365, >365)."""
+    _report("aging", tenant, reports.Params(as_of=_moment(as_of, "as_of")), csv, database_url)
+
+
+@report_app.command("breakage")
+def report_breakage(
+    tenant: TenantOption,
+    since: Since = None,
+    until: Until = None,
+    period: PeriodOption = reports.Period.MONTH,
+    csv: CsvOption = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Value that expired unused, per period."""
+    params = reports.Params(
+        since=_moment(since, "since"), until=_moment(until, "until"), period=period
+    )
+    _report("breakage", tenant, params, csv, database_url)
+
+
+@report_app.command("redemptions")
+def report_redemptions(
+    tenant: TenantOption,
+    since: Since = None,
+    until: Until = None,
+    period: PeriodOption = reports.Period.MONTH,
+    csv: CsvOption = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Charges (and refunds of charges) per period and currency."""
+    params = reports.Params(
+        since=_moment(since, "since"), until=_moment(until, "until"), period=period
+    )
+    _report("redemptions", tenant, params, csv, database_url)
 
 
 @app.command()

@@ -54,6 +54,7 @@ EXPECTED: dict[tuple[VoucherStatus, Action], VoucherStatus] = {
     (S.EXPIRED, A.VOID): S.VOID,
     (S.EXPIRED, A.DELETE): S.DELETED,
     (S.VOID, A.REINSTATE): S.ACTIVE,
+    (S.VOID, A.REINSTATE_USED_UP): S.REDEEMED,
     (S.VOID, A.UPDATE): S.VOID,
     (S.VOID, A.RELEASE): S.VOID,
     (S.VOID, A.DELETE): S.DELETED,
@@ -81,7 +82,8 @@ def test_every_status_action_pair(status: VoucherStatus, action: Action) -> None
         return
     with pytest.raises(errors.InvalidTransition) as caught:
         transition(status, action)
-    expected = errors.VoucherNotVoided if action is A.REINSTATE else REFUSED_AS[status]
+    reinstating = action in (A.REINSTATE, A.REINSTATE_USED_UP)
+    expected = errors.VoucherNotVoided if reinstating else REFUSED_AS[status]
     if status is S.ACTIVE and action is A.ACTIVATE:
         expected = errors.VoucherAlreadyActive
     assert type(caught.value) is expected

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from voucherd.db.projections import jtl_status, rm_status, shopee_status, spaaza_status
 from voucherd.domain.lifecycle import VoucherStatus as S
-from voucherd.domain.projections import jtl_status, rm_status, shopee_status, spaaza_status
 from voucherd.domain.vouchers import ValueKind, VoucherState
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -70,6 +70,8 @@ def test_spaaza(state: VoucherState, expected: str) -> None:
         (v(status=S.INACTIVE), "VALID"),  # waiting in its batch
         (v(), "ISSUED"),  # issued = activated, with or without a member
         (v(holder_id=2), "ISSUED"),
+        (v(uses=1, max_uses=2), "REDEEMED"),  # collected, a use left: still usable
+        (v(status=S.REDEEMED, uses=1), "REDEEMED"),  # collected, can still be voided at shop
         (v(status=S.INACTIVE, ends_at=NOW - DAY), "EXPIRED"),
         (v(status=S.REDEEMED), "REDEEMED"),
         (v(status=S.VOID), "VOID"),

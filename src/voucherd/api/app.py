@@ -14,7 +14,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from voucherd import __version__, dialects, logs
 from voucherd.api import errors, openapi
 from voucherd.api.limits import BodyLimit
-from voucherd.api.routes import campaigns, health, jobs, oauth, value, vouchers, webhooks
+from voucherd.api.routes import (
+    campaigns,
+    health,
+    jobs,
+    oauth,
+    reports,
+    value,
+    vouchers,
+    webhooks,
+)
 from voucherd.config import Settings
 from voucherd.db import migrate
 from voucherd.db.engine import make_engine
@@ -119,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "Campaigns"},
             {"name": "Customers"},
             {"name": "Jobs"},
+            {"name": "Reports"},
             {"name": "Webhooks"},
             {"name": "Health"},
         ],
@@ -127,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.schema_branches = branches
     errors.install(app)
     openapi.install(app)
-    for module in (oauth, health, vouchers, value, campaigns, jobs, webhooks):
+    for module in (oauth, health, vouchers, value, campaigns, jobs, reports, webhooks):
         app.include_router(module.router)
     for dialect, _command in loaded:
         dialect.mount(app)

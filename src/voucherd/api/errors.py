@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -136,8 +137,17 @@ def from_domain(exc: errors.VoucherdError) -> Response:
     return problem(refusal.status, refusal.code, refusal.message, **refusal.details)
 
 
+# pydantic names the member of a union it tried (``function-after[...]``, ``int``): not a field.
+_UNION_MEMBER = re.compile(r"[a-z-]+\[.*\]|int|str|bool|float|dict\[.*\]|list\[.*\]|none")
+
+
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    parts = [
+        str(p)
+        for p in loc
+        if p not in ("body", "query", "path", "header")
+        and not (isinstance(p, str) and _UNION_MEMBER.fullmatch(p))
+    ]
     return ".".join(parts) or "body"
 
 

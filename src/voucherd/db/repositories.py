@@ -58,6 +58,7 @@ def voucher_state(row: Mapping[Any, Any]) -> VoucherState:
         holder_id=row["holder_id"],
         locked_until=row["locked_until"],
         locking_code=row["locking_code"],
+        lock_basket_code=row.get("lock_basket_code"),
         hold_id=row["hold_id"],
         hold_amount=row["hold_amount"],
         hold_expires_at=row["hold_expires_at"],

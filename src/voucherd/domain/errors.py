@@ -52,6 +52,18 @@ class InvalidTransition(VoucherdError):
         self.action = action
 
 
+class NotAllowedByPolicy(InvalidTransition):
+    """The base table allows it, but the caller's vendor policy does not (e.g. JTL: delete
+    only an inactive voucher)."""
+
+    code = "not_allowed_by_policy"
+
+    def __init__(self, status: str, action: str, policy: str = "a vendor policy") -> None:
+        super().__init__(status, action, f"cannot {action} a voucher that is {status} ({policy})")
+        self.details["policy"] = policy
+        self.policy = policy
+
+
 class VoucherInactive(InvalidTransition):
     code = "voucher_inactive"
 
@@ -174,6 +186,18 @@ class InvalidCredentials(VoucherdError):
     """A staff login with an unknown address, a wrong password or a disabled account."""
 
     code = "invalid_credentials"
+
+
+class CampaignEnded(VoucherdError):
+    """The campaign's validity has ended: it issues no more vouchers."""
+
+    code = "campaign_ended"
+
+
+class CampaignExhausted(VoucherdError):
+    """The campaign has no unissued voucher left."""
+
+    code = "campaign_exhausted"
 
 
 class DeliveryInFlight(VoucherdError):

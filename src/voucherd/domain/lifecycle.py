@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Final
 
 from voucherd.domain import errors
+from voucherd.domain.policies import NONE, Policies, Policy
 
 
 class VoucherStatus(StrEnum):
@@ -43,6 +44,7 @@ class Action(StrEnum):
     EXPIRE = "expire"
     VOID = "void"
     REINSTATE = "reinstate"
+    REINSTATE_USED_UP = "reinstate_used_up"  # undo the void of a voucher that was used up
     REOPEN = "reopen"  # a used-up voucher gets uses back (its usage limit was raised)
     DELETE = "delete"
 
@@ -92,10 +94,21 @@ TRANSITIONS: Final[Mapping[tuple[VoucherStatus, Action], VoucherStatus]] = {
     (S.EXPIRED, A.VOID): S.VOID,
     (S.EXPIRED, A.DELETE): S.DELETED,
     (S.VOID, A.REINSTATE): S.ACTIVE,
+    (S.VOID, A.REINSTATE_USED_UP): S.REDEEMED,
     (S.VOID, A.UPDATE): S.VOID,
     (S.VOID, A.RELEASE): S.VOID,
     (S.VOID, A.DELETE): S.DELETED,
 }
+
+# Rows a named vendor policy adds (a status) or removes (None); see ``domain/policies.py``.
+POLICY_TRANSITIONS: Final[
+    Mapping[Policy, Mapping[tuple[VoucherStatus, Action], VoucherStatus | None]]
+] = {
+    Policy.END_USED_UP: {(S.REDEEMED, A.END): S.REDEEMED},
+    Policy.DELETE_ONLY_INACTIVE: {(S.ACTIVE, A.DELETE): None},
+    Policy.VOID_USED_UP: {(S.REDEEMED, A.VOID): S.VOID},
+}
+
 
 # Which typed error an impossible transition raises, by the status it was attempted from.
 _REFUSAL: Final[Mapping[VoucherStatus, type[errors.InvalidTransition]]] = {
@@ -109,7 +122,7 @@ _REFUSAL: Final[Mapping[VoucherStatus, type[errors.InvalidTransition]]] = {
 
 
 def refusal(status: VoucherStatus, action: Action) -> errors.InvalidTransition:
-    if action is A.REINSTATE:
+    if action in (A.REINSTATE, A.REINSTATE_USED_UP):
         return errors.VoucherNotVoided(
             status, action, f"cannot reinstate a voucher that is {status}"
         )
@@ -118,16 +131,34 @@ def refusal(status: VoucherStatus, action: Action) -> errors.InvalidTransition:
     return _REFUSAL[status](status, action)
 
 
-def transition(status: VoucherStatus, action: Action) -> VoucherStatus:
-    """Return the status after ``action``.
+def _row(
+    status: VoucherStatus, action: Action, policies: Policies
+) -> tuple[VoucherStatus | None, Policy | None]:
+    """The table's answer under ``policies``, and the policy that decided it (if any)."""
+    for policy in sorted(policies):
+        rows = POLICY_TRANSITIONS.get(policy, {})
+        if (status, action) in rows:
+            return rows[(status, action)], policy
+    return TRANSITIONS.get((status, action)), None
+
+
+def allowed(status: VoucherStatus, action: Action, policies: Policies = NONE) -> bool:
+    return _row(status, action, policies)[0] is not None
+
+
+def transition(status: VoucherStatus, action: Action, policies: Policies = NONE) -> VoucherStatus:
+    """Return the status after ``action`` (under the vendor ``policies`` given).
 
     Raises:
+        NotAllowedByPolicy: a policy removed the row.
         InvalidTransition: (a subclass naming the current status) when the table has no row.
     """
-    try:
-        return TRANSITIONS[(status, action)]
-    except KeyError:
-        raise refusal(status, action) from None
+    after, policy = _row(status, action, policies)
+    if after is not None:
+        return after
+    if policy is not None:
+        raise errors.NotAllowedByPolicy(status, action, policy.value)
+    raise refusal(status, action) from None
 
 
 class Phase(StrEnum):

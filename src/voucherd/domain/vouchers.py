@@ -16,6 +16,7 @@ from typing import Any
 from voucherd.domain import errors
 from voucherd.domain.lifecycle import Action, Phase, VoucherStatus, phase, transition
 from voucherd.domain.money import Money, apply_basis_points, positive
+from voucherd.domain.policies import NONE, Policies, Policy
 
 
 class ValueKind(StrEnum):
@@ -78,6 +79,7 @@ class VoucherState:
     holder_id: int | None = None
     locked_until: datetime | None = None
     locking_code: str | None = None
+    lock_basket_code: str | None = None
     hold_id: int | None = None
     hold_amount: int = 0
     hold_expires_at: datetime | None = None
@@ -97,6 +99,13 @@ class VoucherState:
     @property
     def uses_value(self) -> bool:
         return self.kind is not ValueKind.STORED_VALUE
+
+    @property
+    def used_up(self) -> bool:
+        """Every use taken, or a stored value charged down to nothing."""
+        if self.max_uses is not None and self.uses >= self.max_uses:
+            return True
+        return self.kind is ValueKind.STORED_VALUE and self.balance == 0 and self.uses > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +131,18 @@ class Change:
         return {"status": self.after, **self.fields}
 
 
-def _change(v: VoucherState, action: Action, **fields: Any) -> Change:
-    return Change(action, v.status, transition(v.status, action), fields)
+def _change(v: VoucherState, action: Action, policies: Policies = NONE, /, **fields: Any) -> Change:
+    return Change(action, v.status, transition(v.status, action, policies), fields)
 
 
-def _ensure_ongoing(v: VoucherState, action: Action, now: datetime) -> None:
-    transition(v.status, action)
+def _ensure_ongoing(
+    v: VoucherState, action: Action, now: datetime, policies: Policies = NONE
+) -> None:
+    transition(v.status, action, policies)
     current = v.phase(now)
+    if current is Phase.REDEEMED:
+        # Only a policy row lets a used-up voucher get here: its window still decides.
+        current = phase(VoucherStatus.ACTIVE, v.starts_at, v.ends_at, now)
     if current is Phase.EXPIRED:
         raise errors.VoucherExpired(v.status, action, "the voucher has expired")
     if current is Phase.UPCOMING:
@@ -168,10 +182,11 @@ def deactivate(v: VoucherState) -> Change:
     return _change(v, Action.DEACTIVATE)
 
 
-def end(v: VoucherState, now: datetime) -> Change:
-    """End an ongoing voucher now (Shopee ``end_voucher``)."""
-    _ensure_ongoing(v, Action.END, now)
-    return _change(v, Action.END, ends_at=now)
+def end(v: VoucherState, now: datetime, policies: Policies = NONE) -> Change:
+    """End an ongoing voucher now (Shopee ``end_voucher``). Under ``END_USED_UP`` a used-up
+    voucher inside its window is ended too: its window closes, it stays redeemed."""
+    _ensure_ongoing(v, Action.END, now, policies)
+    return _change(v, Action.END, policies, ends_at=now)
 
 
 def expire(v: VoucherState, now: datetime, *, require_holder: bool = False) -> Change:
@@ -182,20 +197,26 @@ def expire(v: VoucherState, now: datetime, *, require_holder: bool = False) -> C
     return _change(v, Action.EXPIRE, ends_at=ends_at)
 
 
-def void(v: VoucherState, now: datetime) -> Change:
-    return _change(v, Action.VOID, voided_at=now)
+def void(v: VoucherState, now: datetime, policies: Policies = NONE) -> Change:
+    """Void now. Under ``VOID_USED_UP`` (RM seed 002) a used-up voucher can be voided too."""
+    return _change(v, Action.VOID, policies, voided_at=now)
 
 
 def reinstate(v: VoucherState) -> Change:
+    """Undo a void: back to active, or to redeemed when its uses were all taken before."""
+    if v.status is VoucherStatus.VOID and v.used_up:
+        return _change(v, Action.REINSTATE_USED_UP, voided_at=None)
     return _change(v, Action.REINSTATE, voided_at=None)
 
 
-def delete(v: VoucherState, now: datetime, reason: str) -> Change:
+def delete(v: VoucherState, now: datetime, reason: str, policies: Policies = NONE) -> Change:
+    """Soft delete. Under ``DELETE_ONLY_INACTIVE`` (JTL) an active voucher is refused."""
     if not reason.strip():
         raise errors.ValidationFailed("a reason is required to delete", field="reason")
     return _change(
         v,
         Action.DELETE,
+        policies,
         deleted_at=now,
         delete_reason=reason,
         hold_id=None,
@@ -224,8 +245,21 @@ def lock(
     period: timedelta,
     locking_code: str | None,
     basket_code: str | None,
+    policies: Policies = NONE,
 ) -> Change:
+    """Lock for ``period``. Under ``LOCK_BY_BASKET_CODE`` (Spaaza) a live lock belongs to its
+    basket: another basket code is refused even with the same locking code."""
     _ensure_ongoing(v, Action.LOCK, now)
+    held_by_basket = (
+        Policy.LOCK_BY_BASKET_CODE in policies
+        and v.locked(now)
+        and v.lock_basket_code is not None
+        and basket_code != v.lock_basket_code
+    )
+    if held_by_basket:
+        raise errors.VoucherLocked(
+            "the voucher is locked to another basket", locked_until=v.locked_until
+        )
     if v.locked(now) and v.locking_code != locking_code:
         raise errors.VoucherLocked("the voucher is already locked", locked_until=v.locked_until)
     if period <= timedelta(0):
@@ -258,8 +292,9 @@ def _available(v: VoucherState, now: datetime, reservation_id: int | None) -> tu
     return balance, uses_left if uses_left is not None else 1 << 62
 
 
-def _granted_value(v: VoucherState, order_amount: int | None) -> int:
-    if v.min_spend and (order_amount is None or order_amount < v.min_spend):
+def _granted_value(v: VoucherState, order_amount: int | None, policies: Policies) -> int:
+    waived = order_amount is None and Policy.MIN_SPEND_WAIVED in policies
+    if v.min_spend and not waived and (order_amount is None or order_amount < v.min_spend):
         raise errors.MinimumSpendNotMet(
             f"the order must be at least {v.min_spend} minor units", minimum=v.min_spend
         )
@@ -283,8 +318,12 @@ def charge(
     locking_code: str | None = None,
     reservation_id: int | None = None,
     customer_uses: int = 0,
+    policies: Policies = NONE,
 ) -> Change:
     """Redeem value (stored value) or one use (every other kind).
+
+    The minimum spend is checked against ``order_amount``; only ``MIN_SPEND_WAIVED`` with no
+    order amount at all skips it (a percentage of an unknown basket is then worth 0).
 
     Raises:
         InvalidTransition, VoucherExpired, VoucherNotStarted, VoucherLocked, CurrencyMismatch,
@@ -321,7 +360,7 @@ def charge(
     else:
         if amount is not None:
             raise errors.InvalidAmount("a discount or gift voucher is redeemed by use, not amount")
-        value = _granted_value(v, order_amount)
+        value = _granted_value(v, order_amount, policies)
         balance_after, delta = v.balance, 0
         final = v.max_uses is not None and uses_after >= v.max_uses
     action = Action.CHARGE_FINAL if final else Action.CHARGE

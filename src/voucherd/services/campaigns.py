@@ -10,13 +10,15 @@ import orjson
 from sqlalchemy import Connection, bindparam, insert, select, text
 
 from voucherd.db import repositories as repo
+from voucherd.db.projections import unissued_sql
 from voucherd.db.tables import campaigns, events, ledger_entries, vouchers
 from voucherd.domain import codes, errors
 from voucherd.domain import vouchers as rules
 from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
 from voucherd.services import secrets
-from voucherd.services.changes import record_event
+from voucherd.services import vouchers as voucher_service
+from voucherd.services.changes import VoucherRef, record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 from voucherd.services.vouchers import NewVoucher, _row_values, validate
 
@@ -364,3 +366,57 @@ def list_page(
     uow: UnitOfWork, actor: Actor, *, after_id: int | None, limit: int
 ) -> Sequence[repo.Row]:
     return repo.list_campaigns(uow.conn, actor.tenant_id, after_id=after_id, limit=limit)
+
+
+def issue_next(
+    uow: UnitOfWork,
+    actor: Actor,
+    campaign: repo.Row,
+    *,
+    holder_id: int | None = None,
+    reason: str | None = None,
+) -> repo.Row:
+    """Issue the campaign's next unissued voucher (inactive, unheld): it is activated (a
+    validity period starts now) and, with ``holder_id``, claimed for that customer.
+
+    Race-safe: on PostgreSQL the candidate is taken ``FOR UPDATE SKIP LOCKED``, so concurrent
+    issues take different vouchers without waiting; on SQLite the writing unit already holds
+    the database's write lock. A candidate that changed in between is skipped all the same.
+
+    Raises: CampaignEnded, CampaignExhausted, NotFound (customer), VoucherExpired.
+    """
+    if campaign["ends_at"] is not None and campaign["ends_at"] <= uow.now:
+        raise errors.CampaignEnded("the campaign has ended")
+    if (
+        holder_id is not None
+        and repo.find_customer(uow.conn, actor.tenant_id, id=holder_id) is None
+    ):
+        raise errors.NotFound("customer", holder_id)
+    skipped: list[int] = []
+    for _attempt in range(8):
+        query = select(vouchers.c.id).where(
+            vouchers.c.tenant_id == actor.tenant_id,
+            vouchers.c.campaign_id == campaign["id"],
+            unissued_sql(vouchers.c),
+            vouchers.c.deleted_at.is_(None),
+        )
+        if skipped:
+            query = query.where(vouchers.c.id.not_in(skipped))
+        query = query.order_by(vouchers.c.id).limit(1)
+        if uow.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        candidate = uow.conn.execute(query).scalar()
+        if candidate is None:
+            raise errors.CampaignExhausted("the campaign has no unissued voucher left")
+        ref = VoucherRef(id=int(candidate))
+        savepoint = uow.conn.begin_nested()
+        try:
+            row = voucher_service.activate(uow, actor, ref, reason=reason)
+            if holder_id is not None:
+                row = voucher_service.claim(uow, actor, ref, holder_id, reason=reason)
+            savepoint.commit()
+            return row
+        except (errors.ConcurrentModification, errors.VoucherAlreadyActive):
+            savepoint.rollback()
+            skipped.append(int(candidate))  # taken meanwhile: the next one
+    raise errors.CampaignExhausted("could not take an unissued voucher; retry")

@@ -3,13 +3,22 @@
 This is the one write path for every voucher operation: the conditional update on
 ``version`` makes a lost race fail loudly on any database, and the ledger entry and event are
 written in the same transaction as the state they describe.
+
+Vendor rules run here too, never in a face on a row it read without a lock:
+
+- a **policy** (``domain.policies``) is passed to a service, which hands it to the domain rule;
+- a **guard** (``Guard``: a callable taking the row) is a face's own check of the voucher
+  (ownership, holder, kind) that the service calls on the row it has just read for update
+  (``locked``), inside the transaction, before the domain decides. A guard raises to refuse:
+  a ``VoucherdError`` or the face's own error type; nothing has been written at that point.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from voucherd.db import repositories as repo
 from voucherd.domain import codes, errors
@@ -42,6 +51,26 @@ def find(uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, for_update: bool = F
     )
     if row is None:
         raise errors.NotFound("voucher", ref)
+    return row
+
+
+Guard: TypeAlias = Callable[[repo.Row], None]
+
+
+def locked(
+    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, guard: Guard | None = None
+) -> repo.Row:
+    """The voucher read for update in this unit of work, after ``guard`` accepted it.
+
+    ``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the writing unit's ``BEGIN IMMEDIATE``
+    already keeps every other writer out until commit. Either way the row cannot change
+    before this transaction ends, so a check on it holds for the write that follows.
+
+    Raises: NotFound, and whatever ``guard`` raises.
+    """
+    row = find(uow, actor, ref, for_update=True)
+    if guard is not None:
+        guard(row)
     return row
 
 

@@ -1,21 +1,206 @@
 """Reports computed from the ledger (the balance column is only its running sum).
 
-Outstanding liability: the value still owed to card holders, by currency: the sum of the
-ledger entries of every voucher that can still be spent (active or not yet activated, not
-deleted). Expired value is breakage and voided value is no longer owed; neither counts.
+Every figure here is a sum of ``ledger_entries`` rows; a voucher's *status at a moment* is
+read from its event trail (each status change is an event whose ``after`` names the new
+status; the creation event names the first). The definitions are in docs/decisions.md
+("Reports"); in short:
+
+- **liability as of T**: for each voucher created at or before T whose status as of T is
+  inactive, active or redeemed (not void, expired or deleted), the sum of its ledger entries
+  with ``created_at <= T``; by currency and campaign.
+- **breakage**: the balance a voucher held at the moment it became expired (the sweep's
+  ``expire`` or an ``end``), by the period of that moment.
+- **aging as of T**: the liability as of T, by days from the voucher's issue to T.
+- **redemptions**: charges (and the refunds of charges) by period and currency.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Subquery,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+)
 
-from voucherd.db.tables import ledger_entries, vouchers
+from voucherd.db.tables import events, ledger_entries, vouchers
+from voucherd.domain import errors
 from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
-OUTSTANDING = (VoucherStatus.ACTIVE.value, VoucherStatus.INACTIVE.value)
+OUTSTANDING: Final = (
+    VoucherStatus.INACTIVE.value,
+    VoucherStatus.ACTIVE.value,
+    VoucherStatus.REDEEMED.value,
+)
+"""Statuses whose balance is still owed: a redeemed voucher holds what a refund puts back."""
+
+
+class Period(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
+_SQLITE_FORMAT = {Period.DAY: "%Y-%m-%d", Period.MONTH: "%Y-%m", Period.YEAR: "%Y"}
+_POSTGRES_FORMAT = {Period.DAY: "YYYY-MM-DD", Period.MONTH: "YYYY-MM", Period.YEAR: "YYYY"}
+
+AGE_BUCKETS: Final[tuple[tuple[str, int | None], ...]] = (
+    ("0-30", 30),
+    ("31-90", 90),
+    ("91-180", 180),
+    ("181-365", 365),
+    (">365", None),
+)
+"""Age buckets by name and their last whole day since issue (None: no upper end)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters
+
+
+def parse_moment(text: str | None, field: str) -> datetime | None:
+    """An ISO 8601 date or date-time; a date means the end of that day (UTC).
+
+    A date-time without an offset is read as UTC. Raises: ValidationFailed.
+    """
+    if text is None or text == "":
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day + timedelta(days=1), time(), UTC) - timedelta(
+                microseconds=1
+            )
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise errors.ValidationFailed(
+            f"{field} must be an ISO 8601 date or date-time", field=field
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_period(text: str | None) -> Period:
+    try:
+        return Period(text or Period.MONTH.value)
+    except ValueError:
+        raise errors.ValidationFailed(
+            "period must be one of: day, month, year", field="period"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    as_of: datetime | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # inclusive
+    period: Period = Period.MONTH
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks
+
+
+def _status_expr() -> ColumnElement[str]:
+    status: ColumnElement[str] = events.c.after["status"].as_string()
+    return status
+
+
+def _tenant(column: Any, tenant_id: int | None) -> list[ColumnElement[bool]]:
+    return [] if tenant_id is None else [column == tenant_id]
+
+
+def _status_then(tenant_id: int | None, as_of: datetime) -> Subquery:
+    """Each voucher's status as of ``as_of``: the status named by its last such event."""
+    status = _status_expr()
+    ranked = (
+        select(
+            events.c.voucher_id,
+            status.label("status"),
+            func.row_number()
+            .over(partition_by=events.c.voucher_id, order_by=events.c.id.desc())
+            .label("rn"),
+        )
+        .where(
+            *_tenant(events.c.tenant_id, tenant_id),
+            events.c.subject == "voucher",
+            events.c.voucher_id.is_not(None),
+            events.c.created_at <= as_of,
+            status.is_not(None),
+        )
+        .subquery()
+    )
+    return select(ranked.c.voucher_id, ranked.c.status).where(ranked.c.rn == 1).subquery()
+
+
+def _outstanding_per_voucher(tenant_id: int | None, as_of: datetime) -> Subquery:
+    """(tenant_id, voucher_id, currency, campaign_id, created_at, amount) of vouchers owed then.
+
+    ``tenant_id`` None: every tenant's (what ``verify`` checks in one statement).
+    """
+    then = _status_then(tenant_id, as_of)
+    return (
+        select(
+            ledger_entries.c.tenant_id,
+            ledger_entries.c.voucher_id,
+            ledger_entries.c.currency,
+            vouchers.c.campaign_id,
+            vouchers.c.created_at,
+            func.sum(ledger_entries.c.amount).label("amount"),
+        )
+        .join(
+            vouchers,
+            and_(
+                vouchers.c.tenant_id == ledger_entries.c.tenant_id,
+                vouchers.c.id == ledger_entries.c.voucher_id,
+            ),
+        )
+        .join(then, then.c.voucher_id == ledger_entries.c.voucher_id)
+        .where(
+            *_tenant(ledger_entries.c.tenant_id, tenant_id),
+            ledger_entries.c.currency.is_not(None),
+            ledger_entries.c.created_at <= as_of,
+            vouchers.c.created_at <= as_of,
+            then.c.status.in_(OUTSTANDING),
+        )
+        .group_by(
+            ledger_entries.c.tenant_id,
+            ledger_entries.c.voucher_id,
+            ledger_entries.c.currency,
+            vouchers.c.campaign_id,
+            vouchers.c.created_at,
+        )
+        .subquery()
+    )
+
+
+def _period_label(conn: Connection, column: Any, period: Period) -> ColumnElement[str]:
+    if conn.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), _POSTGRES_FORMAT[period])
+    return func.strftime(_SQLITE_FORMAT[period], column)
+
+
+def _within(column: Any, params: Params) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if params.since is not None:
+        conditions.append(column >= params.since)
+    if params.until is not None:
+        conditions.append(column <= params.until)
+    return conditions
+
+
+# ---------------------------------------------------------------------------------------------
+# Liability
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,41 +210,250 @@ class Liability:
     vouchers: int  # how many vouchers hold some of it
 
 
-def liability(uow: UnitOfWork, actor: Actor) -> list[Liability]:
-    """Outstanding liability by currency, summed from the ledger; currencies in order."""
-    per_voucher = (
+@dataclass(frozen=True, slots=True)
+class LiabilityRow:
+    currency: str
+    campaign_id: int | None
+    amount: int  # minor units
+    vouchers: int  # how many vouchers hold some of it
+
+
+def liability_by_campaign(conn: Connection, tenant_id: int, as_of: datetime) -> list[LiabilityRow]:
+    per_voucher = _outstanding_per_voucher(tenant_id, as_of)
+    query = (
+        select(
+            per_voucher.c.currency,
+            per_voucher.c.campaign_id,
+            func.sum(per_voucher.c.amount),
+            func.count().filter(per_voucher.c.amount > 0),
+        )
+        .group_by(per_voucher.c.currency, per_voucher.c.campaign_id)
+        .order_by(per_voucher.c.currency, per_voucher.c.campaign_id)
+    )
+    return [
+        LiabilityRow(
+            str(currency),
+            None if campaign is None else int(campaign),
+            int(amount or 0),
+            int(n or 0),
+        )
+        for currency, campaign, amount, n in conn.execute(query)
+    ]
+
+
+def liability_report(uow: UnitOfWork, actor: Actor, params: Params) -> list[LiabilityRow]:
+    """Outstanding liability by currency and campaign as of ``params.as_of`` (default now)."""
+    return liability_by_campaign(uow.conn, actor.tenant_id, params.as_of or uow.now)
+
+
+def liability(uow: UnitOfWork, actor: Actor, as_of: datetime | None = None) -> list[Liability]:
+    """Outstanding liability by currency (the campaigns summed); currencies in order."""
+    totals: dict[str, list[int]] = {}
+    for row in liability_by_campaign(uow.conn, actor.tenant_id, as_of or uow.now):
+        total = totals.setdefault(row.currency, [0, 0])
+        total[0] += row.amount
+        total[1] += row.vouchers
+    return [Liability(c, a, n) for c, (a, n) in sorted(totals.items())]
+
+
+# ---------------------------------------------------------------------------------------------
+# Aging
+
+
+@dataclass(frozen=True, slots=True)
+class AgingRow:
+    currency: str
+    bucket: str  # days since issue: 0-30, 31-90, 91-180, 181-365, >365
+    amount: int
+    vouchers: int
+
+
+def aging_report(uow: UnitOfWork, actor: Actor, params: Params) -> list[AgingRow]:
+    """Outstanding value as of ``as_of`` (default now) by whole days since the voucher's issue."""
+    return aging_by_bucket(uow.conn, actor.tenant_id, params.as_of or uow.now)
+
+
+def _age_bucket(per_voucher: Subquery, as_of: datetime) -> ColumnElement[str]:
+    # A voucher is N whole days old when as_of - (N+1) days < created_at <= as_of - N days.
+    whens = [
+        (per_voucher.c.created_at > as_of - timedelta(days=high + 1), literal(name))
+        for name, high in AGE_BUCKETS
+        if high is not None
+    ]
+    bucket: ColumnElement[str] = case(*whens, else_=literal(">365"))
+    return bucket
+
+
+def totals_by_tenant(conn: Connection, as_of: datetime) -> dict[tuple[int, str], tuple[int, int]]:
+    """(liability, sum of the aging buckets) per (tenant, currency) as of ``as_of``, for all
+    tenants in two statements (what ``verify`` compares with the balances)."""
+    per_voucher = _outstanding_per_voucher(None, as_of)
+    liability = select(
+        per_voucher.c.tenant_id, per_voucher.c.currency, func.sum(per_voucher.c.amount)
+    ).group_by(per_voucher.c.tenant_id, per_voucher.c.currency)
+    bucket = _age_bucket(per_voucher, as_of).label("bucket")
+    by_age = (
+        select(
+            per_voucher.c.tenant_id,
+            per_voucher.c.currency,
+            bucket,
+            func.sum(per_voucher.c.amount).label("amount"),
+        )
+        .group_by(per_voucher.c.tenant_id, per_voucher.c.currency, bucket)
+        .subquery()
+    )
+    aging = select(by_age.c.tenant_id, by_age.c.currency, func.sum(by_age.c.amount)).group_by(
+        by_age.c.tenant_id, by_age.c.currency
+    )
+    totals: dict[tuple[int, str], list[int]] = {}
+    for index, query in enumerate((liability, aging)):
+        for tenant, currency, amount in conn.execute(query):
+            totals.setdefault((int(tenant), str(currency)), [0, 0])[index] = int(amount or 0)
+    return {key: (a, b) for key, (a, b) in totals.items()}
+
+
+def aging_by_bucket(conn: Connection, tenant_id: int, as_of: datetime) -> list[AgingRow]:
+    per_voucher = _outstanding_per_voucher(tenant_id, as_of)
+    bucket = _age_bucket(per_voucher, as_of).label("bucket")
+    query = select(
+        per_voucher.c.currency,
+        bucket,
+        func.sum(per_voucher.c.amount),
+        func.count().filter(per_voucher.c.amount > 0),
+    ).group_by(per_voucher.c.currency, bucket)
+    found = {(str(c), str(b)): (int(a or 0), int(n or 0)) for c, b, a, n in conn.execute(query)}
+    currencies = sorted({c for c, _ in found})
+    return [
+        AgingRow(c, name, *found.get((c, name), (0, 0)))
+        for c in currencies
+        for name, _high in AGE_BUCKETS
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Breakage
+
+
+@dataclass(frozen=True, slots=True)
+class BreakageRow:
+    period: str
+    currency: str
+    amount: int  # the balances the vouchers held when they expired
+    vouchers: int  # how many expired with value left
+
+
+def breakage_report(uow: UnitOfWork, actor: Actor, params: Params) -> list[BreakageRow]:
+    """Value that expired unused, by the period in which it expired, per currency."""
+    expired = (
+        select(events.c.voucher_id, events.c.created_at)
+        .where(
+            events.c.tenant_id == actor.tenant_id,
+            events.c.subject == "voucher",
+            events.c.voucher_id.is_not(None),
+            _status_expr() == VoucherStatus.EXPIRED.value,
+            *_within(events.c.created_at, params),
+        )
+        .subquery()
+    )
+    balance_then = (
         select(
             ledger_entries.c.voucher_id,
             ledger_entries.c.currency,
+            expired.c.created_at,
             func.sum(ledger_entries.c.amount).label("amount"),
         )
         .join(
-            vouchers,
-            (vouchers.c.tenant_id == ledger_entries.c.tenant_id)
-            & (vouchers.c.id == ledger_entries.c.voucher_id),
+            expired,
+            and_(
+                ledger_entries.c.voucher_id == expired.c.voucher_id,
+                ledger_entries.c.created_at <= expired.c.created_at,
+            ),
+        )
+        .where(
+            ledger_entries.c.tenant_id == actor.tenant_id, ledger_entries.c.currency.is_not(None)
+        )
+        .group_by(ledger_entries.c.voucher_id, ledger_entries.c.currency, expired.c.created_at)
+        .subquery()
+    )
+    label = _period_label(uow.conn, balance_then.c.created_at, params.period).label("period")
+    query = (
+        select(
+            label,
+            balance_then.c.currency,
+            func.sum(balance_then.c.amount),
+            func.count().filter(balance_then.c.amount > 0),
+        )
+        .group_by(label, balance_then.c.currency)
+        .order_by(label, balance_then.c.currency)
+    )
+    return [
+        BreakageRow(str(p), str(c), int(a or 0), int(n or 0))
+        for p, c, a, n in uow.conn.execute(query)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Redemptions
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionRow:
+    period: str
+    currency: str
+    charged: int  # value taken by charges (positive)
+    charges: int  # how many charges
+    refunded: int  # value put back by refunds of charges (positive)
+    net: int  # charged - refunded
+
+
+def redemptions_report(uow: UnitOfWork, actor: Actor, params: Params) -> list[RedemptionRow]:
+    """Charges and their refunds by period and currency, from the ledger."""
+    is_charge = ledger_entries.c.kind == "charge"
+    is_refund = ledger_entries.c.kind == "refund"
+    label = _period_label(uow.conn, ledger_entries.c.created_at, params.period).label("period")
+    query = (
+        select(
+            label,
+            ledger_entries.c.currency,
+            func.coalesce(func.sum(case((is_charge, -ledger_entries.c.amount), else_=0)), 0),
+            func.count().filter(is_charge),
+            func.coalesce(func.sum(case((is_refund, ledger_entries.c.amount), else_=0)), 0),
         )
         .where(
             ledger_entries.c.tenant_id == actor.tenant_id,
             ledger_entries.c.currency.is_not(None),
-            vouchers.c.status.in_(OUTSTANDING),
-            vouchers.c.deleted_at.is_(None),
+            ledger_entries.c.kind.in_(("charge", "refund")),
+            *_within(ledger_entries.c.created_at, params),
         )
-        .group_by(ledger_entries.c.voucher_id, ledger_entries.c.currency)
-        .subquery()
-    )
-    query = (
-        select(
-            per_voucher.c.currency,
-            func.sum(per_voucher.c.amount),
-            func.count().filter(per_voucher.c.amount > 0),
-        )
-        .group_by(per_voucher.c.currency)
-        .order_by(per_voucher.c.currency)
+        .group_by(label, ledger_entries.c.currency)
+        .order_by(label, ledger_entries.c.currency)
     )
     return [
-        Liability(str(currency), int(amount or 0), int(count or 0))
-        for currency, amount, count in uow.conn.execute(query)
+        RedemptionRow(str(p), str(c), int(ch), int(n), int(rf), int(ch) - int(rf))
+        for p, c, ch, n, rf in uow.conn.execute(query)
     ]
+
+
+Report = Callable[[UnitOfWork, Actor, Params], list[Any]]
+REPORTS: Final[dict[str, tuple[Report, tuple[str, ...]]]] = {
+    "liability": (liability_report, ("currency", "campaign_id", "amount", "vouchers")),
+    "aging": (aging_report, ("currency", "bucket", "amount", "vouchers")),
+    "breakage": (breakage_report, ("period", "currency", "amount", "vouchers")),
+    "redemptions": (
+        redemptions_report,
+        ("period", "currency", "charged", "charges", "refunded", "net"),
+    ),
+}
+"""Every report by name, with its columns in order (the CSV header)."""
+
+
+def run(uow: UnitOfWork, actor: Actor, name: str, params: Params) -> list[Any]:
+    """Raises: NotFound (no such report)."""
+    try:
+        report, _columns = REPORTS[name]
+    except KeyError:
+        raise errors.NotFound("report", name) from None
+    return report(uow, actor, params)
 
 
 def vouchers_by_status(uow: UnitOfWork, actor: Actor) -> dict[str, int]:

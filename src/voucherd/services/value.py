@@ -11,9 +11,10 @@ from voucherd.db import repositories as repo
 from voucherd.domain import errors
 from voucherd.domain import vouchers as rules
 from voucherd.domain.money import normalize_currency
+from voucherd.domain.policies import NONE, Policies
 from voucherd.domain.vouchers import LedgerKind, ValueKind
 from voucherd.services import secrets, vouchers
-from voucherd.services.changes import Applied, VoucherRef, apply, find, record_event
+from voucherd.services.changes import Applied, Guard, VoucherRef, apply, find, locked, record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 RESERVATION_TTL = timedelta(minutes=30)
@@ -48,15 +49,42 @@ def charge(
     locking_code: str | None = None,
     pin: str | None = None,
     require_pin: bool = False,
+    whole_balance: bool = False,
+    claim: bool = False,
+    for_holder: bool = False,
+    policies: Policies = NONE,
+    guard: Guard | None = None,
 ) -> Charged:
     """Redeem value or one use, atomically, never past the balance or the usage limit.
 
+    ``whole_balance``: charge a stored-value voucher's whole balance as it is on the locked
+    row (no ``amount``); other kinds are charged one use as always.
+    ``claim``: an unheld voucher is first claimed for ``customer_id`` in the same transaction;
+    one held by another customer is refused (AlreadyClaimed).
+    ``for_holder``: book the charge for the voucher's holder on the locked row (no customer).
+    ``policies``: vendor rules, e.g. ``MIN_SPEND_WAIVED`` when the caller has no order amount.
+
     Raises:
-        NotFound, InvalidPin, and everything ``domain.vouchers.charge`` raises.
+        NotFound, InvalidPin, AlreadyClaimed, whatever ``guard`` raises, and everything
+        ``domain.vouchers.charge`` raises.
     """
     currency = _currency(currency)
-    row = find(uow, actor, ref, for_update=True)
+    row = locked(uow, actor, ref, guard=guard)
     _check_pin(row, pin, require_pin)
+    if claim and customer_id is not None and row["holder_id"] != customer_id:
+        if repo.find_customer(uow.conn, actor.tenant_id, id=customer_id) is None:
+            raise errors.NotFound("customer", customer_id)
+        change = rules.claim(repo.voucher_state(row), customer_id, uow.now)
+        row = apply(uow, actor, row, change).voucher
+    if for_holder:
+        if customer_id is not None:
+            raise errors.ValidationFailed("name a customer or charge for the holder", "customer_id")
+        customer_id = row["holder_id"]
+    if whole_balance:
+        if amount is not None:
+            raise errors.InvalidAmount("give an amount or the whole balance, not both")
+        if row["kind"] == ValueKind.STORED_VALUE.value:
+            amount = int(row["balance"])
     used = 0
     if customer_id is not None:
         if repo.find_customer(uow.conn, actor.tenant_id, id=customer_id) is None:
@@ -75,6 +103,7 @@ def charge(
         order_amount=order_amount,
         locking_code=locking_code,
         customer_uses=used,
+        policies=policies,
     )
     applied = apply(
         uow,

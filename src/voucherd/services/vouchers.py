@@ -14,9 +14,18 @@ from voucherd.domain import codes, errors
 from voucherd.domain import vouchers as rules
 from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.domain.money import MAX_MINOR_UNITS, normalize_currency
+from voucherd.domain.policies import NONE, Policies
 from voucherd.domain.vouchers import LedgerKind, ValidityUnit, ValueKind
 from voucherd.services import secrets
-from voucherd.services.changes import Applied, VoucherRef, apply, find, record_event
+from voucherd.services.changes import (
+    Applied,
+    Guard,
+    VoucherRef,
+    apply,
+    find,
+    locked,
+    record_event,
+)
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 
@@ -260,6 +269,14 @@ def get(uow: UnitOfWork, actor: Actor, ref: VoucherRef) -> repo.Row:
     return find(uow, actor, ref)
 
 
+def get_for_update(
+    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, guard: Guard | None = None
+) -> repo.Row:
+    """Read a voucher for a write that follows in this unit of work (``changes.locked``):
+    checks made on this row hold until commit. Raises: NotFound, and what ``guard`` raises."""
+    return locked(uow, actor, ref, guard=guard)
+
+
 def list_page(
     uow: UnitOfWork,
     actor: Actor,
@@ -306,25 +323,55 @@ def update(
 
 
 def _state_op(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, decide: Any, reason: str | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    decide: Any,
+    reason: str | None = None,
+    guard: Guard | None = None,
 ) -> repo.Row:
-    row = find(uow, actor, ref, for_update=True)
+    row = locked(uow, actor, ref, guard=guard)
     change = decide(repo.voucher_state(row))
     return apply(uow, actor, row, change, reason=reason).voucher
 
 
-def activate(uow: UnitOfWork, actor: Actor, ref: VoucherRef, reason: str | None = None) -> repo.Row:
-    return _state_op(uow, actor, ref, lambda v: rules.activate(v, uow.now), reason)
+# Every lifecycle operation below takes ``guard`` (the face's own check, run on the locked row
+# before the domain decides) and, where a vendor rule can change the outcome, ``policies``.
+
+
+def activate(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    reason: str | None = None,
+    *,
+    guard: Guard | None = None,
+) -> repo.Row:
+    return _state_op(uow, actor, ref, lambda v: rules.activate(v, uow.now), reason, guard)
 
 
 def deactivate(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, reason: str | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    reason: str | None = None,
+    *,
+    guard: Guard | None = None,
 ) -> repo.Row:
-    return _state_op(uow, actor, ref, rules.deactivate, reason)
+    return _state_op(uow, actor, ref, rules.deactivate, reason, guard)
 
 
-def end(uow: UnitOfWork, actor: Actor, ref: VoucherRef, reason: str | None = None) -> repo.Row:
-    return _state_op(uow, actor, ref, lambda v: rules.end(v, uow.now), reason)
+def end(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    reason: str | None = None,
+    *,
+    policies: Policies = NONE,
+    guard: Guard | None = None,
+) -> repo.Row:
+    """End now. Raises: NotFound, VoucherExpired, VoucherNotStarted, InvalidTransition."""
+    return _state_op(uow, actor, ref, lambda v: rules.end(v, uow.now, policies), reason, guard)
 
 
 def expire(
@@ -334,14 +381,29 @@ def expire(
     reason: str | None = None,
     *,
     require_holder: bool = False,
+    guard: Guard | None = None,
 ) -> repo.Row:
     return _state_op(
-        uow, actor, ref, lambda v: rules.expire(v, uow.now, require_holder=require_holder), reason
+        uow,
+        actor,
+        ref,
+        lambda v: rules.expire(v, uow.now, require_holder=require_holder),
+        reason,
+        guard,
     )
 
 
-def void(uow: UnitOfWork, actor: Actor, ref: VoucherRef, reason: str | None = None) -> repo.Row:
-    return _state_op(uow, actor, ref, lambda v: rules.void(v, uow.now), reason)
+def void(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    reason: str | None = None,
+    *,
+    policies: Policies = NONE,
+    guard: Guard | None = None,
+) -> repo.Row:
+    """Raises: NotFound, InvalidTransition (e.g. a used-up voucher without VOID_USED_UP)."""
+    return _state_op(uow, actor, ref, lambda v: rules.void(v, uow.now, policies), reason, guard)
 
 
 def reinstate(
@@ -351,22 +413,39 @@ def reinstate(
     *,
     pin: str | None = None,
     reason: str | None = None,
+    guard: Guard | None = None,
 ) -> repo.Row:
     """Undo a void. A voucher with a PIN is reinstated only with that PIN.
 
     Raises: NotFound, InvalidPin, VoucherNotVoided.
     """
-    row = find(uow, actor, ref, for_update=True)
+    row = locked(uow, actor, ref, guard=guard)
     if row["pin_hash"] is not None and not secrets.verify_pin(row["pin_hash"], pin):
         raise errors.InvalidPin("the PIN is wrong")
-    return apply(uow, actor, row, rules.reinstate(repo.voucher_state(row)), reason=reason).voucher
+    change = rules.reinstate(repo.voucher_state(row))
+    return apply(uow, actor, row, change, reason=reason, operation="reinstate").voucher
 
 
-def delete(uow: UnitOfWork, actor: Actor, ref: VoucherRef, reason: str) -> repo.Row:
-    """Soft delete: the voucher stays for the ledger but answers "not found" from now on."""
-    row = find(uow, actor, ref, for_update=True)
+def delete(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    reason: str,
+    *,
+    policies: Policies = NONE,
+    guard: Guard | None = None,
+) -> repo.Row:
+    """Soft delete: the voucher stays for the ledger but answers "not found" from now on.
+
+    Raises: NotFound, ValidationFailed, InvalidTransition, NotAllowedByPolicy.
+    """
+    row = locked(uow, actor, ref, guard=guard)
     applied = apply(
-        uow, actor, row, rules.delete(repo.voucher_state(row), uow.now, reason), reason=reason
+        uow,
+        actor,
+        row,
+        rules.delete(repo.voucher_state(row), uow.now, reason, policies),
+        reason=reason,
     )
     if row["hold_id"] is not None:
         repo.close_reservations(uow.conn, actor.tenant_id, row["id"], "released", uow.now)
@@ -374,11 +453,17 @@ def delete(uow: UnitOfWork, actor: Actor, ref: VoucherRef, reason: str) -> repo.
 
 
 def claim(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, customer_id: int, reason: str | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    customer_id: int,
+    reason: str | None = None,
+    *,
+    guard: Guard | None = None,
 ) -> repo.Row:
     if repo.find_customer(uow.conn, actor.tenant_id, id=customer_id) is None:
         raise errors.NotFound("customer", customer_id)
-    return _state_op(uow, actor, ref, lambda v: rules.claim(v, customer_id, uow.now), reason)
+    return _state_op(uow, actor, ref, lambda v: rules.claim(v, customer_id, uow.now), reason, guard)
 
 
 def unclaim(
@@ -388,8 +473,11 @@ def unclaim(
     *,
     force: bool = False,
     reason: str | None = None,
+    guard: Guard | None = None,
 ) -> repo.Row:
-    return _state_op(uow, actor, ref, lambda v: rules.unclaim(v, uow.now, force=force), reason)
+    return _state_op(
+        uow, actor, ref, lambda v: rules.unclaim(v, uow.now, force=force), reason, guard
+    )
 
 
 def lock(
@@ -400,14 +488,23 @@ def lock(
     period: timedelta,
     locking_code: str | None = None,
     basket_code: str | None = None,
+    policies: Policies = NONE,
+    guard: Guard | None = None,
 ) -> repo.Row:
+    """Raises: NotFound, VoucherLocked, InvalidTransition, VoucherExpired, ValidationFailed."""
     return _state_op(
-        uow, actor, ref, lambda v: rules.lock(v, uow.now, period, locking_code, basket_code)
+        uow,
+        actor,
+        ref,
+        lambda v: rules.lock(v, uow.now, period, locking_code, basket_code, policies),
+        guard=guard,
     )
 
 
-def unlock(uow: UnitOfWork, actor: Actor, ref: VoucherRef) -> repo.Row:
-    return _state_op(uow, actor, ref, rules.unlock)
+def unlock(
+    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, guard: Guard | None = None
+) -> repo.Row:
+    return _state_op(uow, actor, ref, rules.unlock, guard=guard)
 
 
 def history(

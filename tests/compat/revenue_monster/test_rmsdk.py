@@ -9,6 +9,7 @@ rmsdk builds every URL in one place, ``Request.formatUrl`` (``https://{sb-}{open
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import rmsdk  # type: ignore[import-untyped]
@@ -17,7 +18,13 @@ from rmsdk.exceptions import RMSDKAPIException  # type: ignore[import-untyped]
 from sqlalchemy import Engine
 
 from tests.compat.revenue_monster.conftest import RmMerchant, make_batch
-from tests.conftest import LiveServer
+from tests.conftest import Api, LiveServer
+from voucherd.dialects.revenue_monster import merchants
+from voucherd.domain.scopes import ALL_SCOPES
+from voucherd.services import tenants
+from voucherd.services.unit_of_work import UnitOfWork
+
+ZERO = "0001-01-01T00:00:00Z"
 
 
 @pytest.fixture
@@ -86,3 +93,80 @@ def test_sdk_sees_rm_errors(sdk: rmsdk.RMSDK) -> None:
     with pytest.raises(RMSDKAPIException) as bad_token:
         sdk.voucher.getVoucherBatches("not-a-token")
     assert bad_token.value.message["error"]["code"] == "TOKEN_INVALID"
+
+
+def _sdk_call(sdk: rmsdk.RMSDK, method: str, endpoint: str, data: Any = None) -> Any:
+    """An endpoint rmsdk has no method for, sent with rmsdk's own Request and signing (exactly
+    what its methods do): member redeem and reinstate."""
+    request = rmsdk.request.Request(environment="sandbox", endpoint=endpoint)
+    headers, body = sdk.voucher.getHeadersAndData(
+        accessToken=sdk.accessToken, data=data, requestUrl=request.baseUrl, method=method
+    )
+    send = request.doPatch if method == "patch" else request.doPost
+    return send(headers=headers, data=body)
+
+
+def test_seed_002_lifecycle_with_the_sdk(
+    sdk: rmsdk.RMSDK, merchant: RmMerchant, engine: Engine, live_server: LiveServer
+) -> None:
+    """VALID -> issue -> ISSUED -> member redeem (collect) -> REDEEMED -> void at the shop ->
+    VOID (usedAt) -> reinstate (PIN) -> REDEEMED -> void -> VOID; and a void before
+    collection cancels an ISSUED voucher. The native view of the voucher agrees throughout."""
+    merchants.configure(engine, merchant.tenant_id, reinstate_pin="4321")
+    with UnitOfWork(engine) as uow:
+        client = tenants.create_client(uow, merchant.tenant_id, "native", ALL_SCOPES)
+        uow.commit()
+    native = Api(live_server.url, client.client_id, client.client_secret)
+    key = make_batch(engine, merchant.tenant_id, type="GIFT", label="Free Breakfast", quantity=2)
+    batch = sdk.voucher.getVoucherBatchByKey(sdk.accessToken, key)["item"]
+    assert batch["balanceQuantity"] == 2  # both VALID, waiting in the batch
+
+    def rm(code: str) -> dict[str, Any]:
+        item: dict[str, Any] = sdk.voucher.getVoucherByCode(sdk.accessToken, code)["item"]
+        return item
+
+    def agree(item: dict[str, Any]) -> dict[str, Any]:
+        """The native view of the same voucher, checked against RM's status."""
+        seen: dict[str, Any] = native.get(f"/v1/vouchers/{item['key']}").json()
+        expected = {
+            "ISSUED": ("active", 0),
+            "REDEEMED": ("redeemed", 1),
+            "VOID": ("void", seen["uses"]),
+        }[item["status"]]
+        assert (seen["status"], seen["uses"]) == expected, (item["status"], seen)
+        assert (item["usedAt"] != ZERO) == (seen["voided_at"] is not None)
+        return seen
+
+    code = sdk.voucher.issueVoucher(sdk.accessToken, key)["item"]["code"]
+    assert agree(rm(code))["customer_id"] is None and rm(code)["status"] == "ISSUED"
+
+    member = "countryCode=60&phoneNumber=187824152"
+    redeemed = _sdk_call(sdk, "post", f"v3/loyalty/me/voucher/{code}/redeem?{member}")["item"]
+    assert redeemed["status"] == "REDEEMED" and redeemed["redeemedAt"] != ZERO
+    assert redeemed["memberProfile"]["phoneNumber"] == "187824152"
+    collected = agree(redeemed)
+    assert collected["customer_id"] is not None
+
+    voided = sdk.voucher.voidVoucher(sdk.accessToken, code)["item"]
+    assert voided["status"] == "VOID" and voided["usedAt"] != ZERO
+    assert agree(voided)["uses"] == 1  # the collected use stays taken
+
+    with pytest.raises(RMSDKAPIException) as wrong:
+        _sdk_call(sdk, "patch", f"v3/voucher/{code}/reinstate", {"pin": "0000"})
+    assert wrong.value.message["error"]["code"] == "PIN_INVALID"
+    back = _sdk_call(sdk, "patch", f"v3/voucher/{code}/reinstate", {"pin": "4321"})["item"]
+    assert back["status"] == "REDEEMED" and back["usedAt"] == ZERO
+    assert agree(back)["customer_id"] == collected["customer_id"]
+
+    again = sdk.voucher.voidVoucher(sdk.accessToken, code)["item"]
+    assert again["status"] == "VOID" and agree(again)["status"] == "void"
+    history = native.get(f"/v1/vouchers/{again['key']}/ledger").json()["data"]
+    assert [e["kind"] for e in history] == ["charge"]  # one use, voided twice
+
+    # Cancel before collection: an ISSUED voucher is voided, and reinstated back to ISSUED.
+    other = sdk.voucher.issueVoucher(sdk.accessToken, key)["item"]["code"]
+    cancelled = sdk.voucher.voidVoucher(sdk.accessToken, other)["item"]
+    assert cancelled["status"] == "VOID" and agree(cancelled)["uses"] == 0
+    restored = _sdk_call(sdk, "patch", f"v3/voucher/{other}/reinstate", {"pin": "4321"})
+    assert restored["item"]["status"] == "ISSUED" and agree(restored["item"])["uses"] == 0
+    native.close()

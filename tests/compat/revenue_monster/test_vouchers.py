@@ -15,7 +15,7 @@ from tests.compat.revenue_monster.conftest import (
     make_merchant,
 )
 from tests.conftest import LiveServer
-from voucherd.db.tables import events, vouchers
+from voucherd.db.tables import events, ledger_entries, vouchers
 from voucherd.dialects.revenue_monster import merchants
 from voucherd.dialects.revenue_monster.render import ZERO_TIME
 
@@ -322,3 +322,33 @@ def test_concurrent_issues_never_hand_out_one_voucher_twice(
         sorted(code for status, code in results if status != 200)
         == ["VOUCHER_BATCH_NOT_ENOUGH_QUANTITY"] * 2
     )
+
+
+def test_redeem_invents_no_order_amount(rm: RmClient, merchant: RmMerchant, engine: Engine) -> None:
+    """RM sends no order amount: the minimum spend is waived by policy (MIN_SPEND_WAIVED) and a
+    percentage is worth 0, never a percentage of the minimum spend taken as the basket."""
+    fixed = make_batch(
+        engine, merchant.tenant_id, type="DISCOUNT", amount=500, minimum_spend=3000, quantity=1
+    )
+    pct = make_batch(
+        engine,
+        merchant.tenant_id,
+        type="DISCOUNT",
+        discount_rate=1000,
+        minimum_spend=3000,
+        quantity=1,
+    )
+    codes = [_issue(rm, fixed), _issue(rm, pct)]
+    done = rm.call("post", "/v3/vouchers/redeem", {"codes": codes})
+    assert done.status_code == 200, done.text
+    assert [v["status"] for v in done.json()["item"]] == ["REDEEMED", "REDEEMED"]
+    with engine.connect() as conn:
+        granted = conn.execute(
+            select(ledger_entries.c.value)
+            .join(vouchers, vouchers.c.id == ledger_entries.c.voucher_id)
+            .where(vouchers.c.tenant_id == merchant.tenant_id, vouchers.c.code.in_(codes))
+            .order_by(ledger_entries.c.id)
+        ).scalars()
+        assert list(granted) == [500, 0]
+    again = rm.call("post", "/v3/vouchers/redeem", {"codes": [codes[0]]})
+    assert error_code(again) == "VOUCHER_REDEEMED"

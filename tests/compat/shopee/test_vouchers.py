@@ -13,9 +13,9 @@ from sqlalchemy import select
 from tests.compat.shopee.conftest import Raw, Shop, make_shop, pyshopee
 from tests.conftest import Api, LiveServer
 from voucherd.db import repositories as repo
+from voucherd.db.projections import shopee_status
 from voucherd.db.tables import vouchers as vouchers_table
-from voucherd.dialects.shopee import vouchers as shopee_vouchers
-from voucherd.domain.projections import shopee_status
+from voucherd.dialects.shopee import queries
 from voucherd.domain.vouchers import ValueKind
 from voucherd.services import campaigns, tenants
 from voucherd.services import vouchers as voucher_service
@@ -311,7 +311,7 @@ def test_sql_status_filter_agrees_with_the_projection(
             .all()
         )
         for status in ("upcoming", "ongoing", "expired"):
-            listed, _ = shopee_vouchers.list_page(uow, shop.shop_id, status, 1, 100)
+            listed, _ = queries.list_page(uow, shop.shop_id, status, 1, 100)
             expected = {
                 r["id"] for r in rows if shopee_status(repo.voucher_state(r), uow.now) == status
             }

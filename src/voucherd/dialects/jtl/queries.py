@@ -13,13 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
 
+from voucherd.db.projections import jtl_status_sql
 from voucherd.db.repositories import Row
 from voucherd.db.tables import ledger_entries, vouchers
-from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.domain.vouchers import ValueKind
 
 # JTL "active" = chargeable in principle (a used-up card stays active); the rest is inactive.
-ACTIVE_STATUSES = (VoucherStatus.ACTIVE.value, VoucherStatus.REDEEMED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +52,8 @@ def voucher_page(
         vouchers.c.deleted_at.is_(None),
         vouchers.c.kind == ValueKind.STORED_VALUE.value,
     )
-    if where.status == "active":
-        query = query.where(vouchers.c.status.in_(ACTIVE_STATUSES))
-    elif where.status == "inactive":
-        query = query.where(vouchers.c.status.not_in(ACTIVE_STATUSES))
+    if where.status in ("active", "inactive"):
+        query = query.where(jtl_status_sql(vouchers.c) == where.status)
     for column, value in (
         ("label", where.batch),
         ("sku", where.sku),

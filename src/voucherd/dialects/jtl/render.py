@@ -7,11 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from voucherd.db.projections import jtl_status
 from voucherd.db.repositories import Row, voucher_state
 from voucherd.domain.errors import InvalidAmount
-from voucherd.domain.lifecycle import VoucherStatus
+from voucherd.domain.lifecycle import Action, VoucherStatus, allowed
 from voucherd.domain.money import format_decimal, from_decimal, to_decimal
-from voucherd.domain.projections import jtl_status
+from voucherd.domain.policies import JTL
 
 MAX_AMOUNT: Final = Decimal("99999.99")
 
@@ -84,8 +85,8 @@ def held(row: Row, now: datetime) -> int:
 
 
 def deletable(row: Row) -> bool:
-    """Only a voucher that still carries chargeable value must be deactivated first."""
-    return bool(row["status"] != VoucherStatus.ACTIVE.value)
+    """Whether a delete would pass JTL's policy (``DELETE_ONLY_INACTIVE``)."""
+    return allowed(VoucherStatus(row["status"]), Action.DELETE, JTL)
 
 
 def list_item(row: Row, now: datetime) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from voucherd.db.projections import jtl_status
 from voucherd.db.repositories import Row, voucher_state
 from voucherd.dialects.jtl import parse, queries, render
 from voucherd.dialects.jtl.auth import bearer, documented
@@ -36,7 +37,8 @@ from voucherd.dialects.jtl.schemas import (
     VoucherListQuery,
     VoucherUpdate,
 )
-from voucherd.domain.projections import jtl_status
+from voucherd.domain.errors import NotAllowedByPolicy
+from voucherd.domain.policies import JTL
 from voucherd.domain.scopes import Scope
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
 from voucherd.faces.runtime import Context, call
@@ -294,12 +296,11 @@ NOT_DELETABLE = JtlError(
 async def delete_voucher(request: Request, id: str) -> Response:
     def delete(ctx: Context[Actor]) -> None:
         body = parse.body(DeleteRequest, ctx.inbound)
-        row = stored_value(ctx.uow, ctx.caller, _ref(id), for_update=True)
-        # ENGINE-POLICY: "delete only an inactive voucher" moves into domain (engine helper);
-        # until then it is checked here, on the row locked above.
-        if not render.deletable(row):
-            raise NOT_DELETABLE
-        vouchers.delete(ctx.uow, ctx.caller, _ref(id), body.comment)
+        stored_value(ctx.uow, ctx.caller, _ref(id), for_update=True)
+        try:
+            vouchers.delete(ctx.uow, ctx.caller, _ref(id), body.comment, policies=JTL)
+        except NotAllowedByPolicy:  # DELETE_ONLY_INACTIVE, decided on the locked row
+            raise NOT_DELETABLE from None
 
     return await call(FACE, request, delete, authenticate=bearer(Scope.MANAGE), render=no_content)
 

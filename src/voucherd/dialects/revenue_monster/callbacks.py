@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, insert, or_, select, update
 
 from voucherd.db import repositories as repo
+from voucherd.db.projections import rm_stored_status
 from voucherd.db.tables import deliveries, delivery_attempts
 from voucherd.dialects.revenue_monster import render, signing
 from voucherd.dialects.revenue_monster.settings import RmSettings
@@ -34,26 +35,23 @@ from voucherd.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("voucherd.rm.callbacks")
 
-# What RM calls each engine status (domain.projections.rm_status without the clock: an event
-# records a stored status change, and a date-based expiry is stored by the sweep).
-_RM_STATUS = {
-    "inactive": "VALID",
-    "active": "ISSUED",
-    "redeemed": "REDEEMED",
-    "void": "VOID",
-    "expired": "EXPIRED",
-    "deleted": "EXPIRED",
-}
-
 
 def changes_rm_status(event: Any) -> bool:
-    """Whether an engine event changes what RM calls the voucher's status."""
+    """Whether an engine event changes what RM calls the voucher's status
+    (``db.projections.rm_stored_status`` of the facts before and after it). A fact the event
+    does not carry did not change; an unknown status is taken as active."""
     if event.subject != "voucher" or event.voucher_id is None or event.operation == "create":
         return False
     after, before = event.after or {}, event.before or {}
-    if "status" not in after:
+    if "status" not in after and "uses" not in after:
         return False
-    return _RM_STATUS.get(str(before.get("status"))) != _RM_STATUS.get(str(after["status"]))
+
+    def side(facts: Any, other: Any) -> str:
+        status = facts.get("status", other.get("status", "active"))
+        uses = facts.get("uses", other.get("uses", 0))
+        return rm_stored_status(str(status), int(uses or 0))
+
+    return side(before, after) != side(after, before)
 
 
 # --- outbox -> deliveries -------------------------------------------------------------------

@@ -149,6 +149,8 @@ TABLE: Final[ErrorTable] = {
     errors.VoucherdError: lambda e: refusal("VOUCHER_REDEEMED_INVALID", e.message),
     errors.NotFound: _not_found,
     errors.InvalidPin: refusal("PIN_INVALID"),
+    errors.CampaignEnded: refusal("VOUCHER_BATCH_EXPIRED"),
+    errors.CampaignExhausted: refusal("VOUCHER_BATCH_NOT_ENOUGH_QUANTITY"),
     errors.MinimumSpendNotMet: refusal("VOUCHER_NOT_MINIMUM_AMOUNT"),
     errors.AlreadyClaimed: refusal("VOUCHER_OWNER_INVALID"),
     errors.UsageLimitReached: refusal("VOUCHER_REDEEM_MAX"),

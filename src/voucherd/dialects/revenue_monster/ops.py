@@ -3,6 +3,8 @@
 Each runs inside the runtime's one unit of work (``ctx.uow``); none opens a transaction,
 commits, or maps engine errors (the face's error table in ``errors.py`` does). Parsing lives in
 ``parse.py``, the dialect's own reads in ``queries.py``, RM's objects in ``render.py``.
+RM's rules are engine policies (``policies.REVENUE_MONSTER``) and guards the services run on
+the locked row; nothing that guards a write is checked here on a row read without a lock.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from voucherd.db import repositories as repo
 from voucherd.dialects.revenue_monster import members, merchants, parse, queries, render
 from voucherd.dialects.revenue_monster.auth import Caller
 from voucherd.dialects.revenue_monster.errors import RmError
-from voucherd.domain import errors
-from voucherd.domain.vouchers import ValueKind
+from voucherd.domain import policies
 from voucherd.faces.runtime import Context
 from voucherd.services import campaigns, secrets, value
 from voucherd.services import vouchers as voucher_service
@@ -29,6 +30,7 @@ def _renderer(ctx: Ctx) -> render.Renderer:
 
 
 def _find(ctx: Ctx, code: str) -> repo.Row:
+    """A voucher for display only (never for a check that guards a write)."""
     return voucher_service.get(ctx.uow, ctx.caller.actor, VoucherRef(code=code))
 
 
@@ -88,26 +90,13 @@ def issue(ctx: Ctx, key: str) -> dict[str, Any]:
         member = members.get_or_create(
             uow, actor, fields.get("countryCode"), fields.get("phoneNumber")
         )
-    # ENGINE(allocation): from here to the claim moves into campaigns.issue_next.
-    if batch["ends_at"] is not None and batch["ends_at"] <= uow.now:
-        raise RmError("VOUCHER_BATCH_EXPIRED")
-    skipped: list[int] = []
-    row = None
-    for _attempt in range(5):
-        candidate = queries.next_unissued(uow.conn, actor.tenant_id, batch["id"], skipped)
-        if candidate is None:
-            break
-        try:
-            row = voucher_service.activate(uow, actor, VoucherRef(id=candidate), reason="rm issue")
-            break
-        except (errors.ConcurrentModification, errors.InvalidTransition):
-            skipped.append(candidate)  # taken by a concurrent issue: try the next one
-    if row is None:
-        raise RmError("VOUCHER_BATCH_NOT_ENOUGH_QUANTITY")
-    if member is not None:
-        row = voucher_service.claim(
-            uow, actor, VoucherRef(id=row["id"]), member["id"], reason="rm issue to member"
-        )
+    row = campaigns.issue_next(
+        uow,
+        actor,
+        batch,
+        holder_id=member["id"] if member is not None else None,
+        reason="rm issue",
+    )
     base = render.base_url(ctx.inbound.request)
     return {"code": row["code"], "qrUrl": render.qr_url(base, actor.tenant_id, row["code"])}
 
@@ -122,7 +111,13 @@ def get_voucher(ctx: Ctx, code: str) -> dict[str, Any]:
 def void(ctx: Ctx, code: str) -> dict[str, Any]:
     """Void ("use at shop"); ``usedAt`` is validated, the server's clock is recorded."""
     parse.used_at(parse.body_object(ctx.inbound.body))
-    row = voucher_service.void(ctx.uow, ctx.caller.actor, VoucherRef(code=code), reason="rm void")
+    row = voucher_service.void(
+        ctx.uow,
+        ctx.caller.actor,
+        VoucherRef(code=code),
+        reason="rm void",
+        policies=policies.REVENUE_MONSTER,  # VOID_USED_UP: a collected voucher, at the shop
+    )
     return _renderer(ctx).voucher(row)
 
 
@@ -130,30 +125,41 @@ def reinstate(ctx: Ctx, code: str) -> dict[str, Any]:
     """Undo a void. The ``pin`` is the merchant's reinstate PIN (``voucherd rm merchant set
     --reinstate-pin``); a voucher that has its own PIN must also match it (engine rule)."""
     pin, reason = parse.reinstate(parse.body_object(ctx.inbound.body))
-    row = _find(ctx, code)
-    # ENGINE(policy): the merchant's reinstate PIN belongs in a guard on the locked row.
     pin_hash = queries.reinstate_pin_hash(ctx.uow.conn, ctx.caller.tenant_id)
-    if pin_hash is None and row["pin_hash"] is None:
-        raise RmError("PIN_INVALID", "No reinstate PIN is set for this merchant")
-    if pin_hash is not None and not secrets.verify_pin(pin_hash, pin):
-        raise RmError("PIN_INVALID")
+
+    def merchant_pin(row: repo.Row) -> None:  # a guard: runs on the locked row
+        if pin_hash is None and row["pin_hash"] is None:
+            raise RmError("PIN_INVALID", "No reinstate PIN is set for this merchant")
+        if pin_hash is not None and not secrets.verify_pin(pin_hash, pin):
+            raise RmError("PIN_INVALID")
+
     row = voucher_service.reinstate(
-        ctx.uow, ctx.caller.actor, VoucherRef(code=code), pin=pin, reason=reason or "rm reinstate"
+        ctx.uow,
+        ctx.caller.actor,
+        VoucherRef(code=code),
+        pin=pin,
+        reason=reason or "rm reinstate",
+        guard=merchant_pin,
     )
     return _renderer(ctx).voucher(row)
 
 
-def _redeem(ctx: Ctx, row: repo.Row, customer_id: int | None) -> repo.Row:
-    # ENGINE(redeem): the order amount comes from the request (named policy where RM sends none).
-    amount = int(row["balance"]) if row["kind"] == ValueKind.STORED_VALUE.value else None
-    order_amount = row["min_spend"] if row["min_spend"] else None
+def _redeem(ctx: Ctx, code: str, member_id: int | None) -> repo.Row:
+    """RM "redeem" (the member collects the voucher): one use, a CASH voucher's whole value.
+
+    RM sends no order amount, so none is invented: the minimum spend is waived by the named
+    policy (``MIN_SPEND_WAIVED``), and a percentage is worth 0 in the ledger. With a member,
+    an unheld voucher is claimed for them; one held by another member is refused.
+    """
     return value.charge(
         ctx.uow,
         ctx.caller.actor,
-        VoucherRef(id=row["id"]),
-        amount=amount or None,
-        order_amount=order_amount,
-        customer_id=customer_id,
+        VoucherRef(code=code),
+        whole_balance=True,
+        customer_id=member_id,
+        claim=member_id is not None,
+        for_holder=member_id is None,
+        policies=policies.REVENUE_MONSTER,
     ).voucher
 
 
@@ -163,8 +169,7 @@ def bulk_redeem(ctx: Ctx) -> list[dict[str, Any]]:
     renderer = _renderer(ctx)
     redeemed = []
     for code in wanted:
-        row = _find(ctx, code)
-        redeemed.append(renderer.voucher(_redeem(ctx, row, row["holder_id"])))
+        redeemed.append(renderer.voucher(_redeem(ctx, code, None)))
     return redeemed
 
 
@@ -196,18 +201,6 @@ def member_voucher(ctx: Ctx, code: str) -> dict[str, Any]:
 
 
 def member_redeem(ctx: Ctx, code: str) -> dict[str, Any]:
-    """The member redeems a voucher: an unheld one is first claimed for them."""
+    """The member redeems (collects) a voucher: an unheld one is first claimed for them."""
     member = members.get_or_create(ctx.uow, ctx.caller.actor, *_member_query(ctx))
-    row = _find(ctx, code)
-    # ENGINE(policy): the holder check belongs in a guard on the locked row.
-    if row["holder_id"] is not None and row["holder_id"] != member["id"]:
-        raise RmError("VOUCHER_OWNER_INVALID")
-    if row["holder_id"] is None:
-        row = voucher_service.claim(
-            ctx.uow,
-            ctx.caller.actor,
-            VoucherRef(id=row["id"]),
-            member["id"],
-            reason="rm member redeem",
-        )
-    return _renderer(ctx).voucher(_redeem(ctx, row, member["id"]))
+    return _renderer(ctx).voucher(_redeem(ctx, code, member["id"]))

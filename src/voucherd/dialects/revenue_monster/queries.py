@@ -1,9 +1,7 @@
-"""The dialect's own reads: batch counts, the QR lookup, the merchant's reinstate PIN, and the
-next unissued voucher of a batch.
+"""The dialect's own reads: batch counts, the QR lookup and the merchant's reinstate PIN.
 
-ENGINE(status SQL): ``UNISSUED`` is RM's VALID in SQL; it moves to the engine's one module per
-vendor status (its SQL form beside ``domain.projections.rm_status``) when that lands.
-ENGINE(allocation): ``next_unissued`` goes with RM allocation into ``campaigns.issue_next``.
+"Unissued" is the engine's (``db.projections.unissued_sql``); allocation is
+``services.campaigns.issue_next``.
 """
 
 from __future__ import annotations
@@ -13,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
+from voucherd.db.projections import unissued_sql
 from voucherd.db.tables import campaigns, vouchers
 from voucherd.dialects.revenue_monster.tables import rm_merchants
 from voucherd.domain import codes
-from voucherd.domain.lifecycle import VoucherStatus
 
-UNISSUED: Any = (vouchers.c.status == VoucherStatus.INACTIVE.value) & vouchers.c.holder_id.is_(None)
+UNISSUED: Any = unissued_sql(vouchers.c)
 
 
 def batch_counts(
@@ -52,19 +50,6 @@ def batch_total(conn: Connection, tenant_id: int) -> int:
             select(func.count()).select_from(campaigns).where(campaigns.c.tenant_id == tenant_id)
         ).scalar_one()
     )
-
-
-def next_unissued(conn: Connection, tenant_id: int, campaign_id: int, skip: list[int]) -> Any:
-    """The id of the batch's first unissued voucher not in ``skip``, or None."""
-    query = select(vouchers.c.id).where(
-        vouchers.c.tenant_id == tenant_id,
-        vouchers.c.campaign_id == campaign_id,
-        UNISSUED,
-        vouchers.c.deleted_at.is_(None),
-    )
-    if skip:
-        query = query.where(vouchers.c.id.not_in(skip))
-    return conn.execute(query.order_by(vouchers.c.id).limit(1)).scalar()
 
 
 def qr_code(conn: Connection, tenant_id: int, code: str) -> str | None:

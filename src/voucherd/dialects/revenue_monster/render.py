@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from voucherd.db import repositories as repo
-from voucherd.domain.projections import rm_status
+from voucherd.db.projections import rm_status
 from voucherd.domain.vouchers import ValueKind
 from voucherd.services.unit_of_work import UnitOfWork
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from voucherd.dialects.shopee import errors, routes
+from voucherd.dialects.shopee import auth_routes, errors, routes
 from voucherd.dialects.shopee import tables as tables  # registers the tables on the metadata
 from voucherd.dialects.shopee.cli import cli
 
@@ -25,6 +25,7 @@ def create_subapp() -> FastAPI:
         redoc_url=None,
     )
     sub.include_router(routes.router)
+    sub.include_router(auth_routes.router)
     errors.install(sub)
     return sub
 

@@ -11,22 +11,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from fastapi import Request
+from starlette.requests import Request
 
 from voucherd.dialects.shopee import accounts, signing
-from voucherd.dialects.shopee import errors as e
-from voucherd.dialects.shopee.errors import ShopeeError
+from voucherd.dialects.shopee import messages as e
+from voucherd.dialects.shopee.errors import ShopeeError, gateway_param
+from voucherd.dialects.shopee.parse import ascii_uint, query_params
+from voucherd.faces.runtime import Inbound
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 MAX_SKEW = 300  # seconds: "Expires in 5 minutes."
-
-
-def common_params(request: Request) -> dict[str, str]:
-    """Query parameters with lower-cased names (the first occurrence wins)."""
-    params: dict[str, str] = {}
-    for name, value in request.query_params.multi_items():
-        params.setdefault(name.lower(), value)
-    return params
+NO_SHOP = 0  # tenant ids start at 1
 
 
 def signed_path(request: Request) -> str:
@@ -37,10 +32,9 @@ def signed_path(request: Request) -> str:
 
 
 def _uint(value: str) -> int | None:
-    if not value.isdigit() or len(value) > 10:
-        return None
-    number = int(value)
-    return number if number <= accounts.MAX_ID else None
+    """0..4294967295 in ASCII digits (``²`` and full-width digits are not digits here)."""
+    number = ascii_uint(value)
+    return number if number is not None and number <= accounts.MAX_ID else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +44,24 @@ class Caller:
 
     @property
     def actor(self) -> Actor:
-        assert self.shop_id is not None
-        return Actor(self.shop_id, f"shopee:{self.partner_id}", f"shopee:{self.partner_id}")
+        """The shop's actor; a public (partner-level) call names no shop: tenant ``NO_SHOP``.
+
+        Public calls only read and write this dialect's own partner tables and are not
+        Idempotency-Key calls, so ``NO_SHOP`` never scopes data; the runtime's access log shows
+        it as the tenant of the request.
+        """
+        name = f"shopee:{self.partner_id}"
+        return Actor(NO_SHOP if self.shop_id is None else self.shop_id, name, name)
+
+
+def shop_call(inbound: Inbound, uow: UnitOfWork) -> Caller:
+    """The face's authenticator for shop calls (the voucher module)."""
+    return authenticate(inbound.request, uow, shop=True)
+
+
+def public_call(inbound: Inbound, uow: UnitOfWork) -> Caller:
+    """The face's authenticator for public calls (token calls, the authorisation page)."""
+    return authenticate(inbound.request, uow, shop=False)
 
 
 def authenticate(request: Request, uow: UnitOfWork, *, shop: bool) -> Caller:
@@ -60,38 +70,38 @@ def authenticate(request: Request, uow: UnitOfWork, *, shop: bool) -> Caller:
     Raises: ShopeeError (error_param 400; error_auth / error_sign / invalid_acceess_token /
     shop_no_linked 403).
     """
-    params = common_params(request)
+    params = query_params(request.query_params)
     raw_partner = params.get("partner_id")
     if not raw_partner:
-        raise e.gateway_param(e.NO_PARTNER_ID)
+        raise gateway_param(e.NO_PARTNER_ID)
     partner_id = _uint(raw_partner)
     if partner_id is None:
-        raise e.gateway_param(e.BAD_PARTNER_ID)
+        raise gateway_param(e.BAD_PARTNER_ID)
     raw_ts = params.get("timestamp")
     if not raw_ts:
-        raise e.gateway_param(e.NO_TIMESTAMP)
+        raise gateway_param(e.NO_TIMESTAMP)
     timestamp = _uint(raw_ts)
     if timestamp is None:
-        raise e.gateway_param(e.BAD_TIMESTAMP)
+        raise gateway_param(e.BAD_TIMESTAMP)
     now = int(time.time())
     if timestamp < now - MAX_SKEW:
-        raise e.gateway_param(e.EXPIRED_TIMESTAMP)
+        raise gateway_param(e.EXPIRED_TIMESTAMP)
     if timestamp > now + MAX_SKEW:
-        raise e.gateway_param(e.INVALID_TIMESTAMP)
+        raise gateway_param(e.INVALID_TIMESTAMP)
     given_sign = params.get("sign")
     if not given_sign:
-        raise e.gateway_param(e.NO_SIGN)
+        raise gateway_param(e.NO_SIGN)
     access_token = shop_id = None
     if shop:
         access_token = params.get("access_token")
         if not access_token:
-            raise e.gateway_param(e.NO_ACCESS_TOKEN)
+            raise gateway_param(e.NO_ACCESS_TOKEN)
         raw_shop = params.get("shop_id")
         if not raw_shop:
-            raise e.gateway_param(e.NO_SHOP_ID)
+            raise gateway_param(e.NO_SHOP_ID)
         shop_id = _uint(raw_shop)
         if shop_id is None:
-            raise e.gateway_param(e.BAD_SHOP_ID)
+            raise gateway_param(e.BAD_SHOP_ID)
     partner = accounts.find_partner(uow, partner_id)
     if partner is None:
         raise ShopeeError("error_auth", e.PARTNER_INVALID, status=403)

@@ -10,13 +10,10 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from voucherd.db import repositories as repo
+from voucherd.db.projections import spaaza_status_sql
 from voucherd.db.tables import vouchers
 from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.services.unit_of_work import UnitOfWork
-
-# ENGINE-STATUS: the SQL form of ``domain.projections.spaaza_status`` ("redeemed" = engine
-# redeemed or void); it moves beside the projection when the engine's status modules land.
-REDEEMED = (VoucherStatus.REDEEMED.value, VoucherStatus.VOID.value)
 
 
 @dataclass(slots=True)
@@ -53,9 +50,9 @@ def _conditions(chain_id: int, f: Filters, now: datetime) -> list[Any]:
     if f.voucher_id is not None:
         where.append(c.id == f.voucher_id)
     if f.show_redeemed:
-        where.append(c.status.in_(REDEEMED))
+        where.append(spaaza_status_sql(c) == "redeemed")
     elif not f.show_all_statuses:
-        where.append(c.status.not_in(REDEEMED))
+        where.append(spaaza_status_sql(c) != "redeemed")
     if not f.show_expired:
         where.append(c.status != VoucherStatus.EXPIRED.value)
         where.append(or_(c.ends_at.is_(None), c.ends_at > now))

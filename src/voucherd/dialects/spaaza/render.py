@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any, Final
 
 from voucherd.db import repositories as repo
+from voucherd.db.projections import spaaza_status
 from voucherd.dialects.spaaza import store
 from voucherd.domain.money import to_decimal
-from voucherd.domain.projections import spaaza_status
 from voucherd.domain.vouchers import ValueKind
 from voucherd.services.unit_of_work import UnitOfWork
 

@@ -13,13 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 from voucherd.db import repositories as repo
+from voucherd.db.projections import spaaza_status
 from voucherd.dialects.spaaza import errors as E
 from voucherd.dialects.spaaza import params as P
 from voucherd.dialects.spaaza import store
 from voucherd.dialects.spaaza.auth import Caller
 from voucherd.dialects.spaaza.errors import SpaazaError
 from voucherd.dialects.spaaza.render import owner
-from voucherd.domain.projections import spaaza_status
+from voucherd.domain.policies import SPAAZA
 from voucherd.domain.vouchers import ValueKind
 from voucherd.services import vouchers as vouchers_svc
 from voucherd.services.changes import VoucherRef, find
@@ -151,11 +152,6 @@ def lock(uow: UnitOfWork, caller: Caller, row: repo.Row, params: Params) -> repo
         raise SpaazaError(E.VOUCHER_TYPE_NOT_SUPPORTED, "Only basket vouchers can be locked")
     not_redeemed(row)
     period, basket, code = lock_params(params)
-    # ENGINE-POLICY (lock by basket code): a voucher locked to one basket is not re-locked
-    # for another.
-    state = repo.voucher_state(row)
-    if state.locked(uow.now) and row["lock_basket_code"] and basket != row["lock_basket_code"]:
-        raise SpaazaError(E.VOUCHER_LOCKED, "The voucher is locked to another basket")
     return vouchers_svc.lock(
         uow,
         caller.actor,
@@ -163,6 +159,7 @@ def lock(uow: UnitOfWork, caller: Caller, row: repo.Row, params: Params) -> repo
         period=period,
         locking_code=code,
         basket_code=basket,
+        policies=SPAAZA,  # LOCK_BY_BASKET_CODE: a voucher locked to one basket stays its
     )
 
 
