@@ -15,12 +15,13 @@ next): an event marked dispatched is not offered again. A subscriber's sender th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from voucherd.db import repositories as repo
-from voucherd.db.tables import deliveries, events
+from voucherd.db.tables import deliveries, delivery_attempts, events
 from voucherd.services.unit_of_work import UnitOfWork
 
 PENDING, DELIVERING, DELIVERED, FAILED = "pending", "delivering", "delivered", "failed"
@@ -97,3 +98,51 @@ def dispatch(engine: Engine, subscribers: Sequence[Subscriber], *, batch_size: i
             uow.commit()
         if len(batch) < batch_size:
             return created
+
+
+def record_attempt(
+    uow: UnitOfWork,
+    tenant_id: int,
+    delivery_id: int,
+    *,
+    locked_until: datetime,
+    attempt: int,
+    status_code: int | None,
+    error: str | None,
+    outcome: dict[str, Any],
+) -> bool:
+    """Write one delivery attempt and the delivery's next state (``outcome``: status and, for
+    a retry, ``next_attempt_at``), if this worker still holds the delivery's lock.
+
+    Returns False when the lock lapsed and another worker took the delivery over: it records
+    its own attempt, so this one writes nothing. Every subscriber kind records attempts here.
+    """
+    updated = uow.conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.tenant_id == tenant_id,
+            deliveries.c.id == delivery_id,
+            deliveries.c.status == DELIVERING,
+            deliveries.c.locked_until == locked_until,
+        )
+        .values(
+            attempts=attempt,
+            locked_until=None,
+            last_status_code=status_code,
+            last_error=error,
+            **outcome,
+        )
+    ).rowcount
+    if updated != 1:
+        return False
+    uow.conn.execute(
+        insert(delivery_attempts).values(
+            tenant_id=tenant_id,
+            delivery_id=delivery_id,
+            attempt=attempt,
+            status_code=status_code,
+            error=error,
+            created_at=uow.now,
+        )
+    )
+    return True

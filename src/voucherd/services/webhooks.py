@@ -424,33 +424,17 @@ def _deliver_one(engine: Engine, settings: Settings, tenant_id: int, delivery_id
         else:
             pause = schedule[attempt - 1]
             values = {"status": PENDING, "next_attempt_at": uow.now + timedelta(seconds=pause)}
-        updated = uow.conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.tenant_id == tenant_id,
-                deliveries.c.id == delivery_id,
-                deliveries.c.status == DELIVERING,
-                deliveries.c.locked_until == locked_until,
-            )
-            .values(
-                attempts=attempt,
-                locked_until=None,
-                last_status_code=outcome.status_code,
-                last_error=outcome.error,
-                **values,
-            )
-        ).rowcount
-        if updated != 1:
-            return 0  # our lock lapsed and another worker took over; it records its own
-        uow.conn.execute(
-            insert(delivery_attempts).values(
-                tenant_id=tenant_id,
-                delivery_id=delivery_id,
-                attempt=attempt,
-                status_code=outcome.status_code,
-                error=outcome.error,
-                created_at=uow.now,
-            )
+        recorded = outbox.record_attempt(
+            uow,
+            tenant_id,
+            delivery_id,
+            locked_until=locked_until,
+            attempt=attempt,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            outcome=values,
         )
+        if not recorded:
+            return 0  # our lock lapsed and another worker took over; it records its own
         uow.commit()
     return 1
