@@ -29,8 +29,8 @@ def ready(request: Request) -> JSONResponse:
     working during a rolling upgrade; ``voucherd db check`` reports it."""
     try:
         schema = migrate.check(request.app.state.engine, request.app.state.schema_branches)
-    except Exception:  # any failure means "not ready"; internals are not for the prober
-        log.warning("ready: the database does not answer")
+    except Exception as exc:  # any failure means "not ready"; internals are not for the prober
+        log.warning("ready: the database does not answer (%s)", type(exc).__name__)
         return JSONResponse(
             {"status": "unavailable", "reason": "the database does not answer"},
             503,
