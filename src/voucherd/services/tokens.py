@@ -131,7 +131,7 @@ class Authority:
             with self._lock:
                 self.read()
             newest = self._snapshot.newest
-            assert newest is not None
+            assert newest is not None  # ``ensure`` added one this KEK opens
         now = int(utcnow().timestamp())
         payload: dict[str, Any] = {
             "iss": ISSUER,
