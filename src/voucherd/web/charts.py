@@ -18,6 +18,7 @@ HEIGHT: Final = 240
 LEFT: Final = 72  # room for the value axis labels
 BOTTOM: Final = 28  # room for the day labels
 TOP: Final = 10
+RIGHT: Final = 28  # room for half of the last day label
 TICKS: Final = 4
 
 
@@ -55,6 +56,7 @@ class Chart:
     width: int
     height: int
     left: int
+    right: int  # where the plot ends (x)
     bottom: float
     bars: list[Bar]
     line: str  # the redeemed polyline's points
@@ -67,15 +69,16 @@ class Chart:
 
 
 def _step(top: int) -> int:
-    """A round axis step so that TICKS steps reach at least ``top`` (1, 2, 5 x 10^n)."""
+    """A round axis step so that TICKS steps reach at least ``top`` (1, 2, 2.5, 5 x 10^n)."""
     raw = max(top, 1) / TICKS
     magnitude = 1
     while magnitude * 10 <= raw:
         magnitude *= 10
-    for factor in (1, 2, 5, 10):
-        if factor * magnitude >= raw:
-            return factor * magnitude
-    return 10 * magnitude  # pragma: no cover - the loop always returns
+    quarter = [magnitude * 5 // 2] if magnitude >= 10 else []  # 2.5 only where it is whole
+    for step in (magnitude, 2 * magnitude, *quarter, 5 * magnitude):
+        if step >= raw:
+            return step
+    return 10 * magnitude
 
 
 def _day(day: date, fmt: Formats) -> str:
@@ -87,7 +90,7 @@ def chart(series: DailySeries, fmt: Formats) -> Chart:
     step = _step(max([*series.issued, *series.redeemed, 0]))
     top = step * TICKS
     plot_h = HEIGHT - TOP - BOTTOM
-    plot_w = WIDTH - LEFT - 8
+    plot_w = WIDTH - LEFT - RIGHT
     slot = plot_w / max(count, 1)
     base = TOP + plot_h
 
@@ -134,6 +137,7 @@ def chart(series: DailySeries, fmt: Formats) -> Chart:
         WIDTH,
         HEIGHT,
         LEFT,
+        WIDTH - RIGHT,
         base,
         bars,
         " ".join(points),
