@@ -16,9 +16,8 @@ from voucherd.db import repositories as repo
 from voucherd.domain import codes, errors
 from voucherd.domain.staff import Action
 from voucherd.faces.runtime import Context
-from voucherd.services import browse, lookup, staff, staff_actions
+from voucherd.services import browse, lookup, qr, staff, staff_actions
 from voucherd.services.unit_of_work import UnitOfWork
-from voucherd.web import qr
 from voucherd.web.face import PREFIX
 from voucherd.web.kit import Page, common, form, link, query_int, run
 
@@ -124,14 +123,14 @@ async def voucher(request: Request) -> Response:
 
 
 async def qr_code(request: Request) -> Response:
-    """The QR code of the voucher's code: it carries the secret, so only roles that may read
-    codes (export) get it; never cached."""
+    """The QR code of the voucher's code (``services/qr.py``, as every face draws it): it
+    carries the secret, so only roles that may read codes (export) get it; never cached."""
     public_id = request.path_params["public_id"]
 
     def op(ctx: Context[staff.StaffUser]) -> bytes:
         staff.authorize(ctx.caller, Action.EXPORT)
         row = lookup.dossier(ctx.uow, ctx.caller.actor, public_id).voucher
-        return qr.svg(str(row["code"]), title=f"Voucher {row['public_id']}")
+        return qr.svg(str(row["code"]), scale=4)
 
     return await run(request, op, render=lambda body: Response(body, media_type="image/svg+xml"))
 
