@@ -156,6 +156,18 @@ def test_search_by_customer_campaign_status_and_kind(
     search(**{"Campaign (id or key)": f"summer-{tenant.id}"})
     assert "Summer" in page.locator("#results tr[data-public-id=summer-1]").inner_text()
     keep(page, artifacts, "search")
+    # Keyboard only: the first Tab offers the skip link, the next lands in the code box.
+    page.goto(f"{live_server.url}/dashboard/vouchers")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the content"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("summer-1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#ledger")
+    assert page.locator("h1").inner_text() == "Voucher summer-1"
+    assert page.get_by_role("link", name="Summer").count() == 1  # its campaign, by name
     assert search(**{"Customer (id, reference or email)": "nobody"}) == []
     assert "No voucher matches." in page.locator("#results").inner_text()
     # A bad filter is a clear refusal, not a crash.
@@ -235,8 +247,8 @@ def test_every_voucher_action_with_reasons_messages_and_refusals(
     assert alert.inner_text() == "The voucher does not hold that much."
     assert alert.get_attribute("data-code") == "insufficient_balance"
     keep(page, artifacts, "refusal")
-    page.go_back()
-    page.reload()
+    page.get_by_role("link", name="Back to the form").click()
+    page.wait_for_selector("#ledger")
     _act(
         page,
         "Deactivate",

@@ -103,6 +103,10 @@ async def voucher(request: Request) -> Response:
         done = ctx.inbound.query.get("done")
         charges = [e for e in found.ledger if e["kind"] == "charge"]
         actors = browse.actor_names(ctx.uow, ctx.caller.actor, {e["actor"] for e in found.events})
+        campaign = None
+        if row["campaign_id"] is not None:
+            names = browse.campaign_names(ctx.uow, ctx.caller.actor, {int(row["campaign_id"])})
+            campaign = names.get(int(row["campaign_id"]))
         return Page(
             "voucher.html",
             common(
@@ -112,6 +116,7 @@ async def voucher(request: Request) -> Response:
                 ledger=found.ledger,
                 events=found.events,
                 actors=actors,
+                campaign=campaign,
                 charges=charges,
                 vendors=vendor_statuses(row, ctx.uow),
                 done=DONE.get(done or ""),
