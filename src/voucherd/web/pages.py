@@ -250,6 +250,13 @@ def build(parent: FastAPI) -> FastAPI:
     sub.add_api_route(
         "/vouchers/{public_id}/{action}", action, methods=["POST"], include_in_schema=False
     )
+    # The owner's pages live in modules of their own, which import this module's helpers:
+    # imported here, once those exist.
+    from voucherd.web import credentials, users, webhooks
+
+    credentials.register(sub)
+    users.register(sub)
+    webhooks.register(sub)
     sub.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     guard.install(sub, FACE)
     sub.add_middleware(SecurityHeaders)
