@@ -3,19 +3,18 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import orjson
-import segno
 from starlette.requests import Request
 from starlette.responses import Response
 
 from voucherd.db import repositories as repo
 from voucherd.db.projections import rm_status
 from voucherd.domain.vouchers import ValueKind
+from voucherd.services import qr
 from voucherd.services.unit_of_work import UnitOfWork
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -204,12 +203,6 @@ def items(page: Page) -> Response:
     return json_response({"items": page[0], "code": "SUCCESS", "meta": page[1]})
 
 
-def qr_image(code: str, kind: str) -> Response:
-    out = io.BytesIO()
-    qr = segno.make(code, error="m")
-    if kind == "svg":
-        qr.save(out, kind="svg", scale=8, border=4, xmldecl=True)
-    else:
-        qr.save(out, kind="png", scale=8, border=4)
-    media = "image/svg+xml" if kind == "svg" else "image/png"
-    return Response(out.getvalue(), media_type=media, headers={"Cache-Control": "no-store"})
+def qr_image(code: str, kind: qr.Format) -> Response:
+    body, media = qr.image(code, kind)
+    return Response(body, media_type=media, headers={"Cache-Control": "no-store"})

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from voucherd.dialects.revenue_monster import auth, ops, parse, queries, render
 from voucherd.dialects.revenue_monster.errors import FACE, NO_STORE, OAuthError, RmError, answer
 from voucherd.faces.runtime import Context, Inbound, call
+from voucherd.services import qr
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 router = APIRouter()
@@ -155,18 +156,19 @@ def _qr_merchant(tenant_text: str) -> Callable[[Inbound, UnitOfWork], Actor]:
     return authenticate
 
 
-def _qr_code(ctx: Context[Actor], code: str) -> tuple[str, str]:
+def _qr_code(ctx: Context[Actor], code: str) -> tuple[str, qr.Format]:
     """The voucher's stored code and the image kind (``.png``/``.svg`` or ``?format=``)."""
     kind = ctx.inbound.query.get("format", "png").lower()
     for suffix in (".png", ".svg"):
         if code.lower().endswith(suffix):
             code, kind = code[: -len(suffix)], suffix[1:]
-    if kind not in ("png", "svg"):
+    image = qr.negotiate(kind, None)
+    if image is None:
         raise RmError("VALIDATION_ERROR", "format is png or svg")
     found = queries.qr_code(ctx.uow.conn, ctx.caller.tenant_id, code)
     if found is None:
         raise RmError("VOUCHER_NOT_FOUND")
-    return found, kind
+    return found, image
 
 
 @router.get("/qr/{tenant_id}/voucher/{code}", summary="QR code image of a voucher (PNG or SVG)")
