@@ -3,6 +3,8 @@ ending sessions, the last-owner rule, tenant isolation, and an event per step by
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import Engine, select
 
@@ -111,3 +113,48 @@ def test_another_tenants_user_is_not_found(engine: Engine, tenant: TenantFixture
         ):
             with pytest.raises(errors.NotFound):
                 step()
+
+
+def _demote(
+    engine: Engine,
+    start: threading.Barrier,
+    outcomes: list[str],
+    me: staff.StaffUser,
+    other: staff.StaffUser,
+) -> None:
+    start.wait()
+    try:
+        with UnitOfWork(engine) as uow:
+            staff_admin.change_role(uow, me, other.id, "manager")
+            uow.commit()
+        outcomes.append("demoted")
+    except errors.ValidationFailed:
+        outcomes.append("refused")
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(
+    engine: Engine, tenant: TenantFixture
+) -> None:
+    for round_ in range(5):
+        first = _signed_in(engine, tenant, "owner", f"a{round_}").user
+        second = _signed_in(engine, tenant, "owner", f"b{round_}").user
+        with UnitOfWork(engine) as uow:  # only these two are owners in this round
+            for member in staff_admin.list_users(uow, first):
+                if member.role is Role.OWNER and member.id not in (first.id, second.id):
+                    staff_admin.change_role(uow, first, member.id, "manager")
+            uow.commit()
+        start = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        threads = [
+            threading.Thread(target=_demote, args=(engine, start, outcomes, *pair))
+            for pair in ((first, second), (second, first))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["demoted", "refused"]
+        with UnitOfWork(engine, readonly=True) as uow:
+            roles = {m.id: m.role for m in staff_admin.list_users(uow, first)}
+        assert [roles[first.id], roles[second.id]].count(Role.OWNER) == 1

@@ -19,6 +19,7 @@ from voucherd.domain import errors
 from voucherd.domain.staff import Action, Role, parse_role
 from voucherd.services.changes import record_event
 from voucherd.services.staff import NewUser, StaffUser, authorize, create_user
+from voucherd.services.tenants import lock_tenant
 from voucherd.services.unit_of_work import UnitOfWork
 
 
@@ -108,8 +109,11 @@ def _other_owners(uow: UnitOfWork, tenant_id: int, user_id: int) -> int:
 
 
 def _keep_an_owner(uow: UnitOfWork, row: repo.Row, field: str) -> None:
-    sole = row["role"] == Role.OWNER.value and row["disabled_at"] is None
-    if sole and _other_owners(uow, int(row["tenant_id"]), int(row["id"])) == 0:
+    if row["role"] != Role.OWNER.value or row["disabled_at"] is not None:
+        return
+    # Two owners demoting each other at once must not both see "another owner is left".
+    lock_tenant(uow, int(row["tenant_id"]))
+    if _other_owners(uow, int(row["tenant_id"]), int(row["id"])) == 0:
         raise errors.ValidationFailed(
             "the tenant needs an enabled owner: make another user owner first",
             field=field,
