@@ -322,6 +322,10 @@ def test_webhooks_create_see_deliveries_and_delete(
 
 
 A11Y = (Path(__file__).parent / "a11y.js").read_text()
+# What sticks out past the right edge of the screen (for the failure message).
+WIDE = """() => [...document.querySelectorAll('body *')]
+  .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 5).map((e) => e.outerHTML.slice(0, 120))"""
 
 
 def test_every_page_is_labelled_landmarked_secure_and_fits_a_phone(
@@ -333,7 +337,7 @@ def test_every_page_is_labelled_landmarked_secure_and_fits_a_phone(
 ) -> None:
     created = api.create_voucher(amount=4_200)
     phone = browser.new_context(
-        locale="de-DE", timezone_id="UTC", viewport={"width": 390, "height": 844}, is_mobile=True
+        locale="de-DE", timezone_id="UTC", viewport={"width": 390, "height": 844}, has_touch=True
     )
     try:
         page = open_page(phone)
@@ -360,7 +364,8 @@ def test_every_page_is_labelled_landmarked_secure_and_fits_a_phone(
             assert "unsafe-inline" not in headers["content-security-policy"]
             assert headers["x-frame-options"] == "DENY"
             assert headers["cache-control"] == "no-store"
-            assert page.evaluate(A11Y) == [], path
+            problems = page.evaluate(A11Y)
+            assert problems == [], (path, problems, page.evaluate(WIDE) if problems else [])
         # The user's locale (de-DE): dates as Germans write them, money with a decimal comma.
         page.goto(f"{live_server.url}/dashboard/users")
         assert re.search(r"\b\d{2}\.\d{2}\.\d{4}\b", page.locator("#staff").inner_text())
