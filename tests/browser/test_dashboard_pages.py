@@ -81,6 +81,18 @@ def test_overview_charts_equal_the_flow_report_and_toggle_to_90_days(
     eur.locator("summary").click()  # the numbers as a table, for screen readers and people
     assert "€150.00" in eur.locator("table.flow-table").inner_text()
     keep(page, artifacts, "overview-90-days")
+    # The same numbers for a browser that asks for German: Babel's money and dates.
+    assert context.browser is not None
+    german = context.browser.new_context(locale="de-DE", timezone_id="UTC")
+    try:
+        seite = german.new_page()
+        sign_in(seite, live_server, make_user(live_server, tenant, "auditor"))
+        chart = seite.locator("figure.chart[data-currency=EUR]")
+        assert chart.locator(".issued-total").inner_text() == "150,00\xa0€"
+        assert "104,50\xa0€" in seite.locator("#liability tr[data-currency=EUR]").inner_text()
+        assert seite.locator("html").get_attribute("lang") == "de"
+    finally:
+        german.close()
 
 
 def _fixture_vouchers(live_server: LiveServer, tenant: TenantFixture) -> dict[str, Any]:
