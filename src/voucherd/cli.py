@@ -399,6 +399,7 @@ def campaign_generate(
 
 
 DEMO_ENV = Path("voucherd-demo.env")
+DEMO_OWNER = "owner@demo.example"  # the demo dashboard login `bootstrap` creates
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -521,7 +522,8 @@ def bootstrap(
         "http://127.0.0.1:8080"
     ),
 ) -> None:
-    """Migrate, and create a demo tenant with an all-scopes client if there is no client yet.
+    """Migrate, and create a demo tenant with an all-scopes client and a dashboard owner
+    (DEMO_OWNER, with a generated password) if there is no client yet.
 
     The client's credentials are printed once and written to ENV_FILE as ``export`` lines, so
     ``. ./voucherd-demo.env`` gives a shell VOUCHERD_CLIENT_ID and VOUCHERD_CLIENT_SECRET (the
@@ -542,11 +544,15 @@ def bootstrap(
                 return
             tenant_id = tenants.create_tenant(uow, "Demo merchant")
             created = tenants.create_client(uow, tenant_id, "demo", ALL_SCOPES)
+            owner = staff.create_user(uow, Actor(tenant_id, "cli"), DEMO_OWNER, "owner")
+            assert owner.password is not None  # generated: none was given
             _write_private(
                 env_file,
-                "# voucherd's demo client, written by `voucherd bootstrap`\n"
+                "# voucherd's demo client and dashboard owner, written by `voucherd bootstrap`\n"
                 f"export VOUCHERD_CLIENT_ID={shlex.quote(created.client_id)}\n"
-                f"export VOUCHERD_CLIENT_SECRET={shlex.quote(created.client_secret)}\n",
+                f"export VOUCHERD_CLIENT_SECRET={shlex.quote(created.client_secret)}\n"
+                f"export VOUCHERD_DASHBOARD_EMAIL={shlex.quote(owner.email)}\n"
+                f"export VOUCHERD_DASHBOARD_PASSWORD={shlex.quote(owner.password)}\n",
             )
             uow.commit()
     # "./" so that the shell's "." reads this file, not one of that name on $PATH
@@ -555,6 +561,9 @@ def bootstrap(
         f"Demo tenant {tenant_id} and client created.\n"
         f"  client_id:     {created.client_id}\n"
         f"  client_secret: {created.client_secret}   (shown once; stored hashed)\n"
+        f"Dashboard: {url}/dashboard/ (demo owner)\n"
+        f"  login:         {owner.email}\n"
+        f"  password:      {owner.password}   (shown once; stored hashed)\n"
         f"Written to {env_file} (mode 0600); in another shell, from this directory:\n"
         f"  . {shlex.quote(shown)}\n"
         'then paste README.md\'s "A first voucher".\n'

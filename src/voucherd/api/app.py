@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.schema_branches = branches
+    app.state.credential_kinds = dialects.credential_kinds(loaded)  # the dashboard's, by face
     errors.install(app)
     openapi.install(app)
     for module in (oauth, health, vouchers, value, campaigns, jobs, reports, webhooks):

@@ -113,6 +113,13 @@ def build(parent: FastAPI) -> FastAPI:
     vouchers.register(sub)
     customers.register(sub)
     audit.register(sub)
+    # The owner's pages live in modules of their own, which import this module's helpers:
+    # imported here, once those exist.
+    from voucherd.web import credentials, users, webhooks
+
+    credentials.register(sub)
+    users.register(sub)
+    webhooks.register(sub)
     sub.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     guard.install(sub, FACE)
     sub.add_middleware(SecurityHeaders)
