@@ -431,3 +431,38 @@ def test_audit_feed_filters_and_exports_csv(
     everything = page.request.get(f"{live_server.url}/dashboard/audit.csv")
     assert everything.headers["content-type"].startswith("text/csv")
     assert len(list(csv.DictReader(io.StringIO(everything.text())))) >= 8
+
+
+A11Y = (Path(__file__).parent / "a11y.js").read_text()
+
+
+def test_these_pages_are_labelled_and_fit_a_phone(
+    context: BrowserContext,
+    live_server: LiveServer,
+    tenant: TenantFixture,
+    api: Api,
+) -> None:
+    made = _fixture_vouchers(live_server, tenant)
+    created = api.create_voucher(amount=4_200)
+    assert api.post("/v1/charges", {"voucher_id": created["id"], "amount": 200}).status_code == 201
+    assert context.browser is not None
+    phone = context.browser.new_context(
+        locale="de-DE", timezone_id="UTC", viewport={"width": 390, "height": 844}, has_touch=True
+    )
+    try:
+        page = phone.new_page()
+        sign_in(page, live_server, make_user(live_server, tenant, "manager"))
+        for path in (
+            "",
+            "?days=90",
+            "vouchers?status=active",
+            f"vouchers/{created['id']}",
+            "customers",
+            f"customers/{made['ann']['id']}",
+            "audit",
+        ):
+            answer = page.goto(f"{live_server.url}/dashboard/{path}")
+            assert answer is not None and answer.status == 200, path
+            assert page.evaluate(A11Y) == [], path
+    finally:
+        phone.close()
