@@ -28,7 +28,7 @@ from voucherd.domain.scopes import ALL_SCOPES, parse_scopes
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
 from voucherd.faces import csvout
 from voucherd.faces.cli import DatabaseUrl, database, fail, print_json, transaction
-from voucherd.services import campaigns, reports, staff, tenants
+from voucherd.services import campaigns, pin_lockouts, reports, staff, tenants
 from voucherd.services import sweep as sweep_service
 from voucherd.services import verify as verify_service
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -51,6 +51,8 @@ app.add_typer(client_app, name="client")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(user_app, name="user")
 app.add_typer(report_app, name="report")
+voucher_app = typer.Typer(help="Single vouchers (operator actions).", no_args_is_help=True)
+app.add_typer(voucher_app, name="voucher")
 
 err = Console(stderr=True)
 
@@ -242,6 +244,21 @@ def client_revoke(
     with transaction(database_url) as uow:
         tenants.revoke_client(uow, client_id)
     print_json({"client_id": client_id, "revoked": True})
+
+
+@voucher_app.command("unlock-pin")
+def voucher_unlock_pin(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    voucher_id: Annotated[str, typer.Option("--id", help="The voucher's public id")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Clear a voucher's PIN lockout (too many wrong PINs in a row); records an event."""
+    with transaction(database_url) as uow:
+        try:
+            was_locked = pin_lockouts.unlock(uow, Actor(tenant, "cli"), voucher_id)
+        except VoucherdError as exc:
+            fail(exc.message)
+    print_json({"id": voucher_id, "was_locked": was_locked, "unlocked": True})
 
 
 @user_app.command("create")

@@ -23,6 +23,7 @@ from typing import Any, TypeAlias
 from voucherd.db import repositories as repo
 from voucherd.domain import codes, errors
 from voucherd.domain.vouchers import Change
+from voucherd.services.attempts import Budget
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 
@@ -39,17 +40,35 @@ class VoucherRef:
         return f"VoucherRef(id={self.id!r}, public_id={self.public_id!r}, code={shown!r})"
 
 
-def find(uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, for_update: bool = False) -> repo.Row:
-    """Raises: NotFound (also for another tenant's voucher, or a deleted one)."""
+def find(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    for_update: bool = False,
+    count_miss: bool = True,
+) -> repo.Row:
+    """Raises: NotFound (also for another tenant's voucher, or a deleted one).
+
+    A lookup by code is a guess until it finds something: it is refused once the caller's
+    guess budget is spent (TooManyAttempts), and a miss counts against that budget (unless
+    ``count_miss`` is false: the caller decides later whether it was a miss).
+    """
+    code = None
+    if ref.code is not None:
+        uow.attempts.guard(Budget.GUESS)
+        code = codes.normalize(ref.code)
     row = repo.find_voucher(
         uow.conn,
         actor.tenant_id,
         id=ref.id,
         public_id=ref.public_id,
-        code=codes.normalize(ref.code) if ref.code is not None else None,
+        code=code,
         for_update=for_update,
     )
     if row is None:
+        if code is not None and count_miss:
+            uow.attempts.failed(Budget.GUESS)
         raise errors.NotFound("voucher", ref)
     return row
 
