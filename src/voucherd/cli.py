@@ -364,33 +364,43 @@ def campaign_create(
     pattern: Annotated[str | None, typer.Option(help="e.g. ####-####")] = None,
     check_char: Annotated[bool, typer.Option(help="Append a check character")] = False,
     active: Annotated[bool, typer.Option(help="Create vouchers active")] = False,
+    pin_protected: Annotated[
+        bool,
+        typer.Option(help="PIN-protected printed stock: codes may give under 40 bits"),
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a campaign; prints JSON with its id and key."""
+    template = NewVoucher(
+        kind=kind,
+        currency=currency,
+        amount=amount,
+        discount_amount=discount_amount,
+        discount_bps=discount_bps,
+        validity_value=validity_value,
+        validity_unit=validity_unit,
+    )
     with transaction(database_url) as uow:
-        row = campaigns.create(
-            uow,
-            Actor(tenant, "cli"),
-            name=name,
-            template=NewVoucher(
-                kind=kind,
-                currency=currency,
-                amount=amount,
-                discount_amount=discount_amount,
-                discount_bps=discount_bps,
-                validity_value=validity_value,
-                validity_unit=validity_unit,
-            ),
-            code_spec=codes.CodeSpec(
+        try:
+            spec = codes.CodeSpec(
                 charset=charset,
                 length=length,
                 prefix=prefix,
                 suffix=suffix,
                 pattern=pattern,
                 check_char=check_char,
-            ),
-            activate_on_create=active,
-        )
+            )
+            row = campaigns.create(
+                uow,
+                Actor(tenant, "cli"),
+                name=name,
+                template=template,
+                code_spec=spec,
+                activate_on_create=active,
+                pin_protected=pin_protected,
+            )
+        except VoucherdError as exc:
+            fail(exc)
     print_json({"id": row["id"], "key": row["key"], "name": name})
 
 

@@ -23,6 +23,7 @@ from typing import Any, TypeAlias
 from voucherd.db import repositories as repo
 from voucherd.domain import codes, errors
 from voucherd.domain.vouchers import Change
+from voucherd.services import code_policy
 from voucherd.services.attempts import Budget
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -34,6 +35,9 @@ class VoucherRef:
     id: int | None = None
     public_id: str | None = None
     code: str | None = None
+    # The public id is a bearer key that a caller could guess (Spaaza's ``voucher_key``): a
+    # lookup by it spends the guess budget as a lookup by code does.
+    bearer: bool = False
 
     def __repr__(self) -> str:
         shown = codes.mask(self.code) if self.code else None
@@ -55,9 +59,15 @@ def find(
     ``count_miss`` is false: the caller decides later whether it was a miss).
     """
     code = None
-    if ref.code is not None:
+    guessed = ref.code is not None or ref.bearer
+    if guessed:
         uow.attempts.guard(Budget.GUESS)
+    if ref.code is not None:
         code = codes.normalize(ref.code)
+        if code_policy.refuted(uow, actor.tenant_id, code):  # a wrong check character
+            if count_miss:
+                uow.attempts.failed(Budget.GUESS)
+            raise errors.NotFound("voucher", ref)
     row = repo.find_voucher(
         uow.conn,
         actor.tenant_id,
@@ -67,7 +77,7 @@ def find(
         for_update=for_update,
     )
     if row is None:
-        if code is not None and count_miss:
+        if guessed and count_miss:
             uow.attempts.failed(Budget.GUESS)
         raise errors.NotFound("voucher", ref)
     return row
