@@ -28,7 +28,7 @@ from voucherd.domain.scopes import ALL_SCOPES, parse_scopes
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
 from voucherd.faces import csvout
 from voucherd.faces.cli import DatabaseUrl, database, fail, kek, print_json, transaction
-from voucherd.services import campaigns, keys, reports, staff, tenants
+from voucherd.services import campaigns, keys, pin_lockouts, reports, staff, tenants
 from voucherd.services import sweep as sweep_service
 from voucherd.services import verify as verify_service
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -53,6 +53,8 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(user_app, name="user")
 app.add_typer(report_app, name="report")
 app.add_typer(keys_app, name="keys")
+voucher_app = typer.Typer(help="Single vouchers (operator actions).", no_args_is_help=True)
+app.add_typer(voucher_app, name="voucher")
 
 err = Console(stderr=True)
 
@@ -248,6 +250,21 @@ def client_revoke(
     print_json({"client_id": client_id, "revoked": True})
 
 
+@voucher_app.command("unlock-pin")
+def voucher_unlock_pin(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    voucher_id: Annotated[str, typer.Option("--id", help="The voucher's public id")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Clear a voucher's PIN lockout (too many wrong PINs in a row); records an event."""
+    with transaction(database_url) as uow:
+        try:
+            was_locked = pin_lockouts.unlock(uow, Actor(tenant, "cli"), voucher_id)
+        except VoucherdError as exc:
+            fail(exc.message)
+    print_json({"id": voucher_id, "was_locked": was_locked, "unlocked": True})
+
+
 @user_app.command("create")
 def user_create(
     tenant: Annotated[int, typer.Option(help="Tenant id")],
@@ -351,33 +368,43 @@ def campaign_create(
     pattern: Annotated[str | None, typer.Option(help="e.g. ####-####")] = None,
     check_char: Annotated[bool, typer.Option(help="Append a check character")] = False,
     active: Annotated[bool, typer.Option(help="Create vouchers active")] = False,
+    pin_protected: Annotated[
+        bool,
+        typer.Option(help="PIN-protected printed stock: codes may give under 40 bits"),
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a campaign; prints JSON with its id and key."""
+    template = NewVoucher(
+        kind=kind,
+        currency=currency,
+        amount=amount,
+        discount_amount=discount_amount,
+        discount_bps=discount_bps,
+        validity_value=validity_value,
+        validity_unit=validity_unit,
+    )
     with transaction(database_url) as uow:
-        row = campaigns.create(
-            uow,
-            Actor(tenant, "cli"),
-            name=name,
-            template=NewVoucher(
-                kind=kind,
-                currency=currency,
-                amount=amount,
-                discount_amount=discount_amount,
-                discount_bps=discount_bps,
-                validity_value=validity_value,
-                validity_unit=validity_unit,
-            ),
-            code_spec=codes.CodeSpec(
+        try:
+            spec = codes.CodeSpec(
                 charset=charset,
                 length=length,
                 prefix=prefix,
                 suffix=suffix,
                 pattern=pattern,
                 check_char=check_char,
-            ),
-            activate_on_create=active,
-        )
+            )
+            row = campaigns.create(
+                uow,
+                Actor(tenant, "cli"),
+                name=name,
+                template=template,
+                code_spec=spec,
+                activate_on_create=active,
+                pin_protected=pin_protected,
+            )
+        except VoucherdError as exc:
+            fail(exc)
     print_json({"id": row["id"], "key": row["key"], "name": name})
 
 

@@ -98,7 +98,7 @@ def _campaign(
 @pytest.mark.usefixtures("engine")  # the database is migrated
 def test_generate_verify_and_sweep(database_url: str) -> None:
     tenant, campaign = _campaign(
-        database_url, "Bulk", "Spring", "1000", "--pattern", "####-####", "--active"
+        database_url, "Bulk", "Spring", "1000", "--pattern", "#####-#####", "--active"
     )
     generated = run(
         database_url,
@@ -151,7 +151,9 @@ def test_sweep_purges_lapsed_dialect_credentials(database_url: str, engine: Engi
 
 @pytest.mark.usefixtures("engine")  # the database is migrated
 def test_code_space_refusal_is_a_clear_error(database_url: str) -> None:
-    tenant, campaign = _campaign(database_url, "Tiny", "t", "1", "--charset", "AB", "--length", "3")
+    tenant, campaign = _campaign(
+        database_url, "Tiny", "t", "1", "--charset", "AB", "--length", "3", "--pin-protected"
+    )
     result = run(
         database_url,
         "campaign",

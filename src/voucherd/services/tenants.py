@@ -13,6 +13,7 @@ from voucherd.db.tables import clients, tenants
 from voucherd.domain import errors
 from voucherd.domain.scopes import Scope
 from voucherd.services import secrets
+from voucherd.services.attempts import Budget
 from voucherd.services.changes import record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -103,7 +104,19 @@ def create_client(
 
 
 def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> repo.Row | None:
-    """The client row if the secret matches and the client is not revoked."""
+    """The client row if the secret matches and the client is not revoked.
+
+    A failure counts against the caller's authentication budget (and the client id's);
+    raises TooManyAttempts (from the request's budgets) once it is spent.
+    """
+    uow.attempts.guard(Budget.AUTH, "client:" + client_id)
+    row = _authenticated(uow, client_id, secret)
+    if row is None:
+        uow.attempts.failed(Budget.AUTH, "client:" + client_id)
+    return row
+
+
+def _authenticated(uow: UnitOfWork, client_id: str, secret: str) -> repo.Row | None:
     if "\x00" in client_id:  # no such id can exist; do not send it to the database
         row = None
     else:

@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd.domain import errors
-from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable
+from voucherd.faces.errors import ErrorTable, Internal, Refusal, TooManyAttempts, Unavailable
 from voucherd.faces.runtime import Face, Inbound
 from voucherd.services.idempotency import IdempotencyInFlight
 from voucherd.web import formats
@@ -92,6 +92,12 @@ TABLE: Final[ErrorTable] = {
     ),
     Internal: Refusal(
         500, "internal_error", "Something went wrong; it is logged with the request id."
+    ),
+    TooManyAttempts: lambda exc: Refusal(
+        429,
+        "too_many_attempts",
+        f"Too many searches found nothing; retry in {exc.retry_after} seconds.",
+        headers=exc.headers,
     ),
 }
 
