@@ -42,6 +42,25 @@ class Settings(BaseSettings):
     # Native webhooks: pause (seconds) after each failed attempt, then failed (about 27.6 h).
     webhook_retry_schedule: str = "5 300 1800 7200 18000 36000 36000"
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Abuse resistance (docs/operations.md "Rate limits and lockouts"). Budgets of FAILED
+    # attempts, each per client address and per credential, over a sliding window: over
+    # budget answers 429 with Retry-After. Counters live in the database, or in Redis when
+    # ``redis_url`` is set (e.g. redis://127.0.0.1:6379/0); all workers and hosts share them.
+    limits_enabled: bool = True
+    redis_url: str | None = None
+    # Proxies whose X-Forwarded-For names the client (CIDRs, space- or comma-separated).
+    trusted_proxies: str = ""
+    limit_auth_failures: int = Field(default=10, ge=1)  # token endpoints, logins
+    limit_auth_window_seconds: int = Field(default=300, ge=1)
+    limit_guess_failures: int = Field(default=20, ge=1)  # lookups by code that find nothing
+    limit_guess_window_seconds: int = Field(default=300, ge=1)
+    limit_pin_failures: int = Field(default=10, ge=1)  # wrong voucher/connect/reinstate PINs
+    limit_pin_window_seconds: int = Field(default=900, ge=1)
+    # A voucher whose PIN was wrong this many times in a row refuses PIN checks for a while.
+    pin_lockout_failures: int = Field(default=5, ge=1)
+    pin_lockout_seconds: int = Field(default=900, ge=1)
+    # A JTL connect PIN dies after this many wrong connect PINs while it was live.
+    jtl_pin_max_failures: int = Field(default=20, ge=1)
 
     def webhook_retries(self) -> list[float]:
         return [float(part) for part in self.webhook_retry_schedule.replace(",", " ").split()]

@@ -30,6 +30,7 @@ from voucherd.db import migrate, sealed
 from voucherd.db.engine import make_engine
 from voucherd.faces import guard
 from voucherd.faces.access_log import AccessLog
+from voucherd.faces.limits import build as build_limiter
 from voucherd.faces.request_ids import RequestIds
 from voucherd.services import keys, tokens, worker
 
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # issued adds it.
         with suppress(OperationalError):
             keys.ensure(engine, app.state.kek)
+        app.state.limiter = build_limiter(settings, engine) if settings.limits_enabled else None
         # The built-in worker, unless run apart (``serve --no-worker``): every server process
         # starts a candidate, one of them (across hosts too) is elected and runs it.
         runner = None
@@ -148,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.schema_branches = branches
+    app.state.credential_kinds = dialects.credential_kinds(loaded)  # the dashboard's, by face
     errors.install(app)
     openapi.install(app)
     for module in (oauth, health, vouchers, value, campaigns, jobs, reports, webhooks):

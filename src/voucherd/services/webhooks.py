@@ -240,6 +240,26 @@ def attempts(uow: UnitOfWork, tenant_id: int, delivery_ids: Sequence[int]) -> di
     return {int(d): int(n) for d, n in rows}
 
 
+def recent_deliveries(
+    uow: UnitOfWork, actor: Actor, webhook_id: int, *, limit: int = 10
+) -> list[repo.Row]:
+    """The newest deliveries of one subscription, newest first (the dashboard's view).
+
+    Raises: NotFound.
+    """
+    get(uow, actor, webhook_id)
+    query = (
+        select(deliveries)
+        .where(
+            deliveries.c.tenant_id == actor.tenant_id,
+            deliveries.c.subscriber == subscriber(webhook_id),
+        )
+        .order_by(deliveries.c.id.desc())
+        .limit(limit)
+    )
+    return list(uow.conn.execute(query).mappings())
+
+
 # --- outbox -> deliveries -------------------------------------------------------------------
 
 

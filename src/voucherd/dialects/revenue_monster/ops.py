@@ -20,6 +20,7 @@ from voucherd.domain import policies
 from voucherd.faces.runtime import Context
 from voucherd.services import campaigns, secrets, value
 from voucherd.services import vouchers as voucher_service
+from voucherd.services.attempts import Budget
 from voucherd.services.changes import VoucherRef
 
 Ctx = Context[Caller]
@@ -134,8 +135,11 @@ def reinstate(ctx: Ctx, code: str) -> dict[str, Any]:
     def merchant_pin(row: repo.Row) -> None:  # a guard: runs on the locked row
         if pin_hash is None and row["pin_hash"] is None:
             raise RmError("PIN_INVALID", "No reinstate PIN is set for this merchant")
-        if pin_hash is not None and not secrets.verify_pin(pin_hash, pin):
-            raise RmError("PIN_INVALID")
+        if pin_hash is not None:
+            ctx.uow.attempts.guard(Budget.PIN)  # the merchant's PIN is guessable too
+            if not secrets.verify_pin(pin_hash, pin):
+                ctx.uow.attempts.failed(Budget.PIN)
+                raise RmError("PIN_INVALID")
 
     row = voucher_service.reinstate(
         ctx.uow,

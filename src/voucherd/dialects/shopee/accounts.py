@@ -103,7 +103,7 @@ def is_linked(uow: UnitOfWork, shop_id: int, partner_id: int) -> bool:
     return row is not None and row[0] is None
 
 
-def authorize(uow: UnitOfWork, shop_id: int, partner_id: int) -> str:
+def authorize(uow: UnitOfWork, shop_id: int, partner_id: int, *, by: str | None = None) -> str:
     """Record that the shop authorises the partner and return a one-time code (10 minutes).
 
     Raises: NotFound (tenant or partner).
@@ -135,7 +135,7 @@ def authorize(uow: UnitOfWork, shop_id: int, partner_id: int) -> str:
     )
     record_event(
         uow,
-        Actor(shop_id, f"shopee:{partner_id}"),
+        Actor(shop_id, by or f"shopee:{partner_id}"),
         operation="authorize",
         subject="shopee_partner",
         subject_id=str(partner_id),
@@ -143,7 +143,7 @@ def authorize(uow: UnitOfWork, shop_id: int, partner_id: int) -> str:
     return code
 
 
-def revoke(uow: UnitOfWork, shop_id: int, partner_id: int) -> bool:
+def revoke(uow: UnitOfWork, shop_id: int, partner_id: int, *, by: str = "cli") -> bool:
     """End the shop's authorisation of the partner; its tokens stop working at once."""
     done = uow.conn.execute(
         update(shopee_authorizations)
@@ -158,7 +158,7 @@ def revoke(uow: UnitOfWork, shop_id: int, partner_id: int) -> bool:
     if done is not None:
         record_event(
             uow,
-            Actor(shop_id, "cli"),
+            Actor(shop_id, by),
             operation="revoke",
             subject="shopee_partner",
             subject_id=str(partner_id),
