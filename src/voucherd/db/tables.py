@@ -349,7 +349,8 @@ idempotency_keys = Table(
     Index(None, "expires_at"),
 )
 
-# Instance-wide secrets (the token-signing key): the one table that belongs to no tenant.
+# Instance-wide secrets: the one table that belongs to no tenant. Its token-signing key was
+# replaced by ``signing_keys`` (migration core_0006_keys removes it); nothing else uses it yet.
 instance_secrets = Table(
     "instance_secrets",
     metadata,
