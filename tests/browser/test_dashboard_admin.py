@@ -265,6 +265,47 @@ def test_users_invite_role_change_and_logout_everywhere(
             made.close()
 
 
+def test_new_password_by_the_owner_and_changing_ones_own(
+    browser: Browser, live_server: LiveServer, tenant: TenantFixture, artifacts: Path
+) -> None:
+    contexts = [browser.new_context(locale="en-US", timezone_id="UTC") for _ in range(2)]
+    try:
+        owner_page, clerk_page = (open_page(c) for c in contexts)
+        clerk = make_user(live_server, tenant, "clerk")
+        sign_in(clerk_page, live_server, clerk)
+        sign_in(owner_page, live_server, make_user(live_server, tenant, "owner"))
+        owner_page.goto(f"{live_server.url}/dashboard/users")
+        owner_page.get_by_role("button", name=f"New password for {clerk}").click()
+        fresh = shown(owner_page, "password")
+        clerk_page.reload()
+        clerk_page.wait_for_url(f"{live_server.url}/dashboard/login")  # the reset ended it
+        sign_in(clerk_page, live_server, clerk, fresh)
+
+        clerk_page.get_by_role("link", name=re.compile("^Your account")).click()
+        clerk_page.get_by_label("Current password").fill(fresh)
+        clerk_page.get_by_label("New password (at least 12 characters)").fill("mine and only mine")
+        clerk_page.get_by_label("New password again").fill("mine and only mine!")
+        clerk_page.get_by_role("button", name="Change password").click()
+        assert "The two new passwords differ." in clerk_page.locator("[role=alert]").inner_text()
+        clerk_page.get_by_label("Current password").fill(fresh)
+        clerk_page.get_by_label("New password (at least 12 characters)").fill("mine and only mine")
+        clerk_page.get_by_label("New password again").fill("mine and only mine")
+        clerk_page.get_by_role("button", name="Change password").click()
+        clerk_page.wait_for_selector("text=Password changed.")
+        keep(clerk_page, artifacts, "account")
+        clerk_page.goto(f"{live_server.url}/dashboard/")  # this session stayed
+        assert f"{clerk} (clerk)" in clerk_page.content()
+        assert clerk_page.evaluate(A11Y) == []
+        fresh_context = browser.new_context(locale="en-US", timezone_id="UTC")
+        try:
+            sign_in(fresh_context.new_page(), live_server, clerk, "mine and only mine")
+        finally:
+            fresh_context.close()
+    finally:
+        for made in contexts:
+            made.close()
+
+
 @pytest.fixture
 def receiver() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
@@ -355,6 +396,7 @@ def test_every_page_is_labelled_landmarked_secure_and_fits_a_phone(
             "credentials",
             "users",
             "webhooks",
+            "account",
         ):
             answer = page.goto(f"{live_server.url}/dashboard/{path}")
             assert answer is not None and answer.status == 200, path

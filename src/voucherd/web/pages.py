@@ -252,8 +252,9 @@ def build(parent: FastAPI) -> FastAPI:
     )
     # The owner's pages live in modules of their own, which import this module's helpers:
     # imported here, once those exist.
-    from voucherd.web import credentials, users, webhooks
+    from voucherd.web import account, credentials, users, webhooks
 
+    account.register(sub)
     credentials.register(sub)
     users.register(sub)
     webhooks.register(sub)

@@ -106,6 +106,25 @@ async def logout(request: Request) -> Response:
     return await _page(request, _change(request, "logout", change), write=True)
 
 
+async def reset_password(request: Request) -> Response:
+    target = request.path_params["user_id"]
+
+    def op(ctx: Context[staff.StaffUser]) -> Page:
+        user = owner(ctx, Action.USERS)
+        user_id = item_id(target, "staff user")
+        password, refused = attempt(ctx, lambda: staff_admin.reset_password(ctx.uow, user, user_id))
+        if refused is not None:
+            return _render(ctx, status=422, refused=refused)
+        if user_id == user.id:
+            # Their own sessions ended with it, this one too: the new password is shown once
+            # on a page that no longer has a session behind it.
+            return _render(ctx, reset=(user.email, password), signed_out=True)
+        email = next(m.email for m in staff_admin.list_users(ctx.uow, user) if m.id == user_id)
+        return _render(ctx, reset=(email, password))
+
+    return await _page(request, op, write=True)
+
+
 def register(sub: FastAPI) -> None:
     sub.add_api_route("/users", page, methods=["GET"], include_in_schema=False)
     sub.add_api_route("/users", invite, methods=["POST"], include_in_schema=False)
@@ -114,6 +133,7 @@ def register(sub: FastAPI) -> None:
         ("disable", disable),
         ("enable", disable),
         ("logout", logout),
+        ("password", reset_password),
     ):
         sub.add_api_route(
             f"/users/{{user_id}}/{path}", handler, methods=["POST"], include_in_schema=False
