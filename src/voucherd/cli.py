@@ -496,6 +496,22 @@ def report_redemptions(
     _report("redemptions", tenant, params, csv, database_url)
 
 
+@report_app.command("flow")
+def report_flow(
+    tenant: TenantOption,
+    since: Since = None,
+    until: Until = None,
+    period: PeriodOption = reports.Period.DAY,
+    csv: CsvOption = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Value issued (issue, recharge) and redeemed (charges) per period and currency."""
+    params = reports.Params(
+        since=_moment(since, "since"), until=_moment(until, "until"), period=period
+    )
+    _report("flow", tenant, params, csv, database_url)
+
+
 @app.command()
 def bootstrap(
     database_url: DatabaseUrl = None,

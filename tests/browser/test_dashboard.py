@@ -77,7 +77,7 @@ def test_find_charge_void_reinstate(
 
     page.get_by_label("Amount (EUR)").fill("25.50")
     page.get_by_label("I confirm this charge").check()
-    page.get_by_role("button", name="Charge").click()
+    page.get_by_role("button", name="Charge", exact=True).click()
     page.wait_for_selector("text=Charged.")
     assert page.locator("#balance").inner_text() == "€74.50"
     charge = page.locator("#ledger tbody tr[data-kind=charge]")
@@ -88,12 +88,12 @@ def test_find_charge_void_reinstate(
     assert api.get(f"/v1/vouchers/{created['id']}").json()["balance"] == 7450
     keep(page, artifacts, "voucher", docs=True)
 
-    page.get_by_label("Reason", exact=True).fill("card reported stolen")
+    page.get_by_label("Reason for voiding").fill("card reported stolen")
     page.get_by_label("I confirm voiding this voucher").check()
     page.get_by_role("button", name="Void").click()
     page.wait_for_selector("text=Voided.")
     assert page.locator("#status").inner_text() == "void"
-    page.get_by_label("Reason", exact=True).fill("card found by its owner")
+    page.get_by_label("Reason for reinstating").fill("card found by its owner")
     page.get_by_label("I confirm reinstating this voucher").check()
     page.get_by_role("button", name="Reinstate").click()
     page.wait_for_selector("text=Reinstated.")

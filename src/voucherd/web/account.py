@@ -11,17 +11,17 @@ from starlette.responses import Response
 
 from voucherd.faces.runtime import Context
 from voucherd.services import staff, staff_admin
+from voucherd.web import kit
 from voucherd.web.admin import attempt, fields
 from voucherd.web.face import PREFIX, Page
-from voucherd.web.pages import _common, _page
 
 
 async def page(request: Request) -> Response:
     def op(ctx: Context[staff.StaffUser]) -> Page:
         done = ctx.inbound.query.get("done") == "password"
-        return Page("account.html", _common(ctx, done="Password changed." if done else None))
+        return Page("account.html", kit.common(ctx, done="Password changed." if done else None))
 
-    return await _page(request, op)
+    return await kit.run(request, op)
 
 
 async def change_password(request: Request) -> Response:
@@ -38,10 +38,10 @@ async def change_password(request: Request) -> Response:
                 ),
             )
         if refused is not None:
-            return Page("account.html", _common(ctx, refused=refused), status=422)
+            return Page("account.html", kit.common(ctx, refused=refused), status=422)
         return Page(redirect=f"{PREFIX}/account?done=password")
 
-    return await _page(request, op, write=True)
+    return await kit.run(request, op, write=True)
 
 
 def register(sub: FastAPI) -> None:

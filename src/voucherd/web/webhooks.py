@@ -15,9 +15,9 @@ from starlette.responses import Response
 from voucherd.domain.staff import Action
 from voucherd.faces.runtime import Context
 from voucherd.services import staff, webhooks
+from voucherd.web import kit
 from voucherd.web.admin import attempt, fields, item_id, owner
 from voucherd.web.face import PREFIX, Page
-from voucherd.web.pages import _common, _page
 
 RECENT = 10
 
@@ -28,7 +28,9 @@ def _render(ctx: Context[staff.StaffUser], *, status: int = 200, **extra: Any) -
         (row, webhooks.recent_deliveries(ctx.uow, user.actor, int(row["id"]), limit=RECENT))
         for row in webhooks.list_all(ctx.uow, user.actor)
     ]
-    return Page("webhooks.html", _common(ctx, subscriptions=subscriptions, **extra), status=status)
+    return Page(
+        "webhooks.html", kit.common(ctx, subscriptions=subscriptions, **extra), status=status
+    )
 
 
 async def page(request: Request) -> Response:
@@ -36,7 +38,7 @@ async def page(request: Request) -> Response:
         deleted = ctx.inbound.query.get("deleted")
         return _render(ctx, done="Webhook deleted." if deleted else None)
 
-    return await _page(request, op)
+    return await kit.run(request, op)
 
 
 async def create(request: Request) -> Response:
@@ -58,7 +60,7 @@ async def create(request: Request) -> Response:
             return _render(ctx, status=422, refused=refused, values=values)
         return _render(ctx, created=made)
 
-    return await _page(request, op, write=True)
+    return await kit.run(request, op, write=True)
 
 
 async def delete(request: Request) -> Response:
@@ -69,7 +71,7 @@ async def delete(request: Request) -> Response:
         webhooks.delete(ctx.uow, user.actor, item_id(target, "webhook"))
         return Page(redirect=f"{PREFIX}/webhooks?deleted=1")
 
-    return await _page(request, op, write=True)
+    return await kit.run(request, op, write=True)
 
 
 def register(sub: FastAPI) -> None:
