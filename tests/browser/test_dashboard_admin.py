@@ -397,6 +397,8 @@ def test_every_page_is_labelled_landmarked_secure_and_fits_a_phone(
             "users",
             "webhooks",
             "account",
+            "customers",
+            "audit",
         ):
             answer = page.goto(f"{live_server.url}/dashboard/{path}")
             assert answer is not None and answer.status == 200, path
