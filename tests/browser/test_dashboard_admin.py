@@ -356,6 +356,19 @@ def test_webhooks_create_see_deliveries_and_delete(
     assert hook.locator("tr[data-status=delivered]").count() >= 1  # the voucher's events
     assert secret not in page.content()
     keep(page, artifacts, "webhooks", docs=True)
+    # Send one delivery again: it goes out once more (a second attempt).
+    first = hook.locator("tr[data-status=delivered]").first
+    delivery = first.get_attribute("data-id")
+    page.get_by_role("button", name=f"Send delivery {delivery} again").click()
+    page.wait_for_selector("text=The delivery is sent again.")
+    again = hook.locator(f"tr[data-id='{delivery}']")
+    for _ in range(120):
+        if again.get_attribute("data-attempts") == "2":
+            break
+        page.wait_for_timeout(250)
+        page.goto(f"{live_server.url}/dashboard/webhooks")
+    assert again.get_attribute("data-status") == "delivered"
+    assert again.get_attribute("data-attempts") == "2"
     page.get_by_role("button", name=f"Delete the webhook to {receiver}").click()
     page.wait_for_selector("text=Webhook deleted.")
     assert hook.count() == 0

@@ -35,8 +35,11 @@ def _render(ctx: Context[staff.StaffUser], *, status: int = 200, **extra: Any) -
 
 async def page(request: Request) -> Response:
     def op(ctx: Context[staff.StaffUser]) -> Page:
-        deleted = ctx.inbound.query.get("deleted")
-        return _render(ctx, done="Webhook deleted." if deleted else None)
+        query = ctx.inbound.query
+        done = "Webhook deleted." if query.get("deleted") else None
+        if query.get("resent"):
+            done = "The delivery is sent again."
+        return _render(ctx, done=done)
 
     return await kit.run(request, op)
 
@@ -74,9 +77,33 @@ async def delete(request: Request) -> Response:
     return await kit.run(request, op, write=True)
 
 
+async def replay(request: Request) -> Response:
+    target = request.path_params["webhook_id"]
+    delivery = request.path_params["delivery_id"]
+
+    def op(ctx: Context[staff.StaffUser]) -> Page:
+        user = owner(ctx, Action.CREDENTIALS)
+        webhook_id = item_id(target, "webhook")
+        _, refused = attempt(
+            ctx,
+            lambda: webhooks.replay(ctx.uow, user.actor, webhook_id, item_id(delivery, "delivery")),
+        )
+        if refused is not None:
+            return _render(ctx, status=409, refused_delivery=refused)
+        return Page(redirect=f"{PREFIX}/webhooks?resent=1#webhook-{webhook_id}")
+
+    return await kit.run(request, op, write=True)
+
+
 def register(sub: FastAPI) -> None:
     sub.add_api_route("/webhooks", page, methods=["GET"], include_in_schema=False)
     sub.add_api_route("/webhooks", create, methods=["POST"], include_in_schema=False)
     sub.add_api_route(
         "/webhooks/{webhook_id}/delete", delete, methods=["POST"], include_in_schema=False
+    )
+    sub.add_api_route(
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+        replay,
+        methods=["POST"],
+        include_in_schema=False,
     )
