@@ -81,6 +81,18 @@ def test_overview_charts_equal_the_flow_report_and_toggle_to_90_days(
     eur.locator("summary").click()  # the numbers as a table, for screen readers and people
     assert "€150.00" in eur.locator("table.flow-table").inner_text()
     keep(page, artifacts, "overview-90-days")
+    # The same numbers for a browser that asks for German: Babel's money and dates.
+    assert context.browser is not None
+    german = context.browser.new_context(locale="de-DE", timezone_id="UTC")
+    try:
+        seite = german.new_page()
+        sign_in(seite, live_server, make_user(live_server, tenant, "auditor"))
+        chart = seite.locator("figure.chart[data-currency=EUR]")
+        assert chart.locator(".issued-total").inner_text() == "150,00\xa0€"
+        assert "104,50\xa0€" in seite.locator("#liability tr[data-currency=EUR]").inner_text()
+        assert seite.locator("html").get_attribute("lang") == "de"
+    finally:
+        german.close()
 
 
 def _fixture_vouchers(live_server: LiveServer, tenant: TenantFixture) -> dict[str, Any]:
@@ -419,3 +431,38 @@ def test_audit_feed_filters_and_exports_csv(
     everything = page.request.get(f"{live_server.url}/dashboard/audit.csv")
     assert everything.headers["content-type"].startswith("text/csv")
     assert len(list(csv.DictReader(io.StringIO(everything.text())))) >= 8
+
+
+A11Y = (Path(__file__).parent / "a11y.js").read_text()
+
+
+def test_these_pages_are_labelled_and_fit_a_phone(
+    context: BrowserContext,
+    live_server: LiveServer,
+    tenant: TenantFixture,
+    api: Api,
+) -> None:
+    made = _fixture_vouchers(live_server, tenant)
+    created = api.create_voucher(amount=4_200)
+    assert api.post("/v1/charges", {"voucher_id": created["id"], "amount": 200}).status_code == 201
+    assert context.browser is not None
+    phone = context.browser.new_context(
+        locale="de-DE", timezone_id="UTC", viewport={"width": 390, "height": 844}, has_touch=True
+    )
+    try:
+        page = phone.new_page()
+        sign_in(page, live_server, make_user(live_server, tenant, "manager"))
+        for path in (
+            "",
+            "?days=90",
+            "vouchers?status=active",
+            f"vouchers/{created['id']}",
+            "customers",
+            f"customers/{made['ann']['id']}",
+            "audit",
+        ):
+            answer = page.goto(f"{live_server.url}/dashboard/{path}")
+            assert answer is not None and answer.status == 200, path
+            assert page.evaluate(A11Y) == [], path
+    finally:
+        phone.close()

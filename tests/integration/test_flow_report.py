@@ -11,11 +11,16 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
+from tests.conftest import make_tenant
 from tests.integration.test_reports import _entries, _play, steps
-from voucherd.services import reports
+from voucherd.db.tables import vouchers
+from voucherd.services import reports, value, verify
+from voucherd.services import vouchers as voucher_service
+from voucherd.services.changes import VoucherRef
 from voucherd.services.unit_of_work import UnitOfWork
+from voucherd.services.vouchers import NewVoucher
 
 Totals = dict[tuple[str, str], list[int]]
 
@@ -70,3 +75,33 @@ def test_flow_equals_the_ledger_sums(engine: Engine, plan: list[Any], window: in
             for n, day in enumerate(s.days):
                 assert s.issued[n] == issued.get((s.currency, day.isoformat()), 0)
                 assert s.redeemed[n] == redeemed.get((s.currency, day.isoformat()), 0)
+    with engine.connect() as conn:
+        flow = next(r for r in verify.run(conn)[2] if r.name == "flow_matches_balances")
+        assert flow.ok, flow.violations
+
+
+def test_verify_checks_the_flow_against_the_balances(engine: Engine) -> None:
+    t = make_tenant(engine, "flow-verify")
+    with UnitOfWork(engine) as uow:
+        row = voucher_service.create(
+            uow, t.actor, NewVoucher(currency="EUR", amount=800, active=True)
+        ).voucher
+        value.charge(uow, t.actor, VoucherRef(id=row["id"]), amount=300)
+        uow.commit()
+    with engine.connect() as conn:
+        assert reports.flow_net_by_tenant(conn)[(t.id, "EUR")] == 500
+        assert t.id not in {
+            v
+            for r in verify.run(conn)[2]
+            if r.name == "flow_matches_balances"
+            for v in r.violations
+        }
+    with engine.begin() as conn:
+        conn.execute(update(vouchers).where(vouchers.c.id == row["id"]).values(balance=900))
+    try:
+        with engine.connect() as conn:
+            failed = {r.name: r.violations for r in verify.run(conn)[2] if not r.ok}
+        assert t.id in failed["flow_matches_balances"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(update(vouchers).where(vouchers.c.id == row["id"]).values(balance=500))

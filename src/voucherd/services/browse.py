@@ -91,7 +91,7 @@ def parse_voucher_filters(fields: Mapping[str, str]) -> VoucherFilters:
     )
 
 
-def _customer_ids(uow: UnitOfWork, actor: Actor, text: str) -> Select[Any]:
+def _customer_ids(actor: Actor, text: str) -> Select[Any]:
     match = or_(
         customers.c.external_ref == text,
         func.lower(customers.c.email) == text.lower(),
@@ -100,7 +100,7 @@ def _customer_ids(uow: UnitOfWork, actor: Actor, text: str) -> Select[Any]:
     return select(customers.c.id).where(customers.c.tenant_id == actor.tenant_id, match)
 
 
-def _campaign_ids(uow: UnitOfWork, actor: Actor, text: str) -> Select[Any]:
+def _campaign_ids(actor: Actor, text: str) -> Select[Any]:
     match = or_(campaigns.c.key == text, *([campaigns.c.id == int(text)] if text.isdigit() else []))
     return select(campaigns.c.id).where(campaigns.c.tenant_id == actor.tenant_id, match)
 
@@ -126,13 +126,11 @@ def search_vouchers(
         )
     if filters.customer is not None:
         query = query.where(
-            vouchers.c.holder_id.in_(_customer_ids(uow, actor, filters.customer).scalar_subquery())
+            vouchers.c.holder_id.in_(_customer_ids(actor, filters.customer).scalar_subquery())
         )
     if filters.campaign is not None:
         query = query.where(
-            vouchers.c.campaign_id.in_(
-                _campaign_ids(uow, actor, filters.campaign).scalar_subquery()
-            )
+            vouchers.c.campaign_id.in_(_campaign_ids(actor, filters.campaign).scalar_subquery())
         )
     if filters.status is not None:
         query = query.where(vouchers.c.status == filters.status)

@@ -451,36 +451,51 @@ class FlowRow:
     refunded: int  # value put back by refunds of charges (positive)
 
 
-def flow_report(uow: UnitOfWork, actor: Actor, params: Params) -> list[FlowRow]:
-    """Value issued and redeemed by period and currency, from the ledger (periods with no
-    entry are left out)."""
+def _flow_totals() -> tuple[Any, Any, Any]:
+    """The issued, redeemed and refunded sums of the selected entries."""
     kind = ledger_entries.c.kind
     amount = ledger_entries.c.amount
 
     def total(condition: ColumnElement[bool], sign: int) -> Any:
         return func.coalesce(func.sum(case((condition, amount * sign), else_=0)), 0)
 
+    return total(kind.in_(ISSUING), 1), total(kind == "charge", -1), total(kind == "refund", 1)
+
+
+def _flow_where(tenant_id: int | None, params: Params) -> list[ColumnElement[bool]]:
+    return [
+        *_tenant(ledger_entries.c.tenant_id, tenant_id),
+        ledger_entries.c.currency.is_not(None),
+        ledger_entries.c.kind.in_((*ISSUING, "charge", "refund")),
+        *_within(ledger_entries.c.created_at, params),
+    ]
+
+
+def flow_report(uow: UnitOfWork, actor: Actor, params: Params) -> list[FlowRow]:
+    """Value issued and redeemed by period and currency, from the ledger (periods with no
+    entry are left out)."""
     label = _period_label(uow.conn, ledger_entries.c.created_at, params.period).label("period")
     query = (
-        select(
-            label,
-            ledger_entries.c.currency,
-            total(kind.in_(ISSUING), 1),
-            total(kind == "charge", -1),
-            total(kind == "refund", 1),
-        )
-        .where(
-            ledger_entries.c.tenant_id == actor.tenant_id,
-            ledger_entries.c.currency.is_not(None),
-            kind.in_((*ISSUING, "charge", "refund")),
-            *_within(ledger_entries.c.created_at, params),
-        )
+        select(label, ledger_entries.c.currency, *_flow_totals())
+        .where(*_flow_where(actor.tenant_id, params))
         .group_by(label, ledger_entries.c.currency)
         .order_by(label, ledger_entries.c.currency)
     )
     return [
         FlowRow(str(p), str(c), int(i), int(r), int(f)) for p, c, i, r, f in uow.conn.execute(query)
     ]
+
+
+def flow_net_by_tenant(conn: Connection) -> dict[tuple[int, str], int]:
+    """issued - redeemed + refunded over all time per (tenant, currency), every tenant in one
+    statement: what ``verify`` compares with the balances (plus transfers)."""
+    issued, redeemed, refunded = _flow_totals()
+    query = (
+        select(ledger_entries.c.tenant_id, ledger_entries.c.currency, issued, redeemed, refunded)
+        .where(*_flow_where(None, Params()))
+        .group_by(ledger_entries.c.tenant_id, ledger_entries.c.currency)
+    )
+    return {(int(t), str(c)): int(i) - int(r) + int(f) for t, c, i, r, f in conn.execute(query)}
 
 
 @dataclass(frozen=True, slots=True)

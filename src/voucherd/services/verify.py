@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, select, text
 
-from voucherd.db.tables import vouchers
+from voucherd.db.tables import ledger_entries, vouchers
 from voucherd.services import reports
 
 # The report queries are checked as of a moment after every recorded one (tests and imports
@@ -117,6 +117,7 @@ def run(conn: Connection, *, sample: int = 20) -> tuple[int, int, list[CheckResu
         rows = conn.execute(statement).all()
         results.append(CheckResult(name, description, [int(r[0]) for r in rows]))
     results.append(_reports_match_balances(conn, sample))
+    results.append(_flow_matches_balances(conn, sample))
     return count, entries, results
 
 
@@ -146,5 +147,39 @@ def _reports_match_balances(conn: Connection, sample: int) -> CheckResult:
     return CheckResult(
         "reports_match_balances",
         "the liability and aging reports equal the balances of the vouchers still owed",
+        bad,
+    )
+
+
+def _flow_matches_balances(conn: Connection, sample: int) -> CheckResult:
+    """The flow report's sums (what the dashboard charts) against the balances.
+
+    Per tenant and currency, over all time: issued - redeemed + refunded, plus the transfers
+    the report leaves out, equals the sum of every voucher's balance. Violations are tenant ids.
+    """
+    balances: dict[tuple[int, str], int] = defaultdict(int)
+    query = (
+        select(vouchers.c.tenant_id, vouchers.c.currency, func.sum(vouchers.c.balance))
+        .where(vouchers.c.currency.is_not(None))
+        .group_by(vouchers.c.tenant_id, vouchers.c.currency)
+    )
+    for tenant_id, currency, amount in conn.execute(query):
+        balances[(int(tenant_id), str(currency))] += int(amount or 0)
+    moved = defaultdict(int, reports.flow_net_by_tenant(conn))
+    transfers = (
+        select(
+            ledger_entries.c.tenant_id, ledger_entries.c.currency, func.sum(ledger_entries.c.amount)
+        )
+        .where(ledger_entries.c.kind == "transfer", ledger_entries.c.currency.is_not(None))
+        .group_by(ledger_entries.c.tenant_id, ledger_entries.c.currency)
+    )
+    for tenant_id, currency, amount in conn.execute(transfers):
+        moved[(int(tenant_id), str(currency))] += int(amount or 0)
+    bad = sorted(
+        {t for t, c in {*balances, *moved} if moved.get((t, c), 0) != balances.get((t, c), 0)}
+    )[: sample + 1]
+    return CheckResult(
+        "flow_matches_balances",
+        "value issued - redeemed + refunded (+ transfers) equals the sum of the balances",
         bad,
     )
