@@ -27,8 +27,8 @@ from voucherd.domain.errors import VoucherdError
 from voucherd.domain.scopes import ALL_SCOPES, parse_scopes
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
 from voucherd.faces import csvout
-from voucherd.faces.cli import DatabaseUrl, database, fail, print_json, transaction
-from voucherd.services import campaigns, reports, staff, tenants
+from voucherd.faces.cli import DatabaseUrl, database, fail, kek, print_json, transaction
+from voucherd.services import campaigns, keys, reports, staff, tenants
 from voucherd.services import sweep as sweep_service
 from voucherd.services import verify as verify_service
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -45,12 +45,14 @@ client_app = typer.Typer(help="API clients.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Campaigns and bulk codes.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff users of the dashboard.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports from the ledger (JSON, or CSV).", no_args_is_help=True)
+keys_app = typer.Typer(help="Access-token signing keys (JWT kid).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(client_app, name="client")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(user_app, name="user")
 app.add_typer(report_app, name="report")
+app.add_typer(keys_app, name="keys")
 
 err = Console(stderr=True)
 
@@ -120,6 +122,7 @@ def serve(
         engine.dispose()
     if refusal is not None:
         fail(refusal)
+    kek(database_url)  # no key-encryption key: one line and exit 2, before uvicorn starts
     # uvicorn's own command replaces this process (same pid, so signals and supervisors are
     # unaffected): its supervisor then does not carry this CLI's imports (about 60 MB, see
     # docs/benchmarks.md) next to its workers, which import the app themselves.
@@ -238,7 +241,8 @@ def client_revoke(
     client_id: Annotated[str, typer.Option("--id", help="Client id")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Revoke a client: it gets no new tokens (issued ones expire within their lifetime)."""
+    """Revoke a client: it gets no new tokens, and every face refuses the ones it holds within
+    a few seconds (each server process reads revoked clients about once a second)."""
     with transaction(database_url) as uow:
         tenants.revoke_client(uow, client_id)
     print_json({"client_id": client_id, "revoked": True})
@@ -510,6 +514,36 @@ def report_flow(
         since=_moment(since, "since"), until=_moment(until, "until"), period=period
     )
     _report("flow", tenant, params, csv, database_url)
+
+
+# --- signing keys (issue 10) -------------------------------------------------------------------
+
+
+@keys_app.command("rotate")
+def keys_rotate(database_url: DatabaseUrl = None) -> None:
+    """Add a signing key: new tokens carry its kid (every server within a few seconds); tokens
+    signed with the older keys keep verifying until they expire."""
+    sealing = kek(database_url)
+    with database(database_url) as engine:
+        kid = keys.rotate(engine, sealing)
+    print_json({"kid": kid})
+
+
+@keys_app.command("list")
+def keys_list(database_url: DatabaseUrl = None) -> None:
+    """The signing keys, newest first (ids and dates, never the keys)."""
+    with database(database_url) as engine:
+        print_json(keys.listing(engine))
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    kid: Annotated[str, typer.Option("--kid", help="Key id")], database_url: DatabaseUrl = None
+) -> None:
+    """End a (leaked) key at once: every token it signed is refused within a few seconds."""
+    with database(database_url) as engine:
+        keys.revoke(engine, kid)
+    print_json({"kid": kid, "revoked": True})
 
 
 @app.command()

@@ -114,6 +114,23 @@ def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> repo.Ro
     return row if secrets.verify_client_secret(row["secret_hash"], secret) else None
 
 
+# Client kinds whose id and secret alone are the credential, so they may take bearer tokens at
+# the native and JTL token endpoints (docs/decisions.md, "Cross-face reach"). An RM client
+# (kind ``rm``) signs every call with its RSA key as well: its secret alone must not buy a
+# bearer token that skips the signature, so it gets tokens at ``/rm/v1/token`` only.
+BEARER_KINDS = frozenset({"native", "jtl"})
+
+
+def may_take_bearer_token(client: repo.Row) -> bool:
+    return str(client["kind"]) in BEARER_KINDS
+
+
+def may_authorise_apps(client: repo.Row) -> bool:
+    """Whether a client may let a third-party app (a Shopee partner) manage the tenant's
+    vouchers: a bearer client that may manage them itself."""
+    return may_take_bearer_token(client) and Scope.MANAGE.value in str(client["scopes"]).split()
+
+
 def revoke_client(uow: UnitOfWork, client_id: str, *, by: Actor | None = None) -> None:
     """Revoke a client; ``by`` (a staff user) may only revoke its own tenant's. Raises: NotFound."""
     row = find_client(uow, client_id)

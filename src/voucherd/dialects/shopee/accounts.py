@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from voucherd.db import repositories as repo
+from voucherd.db import sealed
 from voucherd.dialects.shopee.tables import (
     shopee_auth_codes,
     shopee_authorizations,
@@ -59,7 +60,10 @@ def create_partner(uow: UnitOfWork, name: str) -> NewPartner:
         try:
             uow.conn.execute(
                 insert(shopee_partners).values(
-                    partner_id=partner_id, name=name, partner_key=key, created_at=uow.now
+                    partner_id=partner_id,
+                    name=name,
+                    partner_key=sealed.seal(sealed.kek_of(uow.conn), key, key_place(partner_id)),
+                    created_at=uow.now,
                 )
             )
             savepoint.commit()
@@ -67,6 +71,17 @@ def create_partner(uow: UnitOfWork, name: str) -> NewPartner:
         except IntegrityError:
             savepoint.rollback()
     raise errors.CodeSpaceTooSmall("could not find a free partner_id")
+
+
+def key_place(partner_id: int) -> str:
+    """Where a partner's sealed key belongs (``db/sealed.py``)."""
+    return f"shopee_partners.partner_key:{partner_id}"
+
+
+def partner_key(uow: UnitOfWork, partner: repo.Row) -> str:
+    """The partner's HMAC key. Raises: Undecryptable, KeyMissing."""
+    kek = sealed.kek_of(uow.conn)
+    return sealed.unseal(kek, partner["partner_key"], key_place(int(partner["partner_id"])))
 
 
 def find_partner(uow: UnitOfWork, partner_id: int) -> repo.Row | None:
