@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -100,6 +101,13 @@ def test_owner_creates_and_revokes_an_api_client(
     assert client_id.startswith("cl_") and len(secret) >= 32
     keep(page, artifacts, "credentials-created")
     assert token_status(live_server, client_id, secret) == 200
+    issued = httpx.post(
+        f"{live_server.url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+    ).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {issued}"}
+    assert httpx.get(f"{live_server.url}/v1/vouchers", headers=bearer).status_code == 200
     row = page.locator(f"table[data-kind=api_client] tr[data-id='{client_id}']")
     assert "manage" not in row.inner_text() and "use" in row.inner_text()
 
@@ -112,6 +120,11 @@ def test_owner_creates_and_revokes_an_api_client(
     assert row.get_attribute("data-state") == "revoked"
     assert row.get_by_role("button").count() == 0
     assert token_status(live_server, client_id, secret) == 401  # the API refuses it now
+    # A token it was given before is refused too, within seconds (polled up to a deadline).
+    deadline = time.monotonic() + 5
+    while httpx.get(f"{live_server.url}/v1/vouchers", headers=bearer).status_code != 401:
+        assert time.monotonic() < deadline, "a revoked client's token still works"
+        time.sleep(0.1)
     with live_server.engine.connect() as conn:
         actors = conn.execute(
             select(events.c.operation, events.c.actor).where(
