@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -26,6 +27,7 @@ BUDGET = 5  # failures per window, every budget
 # machine, short enough that waiting for the window's end is quick.
 WINDOW = 6
 LOCKOUT = 3  # wrong PINs in a row that lock a voucher's PIN checks
+JTL_PIN_DEATH = 8  # wrong connect PINs that end every live JTL connect PIN
 SECRET_KEY = "rate-limit-tests-key"
 
 
@@ -42,7 +44,7 @@ def settings_env(database_url: str, **extra: str) -> dict[str, str]:
         VOUCHERD_LIMIT_PIN_WINDOW_SECONDS=str(WINDOW),
         VOUCHERD_PIN_LOCKOUT_FAILURES=str(LOCKOUT),
         VOUCHERD_PIN_LOCKOUT_SECONDS="3600",
-        VOUCHERD_JTL_PIN_MAX_FAILURES="50",
+        VOUCHERD_JTL_PIN_MAX_FAILURES=str(JTL_PIN_DEATH),
         **extra,
     )
 
@@ -82,7 +84,7 @@ class Client:
     def __post_init__(self) -> None:
         self._turn = itertools.cycle(self.servers)
 
-    def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"X-Forwarded-For": self.address}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -90,7 +92,7 @@ class Client:
         if isinstance(extra, dict):
             headers.update(extra)
         server = next(self._turn)
-        return httpx.request(method, server.url + path, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
+        return httpx.request(method, server.url + path, headers=headers, timeout=30, **kwargs)
 
 
 def burst(send: Callable[[int], httpx.Response], limit: int = 4 * BUDGET) -> list[int]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,20 +25,15 @@ from tests.e2e.limits_support import (
     burst,
     new_address,
     settings_env,
-    two_servers,
     wait_out,
 )
 from tests.support import VOUCHERD, Server
 from voucherd.db.tables import events
 
 
-@pytest.fixture(scope="module")
-def servers(
-    engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Server, Server]]:
-    folder = tmp_path_factory.mktemp("limits-native")
-    with two_servers(settings_env(database_url), folder) as pair:
-        yield pair
+@pytest.fixture
+def servers(limited_servers: tuple[Server, Server]) -> tuple[Server, Server]:
+    return limited_servers
 
 
 def _token(servers: tuple[Server, Server], tenant: TenantFixture, address: str) -> str:
