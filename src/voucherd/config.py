@@ -10,9 +10,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOUCHERD_", extra="ignore")
 
     database_url: str = "sqlite:///./voucherd.db"
-    # Signs access tokens. Unset: a random key is generated once and kept in the database, so
-    # every worker and host on that database accepts the same tokens.
+    # The key-encryption key (KEK) that seals stored secrets (signing keys, RM and Shopee keys,
+    # webhook secrets), or a file holding it. Unset with SQLite: generated once into
+    # ``<database file>.key`` (0600). Unset with PostgreSQL: the server refuses to start.
     secret_key: SecretStr | None = None
+    secret_key_file: str | None = None
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     reservation_ttl_seconds: int = Field(default=1800, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=24)

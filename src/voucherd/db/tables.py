@@ -293,7 +293,8 @@ delivery_attempts = Table(
 )
 
 # Native webhook subscriptions (``services/webhooks.py``): their deliveries are outbox rows
-# of subscriber ``webhook:<id>``. The secret signs payloads (Standard Webhooks), so it is kept.
+# of subscriber ``webhook:<id>``. The secret signs payloads (Standard Webhooks), so it is kept,
+# sealed under the key-encryption key (``db/sealed.py``).
 webhooks = Table(
     "webhooks",
     metadata,
@@ -387,6 +388,24 @@ staff_sessions = Table(
     ForeignKeyConstraint(["tenant_id", "user_id"], ["staff_users.tenant_id", "staff_users.id"]),
     Index(None, "tenant_id", "user_id"),
     Index(None, "expires_at"),
+)
+
+
+# --- issue 10 (abuse resistance): signing keys with ids --------------------------------------
+
+# Access-token signing keys (``services/keys.py``), instance-wide like ``instance_secrets``.
+# A token names its key in the JWT ``kid`` header; the newest key signs, older ones verify the
+# tokens they signed until those expire; a revoked key verifies nothing. ``secret`` is sealed
+# (``db/sealed.py``): the database alone cannot mint a token.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(32), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("retired_at", UtcDateTime),  # a newer key signs since; this one still verifies
+    Column("revoked_at", UtcDateTime),  # verifies nothing any more
 )
 
 

@@ -89,7 +89,8 @@ def issue_token(
     finally:
         if settle:
             limits.settle(attempts, engine)  # a failed secret counts against the budget
-    if client is None:
+    if client is None or not tenants.may_take_bearer_token(client):
+        # An RM client's secret is refused here like a wrong one: it signs its calls at /rm.
         return oauth_error(401, "invalid_client", "client authentication failed", bool(basic))
     granted = parse_scopes(client["scopes"])
     if "scope" in form:
@@ -109,13 +110,19 @@ def issue_token(
         audience,
         int(utcnow().timestamp()) + ttl,
     )
-    token = tokens.issue(request.app.state.signing_key, claims)
+    token = authority(request).issue(claims)
     return int(client["tenant_id"]), {
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": ttl,
         "scope": " ".join(sorted(granted)),
     }
+
+
+def authority(request: Request) -> tokens.Authority:
+    """This process's token authority (``services/tokens.py``), set up by the app's startup."""
+    value: tokens.Authority = request.app.state.tokens
+    return value
 
 
 def parse_form(body: bytes) -> dict[str, str] | None:

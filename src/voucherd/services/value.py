@@ -309,6 +309,7 @@ def recharge(
     amount: int,
     currency: str | None,
     order_number: str | None = None,
+    reason: str | None = None,
 ) -> Charged:
     """Add value to a stored-value voucher.
 
@@ -317,7 +318,9 @@ def recharge(
     currency = _currency(currency)
     row = find(uow, actor, ref, for_update=True)
     change = rules.recharge(repo.voucher_state(row), amount=amount, currency=currency, now=uow.now)
-    applied: Applied = apply(uow, actor, row, change, ledger={"order_number": order_number})
+    applied: Applied = apply(
+        uow, actor, row, change, reason=reason, ledger={"order_number": order_number}
+    )
     assert applied.entry is not None
     return Charged(applied.voucher, applied.entry)
 

@@ -374,6 +374,24 @@ def end(
     return _state_op(uow, actor, ref, lambda v: rules.end(v, uow.now, policies), reason, guard)
 
 
+def extend(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    ends_at: datetime,
+    reason: str | None = None,
+    *,
+    guard: Guard | None = None,
+) -> repo.Row:
+    """Move the end of the validity window later; the event's operation is ``extend``.
+
+    Raises: NotFound, ValidationFailed, VoucherExpired, VoucherVoided, VoucherDeleted.
+    """
+    row = locked(uow, actor, ref, guard=guard)
+    change = rules.extend(repo.voucher_state(row), ends_at, uow.now)
+    return apply(uow, actor, row, change, reason=reason, operation="extend").voucher
+
+
 def expire(
     uow: UnitOfWork,
     actor: Actor,

@@ -106,6 +106,16 @@ def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
 
 
+def _back(inbound: Inbound) -> str | None:
+    """Where a refused form came from: its action's path less the last step (the dashboard
+    sends no Referer), e.g. ``/dashboard/vouchers/X/charge`` -> ``/dashboard/vouchers/X``."""
+    path = inbound.request.url.path
+    if inbound.request.method != "POST" or not path.startswith(f"{PREFIX}/"):
+        return None
+    parent = path.rstrip("/").rsplit("/", 1)[0]
+    return parent if parent.startswith(f"{PREFIX}/") else None
+
+
 def render_error(refusal: Refusal, inbound: Inbound) -> Response:
     if refusal.code == SignedOut.code:
         return RedirectResponse(f"{PREFIX}/login", status_code=303)
@@ -115,6 +125,7 @@ def render_error(refusal: Refusal, inbound: Inbound) -> Response:
         refusal=refusal,
         request_id=inbound.request_id,
         fmt=formats.Formats.for_request(inbound.headers),
+        back=_back(inbound),
     )
     response.headers.update(refusal.headers)
     return response

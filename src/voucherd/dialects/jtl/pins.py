@@ -46,6 +46,7 @@ def issue(
     *,
     name: str,
     client_type: str = "pos",
+    actor: str = "cli",
 ) -> IssuedPin:
     """Raises: NotFound (tenant), ValidationFailed (name, client_type)."""
     tenants.get_tenant(uow, tenant_id)
@@ -68,7 +69,7 @@ def issue(
     )
     record_event(
         uow,
-        Actor(tenant_id, "cli"),
+        Actor(tenant_id, actor),
         operation="issue",
         subject="jtl_pin",
         subject_id=codes.mask(pin),

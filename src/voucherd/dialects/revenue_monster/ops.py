@@ -99,7 +99,11 @@ def issue(ctx: Ctx, key: str) -> dict[str, Any]:
         reason="rm issue",
     )
     base = render.base_url(ctx.inbound.request)
-    return {"code": row["code"], "qrUrl": render.qr_url(base, actor.tenant_id, row["code"])}
+    signer = render.qr_key(uow.conn)
+    return {
+        "code": row["code"],
+        "qrUrl": render.qr_url(signer, base, actor.tenant_id, row["code"], uow.now),
+    }
 
 
 # --- vouchers -----------------------------------------------------------------------------------

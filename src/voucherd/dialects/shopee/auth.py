@@ -116,7 +116,7 @@ def authenticate(request: Request, uow: UnitOfWork, *, shop: bool) -> Caller:
     # Sign over the values exactly as sent (the client signed its own rendering).
     if not signing.verify(
         given_sign,
-        partner["partner_key"],
+        accounts.partner_key(uow, partner),
         raw_partner,
         signed_path(request),
         raw_ts,

@@ -200,6 +200,8 @@ def approve(ctx: Ctx) -> Page:
     client = tenants.authenticate_client(ctx.uow, client_id, secret)
     if client is None:
         return Page(partner, redirect, problem="Wrong client id or secret.")
+    if not tenants.may_authorise_apps(client):
+        return Page(partner, redirect, problem="This client may not authorise apps (scope manage).")
     shop_id = int(client["tenant_id"])
     code = accounts.authorize(ctx.uow, shop_id, ctx.caller.partner_id)
     return Page(partner, redirect, shop_id, code)
