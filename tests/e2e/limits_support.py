@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import TEST_SECRET_KEY
 from tests.ports import free_port
 from tests.support import Server, clean_env, voucherd_serve, wait_until_serving
 
@@ -28,13 +29,12 @@ BUDGET = 5  # failures per window, every budget
 WINDOW = 6
 LOCKOUT = 3  # wrong PINs in a row that lock a voucher's PIN checks
 JTL_PIN_DEATH = 8  # wrong connect PINs that end every live JTL connect PIN
-SECRET_KEY = "rate-limit-tests-key"
 
 
 def settings_env(database_url: str, **extra: str) -> dict[str, str]:
     return clean_env(
         VOUCHERD_DATABASE_URL=database_url,
-        VOUCHERD_SECRET_KEY=SECRET_KEY,
+        VOUCHERD_SECRET_KEY=TEST_SECRET_KEY,  # the session's key-encryption key
         VOUCHERD_TRUSTED_PROXIES="127.0.0.1/32",
         VOUCHERD_LIMIT_AUTH_FAILURES=str(BUDGET),
         VOUCHERD_LIMIT_AUTH_WINDOW_SECONDS=str(WINDOW),
