@@ -20,8 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Engine
 
 from tests.compat.jtl.conftest import issue_pin
-from tests.compat.revenue_monster.conftest import KeyPair, RmClient, RmMerchant
-from tests.conftest import make_tenant
+from tests.compat.revenue_monster.conftest import KeyPair, RmClient, RmMerchant, make_batch
+from tests.compat.spaaza.conftest import make_world
+from tests.conftest import LiveServer, make_tenant
 from tests.e2e.limits_support import (
     BUDGET,
     JTL_PIN_DEATH,
@@ -32,6 +33,8 @@ from tests.e2e.limits_support import (
     wait_out,
 )
 from tests.support import Server
+from voucherd.config import Settings
+from voucherd.dialects.revenue_monster import merchants
 from voucherd.dialects.revenue_monster.cli import create_client
 from voucherd.dialects.shopee import accounts
 from voucherd.dialects.shopee import signing as shopee_signing
@@ -212,6 +215,29 @@ def test_rm_wrong_client_secrets(limited_servers: Servers, engine: Engine) -> No
     assert wait_out(lambda: attempt(0, merchant.client_secret)).status_code == 200
 
 
+def test_rm_wrong_reinstate_pins(limited_servers: Servers, engine: Engine) -> None:
+    merchant = _rm_merchant(engine)
+    address = new_address()
+    apps = [RmClient(server, merchant) for server in limited_servers]  # type: ignore[arg-type]
+    for app in apps:
+        app.http.headers["X-Forwarded-For"] = address
+    merchants.configure(engine, merchant.tenant_id, reinstate_pin="4711")
+    batch = make_batch(engine, merchant.tenant_id, quantity=1)
+    issued = apps[0].call("post", f"/v3/voucher-batch/{batch}/issue", {})
+    assert issued.status_code == 200, issued.text
+    code = issued.json()["item"]["code"]
+    assert apps[1].call("post", f"/v3/voucher/{code}/void", {}).status_code == 200
+
+    def reinstate(i: int, pin: str | None = None) -> httpx.Response:
+        body = {"pin": pin or f"{i:04d}", "reason": "limits"}
+        return apps[i % 2].call("patch", f"/v3/voucher/{code}/reinstate", body)
+
+    assert_stopped(burst(reinstate), 400)
+    body = _assert_429(reinstate(99, "4711"))
+    assert body["error"]["code"] == "TOO_MANY_REQUESTS"
+    assert wait_out(lambda: reinstate(0, "4711")).status_code == 200
+
+
 # --- Spaaza --------------------------------------------------------------------------------
 
 
@@ -261,6 +287,26 @@ def test_spaaza_wrong_passwords(limited_servers: Servers, engine: Engine) -> Non
     )
     assert served.status_code == 200, served.text
     assert wait_out(lambda: login(0, "right-pass-1")).status_code == 200
+
+
+def test_spaaza_unknown_voucher_keys(limited_servers: Servers, engine: Engine) -> None:
+    world = make_world(LiveServer(limited_servers[0].url, engine, Settings()))
+    world.http.close()
+    guesser = Client(limited_servers, new_address())
+
+    def guess(i: int) -> httpx.Response:
+        return guesser.request(
+            "PUT",
+            "/spaaza/claim-voucher",
+            headers=world.as_user(),
+            data={"voucher_key": f"{i:064x}"},
+        )
+
+    statuses = burst(guess)
+    assert statuses[-1] == 429 and len(statuses) == BUDGET + 1, statuses
+    assert len(set(statuses[:-1])) == 1 and statuses[0] != 429
+    body = _assert_429(guess(99))
+    assert body["error"]["code"] == 925
 
 
 # --- Shopee --------------------------------------------------------------------------------
