@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
-from voucherd import __version__, dialects
+from voucherd import __version__, cli_csv, dialects
 from voucherd.config import Settings
 from voucherd.db import migrate
 from voucherd.db.engine import make_engine
@@ -51,6 +51,8 @@ app.add_typer(client_app, name="client")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(user_app, name="user")
 app.add_typer(report_app, name="report")
+app.add_typer(cli_csv.export_app, name="export")  # CSV out and in (issue 12)
+app.add_typer(cli_csv.import_app, name="import")
 
 err = Console(stderr=True)
 

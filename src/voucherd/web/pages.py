@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import secrets as std_secrets
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -250,6 +251,8 @@ def build(parent: FastAPI) -> FastAPI:
     sub.add_api_route(
         "/vouchers/{public_id}/{action}", action, methods=["POST"], include_in_schema=False
     )
+    importlib.import_module("voucherd.web.campaigns").register(sub)  # campaigns, jobs (#12)
+    importlib.import_module("voucherd.web.transfers").register(sub)  # CSV in and out (#12)
     sub.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     guard.install(sub, FACE)
     sub.add_middleware(SecurityHeaders)
