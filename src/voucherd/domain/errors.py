@@ -215,7 +215,10 @@ class ImportRejected(ValidationFailed):
 
     code = "import_rejected"
 
-    def __init__(self, message: str, rows: list[dict[str, Any]], error_count: int) -> None:
+    def __init__(
+        self, message: str, rows: list[dict[str, Any]] | None = None, error_count: int = 0
+    ) -> None:
+        rows = rows or []
         VoucherdError.__init__(self, message, errors=rows, error_count=error_count)
         self.field = None
         self.rule = "import"

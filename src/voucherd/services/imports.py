@@ -90,11 +90,12 @@ def _moment(text: str, field: str, *, end_of_day: bool) -> datetime | None:
             start = datetime.combine(day, time(), UTC)
             return start + timedelta(days=1) if end_of_day else start
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # 9999-12-31 has no next midnight
         raise errors.ValidationFailed(
             f"{field} must be an ISO 8601 date or date-time", field=field
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment
 
 
 def _amount(text: str) -> int:
