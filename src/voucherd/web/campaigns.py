@@ -27,7 +27,9 @@ from voucherd.services import campaigns, cards, exports, jobs, staff
 from voucherd.services.vouchers import NewVoucher
 from voucherd.web import qr
 from voucherd.web.face import FACE, PREFIX, Page, templates
-from voucherd.web.pages import _common, _page, form, signed_in
+from voucherd.web.kit import common as _common
+from voucherd.web.kit import form, signed_in
+from voucherd.web.kit import run as _page
 from voucherd.web.transfers import download
 
 ALPHABETS: Mapping[str, str] = {

@@ -1,11 +1,14 @@
-"""QR codes for pages, as ``data:`` SVG images (the CSP allows ``img-src data:``; inline SVG
-markup would be fine too, but an ``<img>`` carries an ``alt`` text for screen readers)."""
+"""QR codes inside pages, as ``data:`` SVG images drawn by ``services/qr.py`` (the one place
+every face renders QR codes). The CSP allows ``img-src data:``; an ``<img>`` also carries an
+``alt`` text for screen readers. A sheet of 60 cards embeds its images, so printing it needs
+no further requests (each carrying a code)."""
 
 from __future__ import annotations
 
-import segno
+import base64
+
+from voucherd.services import qr
 
 
 def data_uri(text: str, scale: int = 3) -> str:
-    """The QR code of ``text`` (error correction M: readable from a slightly worn card)."""
-    return str(segno.make(text, error="m").svg_data_uri(scale=scale, border=2))
+    return "data:image/svg+xml;base64," + base64.b64encode(qr.svg(text, scale=scale)).decode()

@@ -24,7 +24,9 @@ from voucherd.faces import csvout, upload
 from voucherd.faces.runtime import Context, Inbound, call
 from voucherd.services import exports, imports, reports, staff
 from voucherd.web.face import FACE, PREFIX, Page
-from voucherd.web.pages import _common, _page, signed_in
+from voucherd.web.kit import common as _common
+from voucherd.web.kit import run as _page
+from voucherd.web.kit import signed_in
 
 IMPORT_PATH = "/imports/vouchers"
 
