@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.browser.test_dashboard import keep, make_user, sign_in
+from tests.browser.test_dashboard_pages import A11Y
 from tests.conftest import Api, LiveServer, TenantFixture
 
 
@@ -177,3 +178,30 @@ def test_a_clerk_gets_no_downloads_and_no_codes(
         response = page.request.get(base + path)
         assert response.status == 403, path
         assert "text/html" in response.headers["content-type"]
+
+
+def test_campaign_and_csv_pages_are_labelled_and_fit_a_phone(
+    context: BrowserContext, live_server: LiveServer, tenant: TenantFixture, api_campaign: int
+) -> None:
+    assert context.browser is not None
+    phone = context.browser.new_context(
+        locale="de-DE", timezone_id="UTC", viewport={"width": 390, "height": 844}, has_touch=True
+    )
+    try:
+        page = phone.new_page()
+        sign_in(page, live_server, make_user(live_server, tenant, "manager"))
+        for path in (
+            "campaigns",
+            "campaigns/new",
+            f"campaigns/{api_campaign}",
+            f"campaigns/{api_campaign}/sheet",
+            "exports",
+            "imports/vouchers",
+        ):
+            answer = page.goto(f"{live_server.url}/dashboard/{path}")
+            assert answer is not None and answer.status == 200, path
+            assert page.evaluate(A11Y) == [], path
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390 + 1, (path, width)
+    finally:
+        phone.close()
