@@ -308,3 +308,21 @@ def test_import_error_list_is_bounded_but_counts_every_bad_line(
     assert refused.value.error_count == imports.MAX_REPORTED + 50
     assert len(refused.value.rows) == imports.MAX_REPORTED
     assert refused.value.rows[0]["line"] == 2
+
+
+def test_an_import_body_may_pass_the_general_body_limit(
+    live_server: LiveServer, tenant: TenantFixture, api: Api
+) -> None:
+    """Import bodies are spooled under their own limit, not the 1 MiB of other requests."""
+    tag = uuid.uuid4().hex[:6].upper()
+    body = "code,amount,currency\n" + "".join(
+        f"BIG{tag}-{n:06d},{n % 900 + 100},EUR\n" for n in range(60_000)
+    )
+    assert len(body) > live_server.settings.max_body_bytes
+    done = _import(api, body, key=f"big-{tag}")
+    assert done.status_code == 201, done.text[:500]
+    assert done.json()["created"] == 60_000
+    other = api.http.post(
+        "/v1/vouchers", content=b"{" + b" " * live_server.settings.max_body_bytes + b"}"
+    )
+    assert other.status_code == 413
