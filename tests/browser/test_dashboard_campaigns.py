@@ -53,6 +53,11 @@ def test_create_generate_download_and_print(
     page.get_by_label("Name").fill("Winter gift cards")
     page.get_by_label("Kind").select_option("stored_value")
     page.get_by_label("Amount, percentage or gift").fill("25.00")
+    page.get_by_label("Currency (ISO 4217)").fill("QQQ")
+    page.get_by_role("button", name="Create campaign").click()
+    # Refused: the form again, as it was filled in, naming what to fix; nothing was created.
+    expect(page.locator("#form-error")).to_contain_text("currency")
+    expect(page.get_by_label("Name")).to_have_value("Winter gift cards")
     page.get_by_label("Currency (ISO 4217)").fill("EUR")
     page.get_by_label("Valid until (date, optional)").fill("2099-12-31")
     page.get_by_label("Random characters").fill("10")
@@ -110,6 +115,10 @@ def test_create_generate_download_and_print(
     assert page.locator(".card .code").first.inner_text() != first_code
 
 
+def good_bytes() -> bytes:
+    return b"code,amount,currency\nIMP-0001,500,EUR\nIMP-0002,700,EUR\n"
+
+
 def test_import_csv_all_or_nothing(
     context: BrowserContext,
     live_server: LiveServer,
@@ -132,11 +141,20 @@ def test_import_csv_all_or_nothing(
     expect(errors.nth(1)).to_contain_text("already on line 2")
     keep(page, artifacts, "import-rejected")
 
+    # An upload without the form's CSRF token is refused before anything is read.
+    forged = page.request.post(
+        f"{live_server.url}/dashboard/imports/vouchers",
+        multipart={
+            "file": {"name": "x.csv", "mimeType": "text/csv", "buffer": good_bytes()},
+        },
+    )
+    assert forged.status == 403 and "reload the page" in forged.text()
+
     page.goto(f"{live_server.url}/dashboard/vouchers?q=IMP-0001")
     expect(page.locator("body")).to_contain_text("No voucher has this code")
 
     good = tmp_path / "good.csv"
-    good.write_text("code,amount,currency\nIMP-0001,500,EUR\nIMP-0002,700,EUR\n")
+    good.write_bytes(good_bytes())
     page.goto(f"{live_server.url}/dashboard/imports/vouchers")
     page.get_by_label("CSV file").set_input_files(str(good))
     page.get_by_role("button", name="Import").click()
@@ -168,6 +186,26 @@ def test_a_clerk_gets_no_downloads_and_no_codes(
     expect(page.locator("#sheet-link")).to_have_count(0)
     expect(page.locator("#generate-form")).to_have_count(0)
     base = f"{live_server.url}/dashboard"
+    # A forged generate from the clerk's session (with its CSRF token) is refused by role.
+    page.goto(f"{base}/campaigns")
+    token = page.locator("input[name=csrf]").first.get_attribute("value")
+    assert token
+    forged = page.request.post(
+        f"{base}/campaigns/{api_campaign}/generate", form={"csrf": token, "count": "5"}
+    )
+    assert forged.status == 403
+    imported = page.request.post(
+        f"{base}/imports/vouchers",
+        multipart={
+            "csrf": token,
+            "file": {
+                "name": "x.csv",
+                "mimeType": "text/csv",
+                "buffer": b"code,amount,currency\nCLERK-1,1,EUR\n",
+            },
+        },
+    )
+    assert imported.status == 403
     for path in (
         f"/campaigns/{api_campaign}/codes.csv",
         f"/campaigns/{api_campaign}/sheet",
