@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -100,6 +101,13 @@ def test_owner_creates_and_revokes_an_api_client(
     assert client_id.startswith("cl_") and len(secret) >= 32
     keep(page, artifacts, "credentials-created")
     assert token_status(live_server, client_id, secret) == 200
+    issued = httpx.post(
+        f"{live_server.url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+    ).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {issued}"}
+    assert httpx.get(f"{live_server.url}/v1/vouchers", headers=bearer).status_code == 200
     row = page.locator(f"table[data-kind=api_client] tr[data-id='{client_id}']")
     assert "manage" not in row.inner_text() and "use" in row.inner_text()
 
@@ -112,6 +120,11 @@ def test_owner_creates_and_revokes_an_api_client(
     assert row.get_attribute("data-state") == "revoked"
     assert row.get_by_role("button").count() == 0
     assert token_status(live_server, client_id, secret) == 401  # the API refuses it now
+    # A token it was given before is refused too, within seconds (polled up to a deadline).
+    deadline = time.monotonic() + 5
+    while httpx.get(f"{live_server.url}/v1/vouchers", headers=bearer).status_code != 401:
+        assert time.monotonic() < deadline, "a revoked client's token still works"
+        time.sleep(0.1)
     with live_server.engine.connect() as conn:
         actors = conn.execute(
             select(events.c.operation, events.c.actor).where(
@@ -269,6 +282,47 @@ def test_users_invite_role_change_and_logout_everywhere(
             made.close()
 
 
+def test_new_password_by_the_owner_and_changing_ones_own(
+    browser: Browser, live_server: LiveServer, tenant: TenantFixture, artifacts: Path
+) -> None:
+    contexts = [browser.new_context(locale="en-US", timezone_id="UTC") for _ in range(2)]
+    try:
+        owner_page, clerk_page = (open_page(c) for c in contexts)
+        clerk = make_user(live_server, tenant, "clerk")
+        sign_in(clerk_page, live_server, clerk)
+        sign_in(owner_page, live_server, make_user(live_server, tenant, "owner"))
+        owner_page.goto(f"{live_server.url}/dashboard/users")
+        owner_page.get_by_role("button", name=f"New password for {clerk}").click()
+        fresh = shown(owner_page, "password")
+        clerk_page.reload()
+        clerk_page.wait_for_url(f"{live_server.url}/dashboard/login")  # the reset ended it
+        sign_in(clerk_page, live_server, clerk, fresh)
+
+        clerk_page.get_by_role("link", name=re.compile("^Your account")).click()
+        clerk_page.get_by_label("Current password").fill(fresh)
+        clerk_page.get_by_label("New password (at least 12 characters)").fill("mine and only mine")
+        clerk_page.get_by_label("New password again").fill("mine and only mine!")
+        clerk_page.get_by_role("button", name="Change password").click()
+        assert "The two new passwords differ." in clerk_page.locator("[role=alert]").inner_text()
+        clerk_page.get_by_label("Current password").fill(fresh)
+        clerk_page.get_by_label("New password (at least 12 characters)").fill("mine and only mine")
+        clerk_page.get_by_label("New password again").fill("mine and only mine")
+        clerk_page.get_by_role("button", name="Change password").click()
+        clerk_page.wait_for_selector("text=Password changed.")
+        keep(clerk_page, artifacts, "account")
+        clerk_page.goto(f"{live_server.url}/dashboard/")  # this session stayed
+        assert f"{clerk} (clerk)" in clerk_page.content()
+        assert clerk_page.evaluate(A11Y) == []
+        fresh_context = browser.new_context(locale="en-US", timezone_id="UTC")
+        try:
+            sign_in(fresh_context.new_page(), live_server, clerk, "mine and only mine")
+        finally:
+            fresh_context.close()
+    finally:
+        for made in contexts:
+            made.close()
+
+
 @pytest.fixture
 def receiver() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
@@ -319,6 +373,19 @@ def test_webhooks_create_see_deliveries_and_delete(
     assert hook.locator("tr[data-status=delivered]").count() >= 1  # the voucher's events
     assert secret not in page.content()
     keep(page, artifacts, "webhooks", docs=True)
+    # Send one delivery again: it goes out once more (a second attempt).
+    first = hook.locator("tr[data-status=delivered]").first
+    delivery = first.get_attribute("data-id")
+    page.get_by_role("button", name=f"Send delivery {delivery} again").click()
+    page.wait_for_selector("text=The delivery is sent again.")
+    again = hook.locator(f"tr[data-id='{delivery}']")
+    for _ in range(120):
+        if again.get_attribute("data-attempts") == "2":
+            break
+        page.wait_for_timeout(250)
+        page.goto(f"{live_server.url}/dashboard/webhooks")
+    assert again.get_attribute("data-status") == "delivered"
+    assert again.get_attribute("data-attempts") == "2"
     page.get_by_role("button", name=f"Delete the webhook to {receiver}").click()
     page.wait_for_selector("text=Webhook deleted.")
     assert hook.count() == 0
@@ -359,6 +426,9 @@ def test_every_page_is_labelled_landmarked_secure_and_fits_a_phone(
             "credentials",
             "users",
             "webhooks",
+            "account",
+            "customers",
+            "audit",
         ):
             answer = page.goto(f"{live_server.url}/dashboard/{path}")
             assert answer is not None and answer.status == 200, path

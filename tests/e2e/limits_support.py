@@ -26,7 +26,7 @@ BUDGET = 5  # failures per window, every budget
 # machine, short enough that waiting for the window's end is quick.
 WINDOW = 6
 LOCKOUT = 3  # wrong PINs in a row that lock a voucher's PIN checks
-SECRET_KEY = "rate-limit-tests-key"
+SECRET_KEY = "test-signing-key"  # the KEK of every test server (tests/conftest.py)
 
 
 def settings_env(database_url: str, **extra: str) -> dict[str, str]:

@@ -25,7 +25,7 @@ def server_log(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[tu
     env = {
         **os.environ,
         "VOUCHERD_DATABASE_URL": database_url,
-        "VOUCHERD_SECRET_KEY": "log-test-signing-key",
+        "VOUCHERD_SECRET_KEY": "test-signing-key",
     }
     with log_path.open("wb") as sink:
         process = subprocess.Popen(

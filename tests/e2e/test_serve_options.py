@@ -30,7 +30,7 @@ def test_database_url_option_and_proxy_headers(
 ) -> None:
     # No VOUCHERD_DATABASE_URL, and a working directory without ./voucherd.db: the server
     # only finds its (migrated) database through --database-url.
-    env = clean_env(VOUCHERD_SECRET_KEY="serve-options-key")
+    env = clean_env(VOUCHERD_SECRET_KEY="test-signing-key")
     forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
     behind = [
         "--database-url",

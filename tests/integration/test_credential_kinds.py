@@ -118,6 +118,7 @@ def test_rm_client_with_its_key_and_revoke(engine: Engine, tenant: TenantFixture
     actor = _staff(tenant)
     issued = _create(engine, "rm_client", actor, {"name": "rm", "public_key": _public_key()})
     client_id, secret = issued.shown_once["clientId"], issued.shown_once["clientSecret"]
+    assert issued.shown_once["serverPublicKey"].startswith("-----BEGIN PUBLIC KEY-----")
     with UnitOfWork(engine, readonly=True) as uow:
         assert tenants.authenticate_client(uow, client_id, secret) is not None
     with pytest.raises(errors.ValidationFailed):

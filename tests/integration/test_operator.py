@@ -124,7 +124,7 @@ def _ready(client: TestClient) -> tuple[int, dict[str, Any]]:
 def test_ready_needs_every_enabled_dialects_migration(blank: str) -> None:
     engine = make_engine(blank)
     migrate.upgrade(engine)
-    settings = Settings(database_url=blank, secret_key=SecretStr("ready-test-key"))
+    settings = Settings(database_url=blank, secret_key=SecretStr("test-signing-key"))
     try:
         with TestClient(create_app(settings)) as client:
             status, body = _ready(client)
@@ -144,7 +144,7 @@ def test_ready_needs_every_enabled_dialects_migration(blank: str) -> None:
             with engine.begin() as conn:
                 conn.execute(text("DELETE FROM alembic_version WHERE version_num = 'zz_9999'"))
         disabled = Settings(
-            database_url=blank, secret_key=SecretStr("ready-test-key"), dialects="jtl spaaza"
+            database_url=blank, secret_key=SecretStr("test-signing-key"), dialects="jtl spaaza"
         )
         migrate.downgrade(engine, "shopee@-1")
         with TestClient(create_app(disabled)) as client:
@@ -155,7 +155,7 @@ def test_ready_needs_every_enabled_dialects_migration(blank: str) -> None:
 
 @pytest.mark.usefixtures("engine")  # the database is migrated
 def test_ready_when_the_database_stops_answering(database_url: str) -> None:
-    settings = Settings(database_url=database_url, secret_key=SecretStr("ready-test-key"))
+    settings = Settings(database_url=database_url, secret_key=SecretStr("test-signing-key"))
     with TestClient(create_app(settings)) as client:
         assert _ready(client)[0] == 200
         client.app.state.engine.dispose()  # type: ignore[attr-defined]

@@ -158,3 +158,36 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(
         with UnitOfWork(engine, readonly=True) as uow:
             roles = {m.id: m.role for m in staff_admin.list_users(uow, first)}
         assert [roles[first.id], roles[second.id]].count(Role.OWNER) == 1
+
+
+def test_reset_and_change_password(engine: Engine, tenant: TenantFixture) -> None:
+    owner = _signed_in(engine, tenant, "owner", "pw-owner").user
+    clerk = _signed_in(engine, tenant, "clerk", "pw-clerk")
+    with UnitOfWork(engine) as uow:
+        fresh = staff_admin.reset_password(uow, owner, clerk.user.id)
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        assert staff.authenticate(uow, clerk.token) is None  # the reset ended the session
+        with pytest.raises(errors.InvalidCredentials):
+            staff.login(uow, clerk.user.email, PASSWORD)
+        here = staff.login(uow, clerk.user.email, fresh)
+        there = staff.login(uow, clerk.user.email, fresh)
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        with pytest.raises(errors.InvalidCredentials):
+            staff_admin.change_own_password(uow, here.user, "not it", "a brand new password")
+        with pytest.raises(errors.ValidationFailed):
+            staff_admin.change_own_password(uow, here.user, fresh, "short")
+        assert staff_admin.change_own_password(uow, here.user, fresh, "a brand new password") == 1
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        assert staff.authenticate(uow, here.token) is not None  # this session stays
+        assert staff.authenticate(uow, there.token) is None
+        assert staff.login(uow, clerk.user.email, "a brand new password").user.id == clerk.user.id
+        with pytest.raises(errors.Forbidden):
+            staff_admin.reset_password(uow, here.user, owner.id)
+    did = _events(engine, tenant, f"user:{owner.id}")
+    assert ("reset_password", str(clerk.user.id)) in did
+    assert ("change_password", str(clerk.user.id)) in _events(
+        engine, tenant, f"user:{clerk.user.id}"
+    )

@@ -8,6 +8,7 @@ can be neither demoted nor disabled, so nobody locks the tenant out of its own d
 
 from __future__ import annotations
 
+import secrets as std_secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,8 +18,16 @@ from voucherd.db import repositories as repo
 from voucherd.db.tables import staff_sessions, staff_users
 from voucherd.domain import errors
 from voucherd.domain.staff import Action, Role, parse_role
+from voucherd.services import secrets
 from voucherd.services.changes import record_event
-from voucherd.services.staff import NewUser, StaffUser, authorize, create_user
+from voucherd.services.staff import (
+    MAX_PASSWORD,
+    NewUser,
+    StaffUser,
+    authorize,
+    create_user,
+)
+from voucherd.services.staff import _check_password as check_password  # one password rule
 from voucherd.services.tenants import lock_tenant
 from voucherd.services.unit_of_work import UnitOfWork
 
@@ -210,4 +219,72 @@ def end_sessions(uow: UnitOfWork, owner: StaffUser, user_id: int) -> int:
     return ended
 
 
-__all__ = ["Member", "change_role", "end_sessions", "invite", "list_users", "set_disabled"]
+def reset_password(uow: UnitOfWork, owner: StaffUser, user_id: int) -> str:
+    """A new generated one-time password for a user (shown once); their sessions end.
+
+    Raises: Forbidden, NotFound.
+    """
+    authorize(owner, Action.USERS)
+    _member(uow, owner, user_id)
+    password = std_secrets.token_urlsafe(15)
+    _set_password(uow, owner.tenant_id, user_id, password)
+    _revoke_sessions(uow, owner.tenant_id, user_id)
+    record_event(
+        uow, owner.actor, operation="reset_password", subject="staff_user", subject_id=str(user_id)
+    )
+    return password
+
+
+def change_own_password(uow: UnitOfWork, user: StaffUser, current: str, new: str) -> int:
+    """Any user replaces their password; their other sessions end. Returns how many ended.
+
+    Raises: InvalidCredentials (the current password is wrong), ValidationFailed (new one).
+    """
+    stored = uow.conn.execute(
+        select(staff_users.c.password_hash).where(
+            staff_users.c.tenant_id == user.tenant_id, staff_users.c.id == user.id
+        )
+    ).scalar_one()
+    if not secrets.verify_password(stored, current[:MAX_PASSWORD]):
+        raise errors.InvalidCredentials("the current password is wrong")
+    check_password(new)
+    if new == current:
+        raise errors.ValidationFailed(
+            "choose a password other than the current one", field="password", rule="reuse"
+        )
+    _set_password(uow, user.tenant_id, user.id, new)
+    ended = uow.conn.execute(
+        update(staff_sessions)
+        .where(
+            staff_sessions.c.tenant_id == user.tenant_id,
+            staff_sessions.c.user_id == user.id,
+            staff_sessions.c.id != user.session_id,
+            staff_sessions.c.revoked_at.is_(None),
+            staff_sessions.c.expires_at > uow.now,
+        )
+        .values(revoked_at=uow.now)
+    ).rowcount
+    record_event(
+        uow, user.actor, operation="change_password", subject="staff_user", subject_id=str(user.id)
+    )
+    return int(ended)
+
+
+def _set_password(uow: UnitOfWork, tenant_id: int, user_id: int, password: str) -> None:
+    uow.conn.execute(
+        update(staff_users)
+        .where(staff_users.c.tenant_id == tenant_id, staff_users.c.id == user_id)
+        .values(password_hash=secrets.hash_password(password))
+    )
+
+
+__all__ = [
+    "Member",
+    "change_own_password",
+    "change_role",
+    "end_sessions",
+    "invite",
+    "list_users",
+    "reset_password",
+    "set_disabled",
+]

@@ -13,10 +13,11 @@ from voucherd.domain.staff import Action
 from voucherd.faces.errors import lookup
 from voucherd.faces.runtime import Context, Inbound
 from voucherd.services import staff
+from voucherd.web import kit
 from voucherd.web.face import TABLE
 
 T = TypeVar("T")
-MAX_FIELDS = 20  # as pages.form: a larger form is refused (its CSRF token is not read)
+MAX_FIELDS = kit.MAX_FIELDS  # a larger form is refused (its CSRF token is not read)
 
 
 def fields(inbound: Inbound) -> dict[str, str]:

@@ -22,9 +22,9 @@ from voucherd.faces.credentials import CredentialKind, Field, Issued, Item, requ
 from voucherd.faces.runtime import Context
 from voucherd.services import staff, tenants
 from voucherd.services.unit_of_work import Actor, UnitOfWork
+from voucherd.web import kit
 from voucherd.web.admin import attempt, fields, owner
 from voucherd.web.face import PREFIX, Page
-from voucherd.web.pages import _common, _page
 
 
 def _clients(uow: UnitOfWork, actor: Actor) -> Sequence[Item]:
@@ -94,7 +94,7 @@ def _render(
 ) -> Page:
     user = owner(ctx, Action.CREDENTIALS)
     sections = [(kind, kind.items(ctx.uow, user.actor)) for kind in kinds(request)]
-    context = _common(ctx, sections=sections, scope_names=sorted(Scope), **extra)
+    context = kit.common(ctx, sections=sections, scope_names=sorted(Scope), **extra)
     return Page("credentials.html", context, status=status)
 
 
@@ -103,7 +103,7 @@ async def page(request: Request) -> Response:
         done = ctx.inbound.query.get("revoked")
         return _render(ctx, request, done="Revoked." if done else None)
 
-    return await _page(request, op)
+    return await kit.run(request, op)
 
 
 async def create(request: Request) -> Response:
@@ -120,7 +120,7 @@ async def create(request: Request) -> Response:
             )
         return _render(ctx, request, issued=issued, issued_kind=kind)
 
-    return await _page(request, op, write=True)
+    return await kit.run(request, op, write=True)
 
 
 async def revoke(request: Request) -> Response:
@@ -132,7 +132,7 @@ async def revoke(request: Request) -> Response:
         _kind(request, key).revoke(ctx.uow, user.actor, item)
         return Page(redirect=f"{PREFIX}/credentials?revoked={key}#{key}")
 
-    return await _page(request, op, write=True)
+    return await kit.run(request, op, write=True)
 
 
 def register(sub: FastAPI) -> None:

@@ -14,7 +14,17 @@ from voucherd.domain import errors
 from voucherd.faces import guard
 from voucherd.faces.runtime import Context, Inbound, call
 from voucherd.services import staff
-from voucherd.web import audit, customers, kit, overview, vouchers
+from voucherd.web import (
+    account,
+    audit,
+    credentials,
+    customers,
+    kit,
+    overview,
+    users,
+    vouchers,
+    webhooks,
+)
 from voucherd.web.face import (
     FACE,
     HERE,
@@ -113,10 +123,7 @@ def build(parent: FastAPI) -> FastAPI:
     vouchers.register(sub)
     customers.register(sub)
     audit.register(sub)
-    # The owner's pages live in modules of their own, which import this module's helpers:
-    # imported here, once those exist.
-    from voucherd.web import credentials, users, webhooks
-
+    account.register(sub)
     credentials.register(sub)
     users.register(sub)
     webhooks.register(sub)

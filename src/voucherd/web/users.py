@@ -16,9 +16,9 @@ from starlette.responses import Response
 from voucherd.domain.staff import Action, Role
 from voucherd.faces.runtime import Context
 from voucherd.services import staff, staff_admin
+from voucherd.web import kit
 from voucherd.web.admin import attempt, fields, item_id, owner
 from voucherd.web.face import PREFIX, Page
-from voucherd.web.pages import _common, _page
 
 DONE = {
     "role": "Role changed.",
@@ -31,7 +31,7 @@ DONE = {
 def _render(ctx: Context[staff.StaffUser], *, status: int = 200, **extra: Any) -> Page:
     user = owner(ctx, Action.USERS)
     members = staff_admin.list_users(ctx.uow, user)
-    context = _common(ctx, members=members, roles=[r.value for r in Role], **extra)
+    context = kit.common(ctx, members=members, roles=[r.value for r in Role], **extra)
     return Page("users.html", context, status=status)
 
 
@@ -39,7 +39,7 @@ async def page(request: Request) -> Response:
     def op(ctx: Context[staff.StaffUser]) -> Page:
         return _render(ctx, done=DONE.get(ctx.inbound.query.get("done", "")))
 
-    return await _page(request, op)
+    return await kit.run(request, op)
 
 
 async def invite(request: Request) -> Response:
@@ -56,7 +56,7 @@ async def invite(request: Request) -> Response:
             return _render(ctx, status=422, refused=refused, values=values)
         return _render(ctx, invited=made)
 
-    return await _page(request, op, write=True)
+    return await kit.run(request, op, write=True)
 
 
 def _change(
@@ -85,7 +85,7 @@ async def role(request: Request) -> Response:
             ctx.uow, ctx.caller, user_id, fields(ctx.inbound).get("role", "")
         )
 
-    return await _page(request, _change(request, "role", change), write=True)
+    return await kit.run(request, _change(request, "role", change), write=True)
 
 
 async def disable(request: Request) -> Response:
@@ -96,14 +96,33 @@ async def disable(request: Request) -> Response:
         return None
 
     name = "disable" if disabled else "enable"
-    return await _page(request, _change(request, name, change), write=True)
+    return await kit.run(request, _change(request, name, change), write=True)
 
 
 async def logout(request: Request) -> Response:
     def change(ctx: Context[staff.StaffUser], user_id: int) -> object:
         return staff_admin.end_sessions(ctx.uow, ctx.caller, user_id)
 
-    return await _page(request, _change(request, "logout", change), write=True)
+    return await kit.run(request, _change(request, "logout", change), write=True)
+
+
+async def reset_password(request: Request) -> Response:
+    target = request.path_params["user_id"]
+
+    def op(ctx: Context[staff.StaffUser]) -> Page:
+        user = owner(ctx, Action.USERS)
+        user_id = item_id(target, "staff user")
+        password, refused = attempt(ctx, lambda: staff_admin.reset_password(ctx.uow, user, user_id))
+        if refused is not None:
+            return _render(ctx, status=422, refused=refused)
+        if user_id == user.id:
+            # Their own sessions ended with it, this one too: the new password is shown once
+            # on a page that no longer has a session behind it.
+            return _render(ctx, reset=(user.email, password), signed_out=True)
+        email = next(m.email for m in staff_admin.list_users(ctx.uow, user) if m.id == user_id)
+        return _render(ctx, reset=(email, password))
+
+    return await kit.run(request, op, write=True)
 
 
 def register(sub: FastAPI) -> None:
@@ -114,6 +133,7 @@ def register(sub: FastAPI) -> None:
         ("disable", disable),
         ("enable", disable),
         ("logout", logout),
+        ("password", reset_password),
     ):
         sub.add_api_route(
             f"/users/{{user_id}}/{path}", handler, methods=["POST"], include_in_schema=False

@@ -15,9 +15,9 @@ from starlette.responses import Response
 from voucherd.domain.staff import Action
 from voucherd.faces.runtime import Context
 from voucherd.services import staff, webhooks
+from voucherd.web import kit
 from voucherd.web.admin import attempt, fields, item_id, owner
 from voucherd.web.face import PREFIX, Page
-from voucherd.web.pages import _common, _page
 
 RECENT = 10
 
@@ -28,15 +28,20 @@ def _render(ctx: Context[staff.StaffUser], *, status: int = 200, **extra: Any) -
         (row, webhooks.recent_deliveries(ctx.uow, user.actor, int(row["id"]), limit=RECENT))
         for row in webhooks.list_all(ctx.uow, user.actor)
     ]
-    return Page("webhooks.html", _common(ctx, subscriptions=subscriptions, **extra), status=status)
+    return Page(
+        "webhooks.html", kit.common(ctx, subscriptions=subscriptions, **extra), status=status
+    )
 
 
 async def page(request: Request) -> Response:
     def op(ctx: Context[staff.StaffUser]) -> Page:
-        deleted = ctx.inbound.query.get("deleted")
-        return _render(ctx, done="Webhook deleted." if deleted else None)
+        query = ctx.inbound.query
+        done = "Webhook deleted." if query.get("deleted") else None
+        if query.get("resent"):
+            done = "The delivery is sent again."
+        return _render(ctx, done=done)
 
-    return await _page(request, op)
+    return await kit.run(request, op)
 
 
 async def create(request: Request) -> Response:
@@ -58,7 +63,7 @@ async def create(request: Request) -> Response:
             return _render(ctx, status=422, refused=refused, values=values)
         return _render(ctx, created=made)
 
-    return await _page(request, op, write=True)
+    return await kit.run(request, op, write=True)
 
 
 async def delete(request: Request) -> Response:
@@ -69,7 +74,25 @@ async def delete(request: Request) -> Response:
         webhooks.delete(ctx.uow, user.actor, item_id(target, "webhook"))
         return Page(redirect=f"{PREFIX}/webhooks?deleted=1")
 
-    return await _page(request, op, write=True)
+    return await kit.run(request, op, write=True)
+
+
+async def replay(request: Request) -> Response:
+    target = request.path_params["webhook_id"]
+    delivery = request.path_params["delivery_id"]
+
+    def op(ctx: Context[staff.StaffUser]) -> Page:
+        user = owner(ctx, Action.CREDENTIALS)
+        webhook_id = item_id(target, "webhook")
+        _, refused = attempt(
+            ctx,
+            lambda: webhooks.replay(ctx.uow, user.actor, webhook_id, item_id(delivery, "delivery")),
+        )
+        if refused is not None:
+            return _render(ctx, status=409, refused_delivery=refused)
+        return Page(redirect=f"{PREFIX}/webhooks?resent=1#webhook-{webhook_id}")
+
+    return await kit.run(request, op, write=True)
 
 
 def register(sub: FastAPI) -> None:
@@ -77,4 +100,10 @@ def register(sub: FastAPI) -> None:
     sub.add_api_route("/webhooks", create, methods=["POST"], include_in_schema=False)
     sub.add_api_route(
         "/webhooks/{webhook_id}/delete", delete, methods=["POST"], include_in_schema=False
+    )
+    sub.add_api_route(
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+        replay,
+        methods=["POST"],
+        include_in_schema=False,
     )

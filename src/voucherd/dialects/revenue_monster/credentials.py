@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import insert, select, update
 
 from voucherd.db.tables import clients
-from voucherd.dialects.revenue_monster import signing
+from voucherd.dialects.revenue_monster import merchants, signing
 from voucherd.dialects.revenue_monster.tables import rm_clients, rm_refresh_tokens
 from voucherd.domain import errors
 from voucherd.domain.scopes import ALL_SCOPES
@@ -76,9 +76,16 @@ def _create(uow: UnitOfWork, actor: Actor, values: Mapping[str, str]) -> Issued:
         )
     except ValueError as exc:
         raise errors.ValidationFailed(str(exc), field="public_key") from None
+    # The client verifies the server's signatures with the merchant's server key.
+    server_key = merchants.ensure(uow, actor.tenant_id)["server_public_key_pem"]
     return Issued(
-        {"clientId": created.client_id, "clientSecret": created.client_secret},
-        "Sign requests with the private key that belongs to the public key you gave.",
+        {
+            "clientId": created.client_id,
+            "clientSecret": created.client_secret,
+            "serverPublicKey": str(server_key).strip(),
+        },
+        "Sign requests with the private key that belongs to the public key you gave; check"
+        " the server's signatures with serverPublicKey.",
     )
 
 
