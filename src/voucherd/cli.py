@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
-from voucherd import __version__, dialects
+from voucherd import __version__, cli_csv, dialects
 from voucherd.config import Settings
 from voucherd.db import migrate
 from voucherd.db.engine import make_engine
@@ -55,6 +55,8 @@ app.add_typer(report_app, name="report")
 app.add_typer(keys_app, name="keys")
 voucher_app = typer.Typer(help="Single vouchers (operator actions).", no_args_is_help=True)
 app.add_typer(voucher_app, name="voucher")
+app.add_typer(cli_csv.export_app, name="export")  # CSV out and in (issue 12)
+app.add_typer(cli_csv.import_app, name="import")
 
 err = Console(stderr=True)
 
