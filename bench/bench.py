@@ -14,6 +14,7 @@ import platform
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -37,6 +38,11 @@ CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "4 16 64").sp
 PG_CLIENTS = [int(c) for c in os.environ.get("BENCH_PG_CLIENTS", "8 32").split()]
 CODES = int(os.environ.get("BENCH_CODES", "1000000"))
 PORT = int(os.environ.get("BENCH_PORT", "18089"))
+# The embedded default: vouchers on SQLite, connection counts, and the worker count asked of
+# `serve` (it serves SQLite with one process whatever is asked; see docs/benchmarks.md).
+SQLITE_CODES = int(os.environ.get("BENCH_SQLITE_CODES", "20000"))
+SQLITE_CONNECTIONS = [int(c) for c in os.environ.get("BENCH_SQLITE_CONNECTIONS", "4 16").split()]
+SQLITE_WORKERS = int(os.environ.get("BENCH_SQLITE_WORKERS", "2"))
 # The ceiling (bench/ceiling/app.py) and voucherd run one after the other on the same port.
 REF_ROWS = 1_000_000
 HTTP_IDS = int(os.environ.get("BENCH_HTTP_IDS", "100000"))
@@ -56,10 +62,17 @@ TARGETS = {
     "memory_mb": 250.0,
     "generate_s": 20.0,
     "sweep_s": 20.0,
+    "sqlite_vs_loop": 0.08,
 }
 
 
-CORRECTNESS = ("generate_zero_duplicates", "sweep_events_written", "verify", "http_errors")
+CORRECTNESS = (
+    "generate_zero_duplicates",
+    "sweep_events_written",
+    "verify",
+    "sqlite_verify",
+    "http_errors",
+)
 
 
 def log(message: str) -> None:
@@ -102,8 +115,9 @@ def psql(
     return run(cmd, timeout=timeout).stdout.strip()
 
 
-def voucherd(*args: str, timeout: float = 600) -> str:
-    return run([VOUCHERD, *args], timeout=timeout, env={"VOUCHERD_DATABASE_URL": URL}).stdout
+def voucherd(*args: str, timeout: float = 600, url: str | None = None) -> str:
+    env = {"VOUCHERD_DATABASE_URL": url or URL}
+    return run([VOUCHERD, *args], timeout=timeout, env=env).stdout
 
 
 # --- machine -----------------------------------------------------------------------------------
@@ -157,10 +171,10 @@ class Setup:
     campaign_id: int = 0
 
 
-def setup_product() -> Setup:
-    log("migrating")
-    voucherd("db", "upgrade")
-    tenant = json.loads(voucherd("tenant", "create", "--name", "bench"))
+def setup_product(url: str | None = None) -> Setup:
+    log(f"migrating {url or URL}")
+    voucherd("db", "upgrade", url=url)
+    tenant = json.loads(voucherd("tenant", "create", "--name", "bench", url=url))
     client = json.loads(
         voucherd(
             "client",
@@ -171,6 +185,7 @@ def setup_product() -> Setup:
             "wrk",
             "--scopes",
             "use read",
+            url=url,
         )
     )
     campaign = json.loads(
@@ -188,6 +203,7 @@ def setup_product() -> Setup:
             "--amount",
             "100000000",
             "--active",
+            url=url,
         )
     )
     return Setup(tenant["id"], client["client_id"], client["client_secret"], campaign["id"])
@@ -388,16 +404,18 @@ class Server:
 
     name = "voucherd"
 
-    def __init__(self, workers: int, dialects: str) -> None:
+    def __init__(self, workers: int, dialects: str, url: str | None = None) -> None:
         self.workers = workers
         self.dialects = dialects
+        self.url = url or URL
         self.pool_size = max(2, POOL_BUDGET // workers)
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = OUT / f"server-{self.name}-{workers}w.log"
+        kind = "sqlite" if self.url.startswith("sqlite") else "pg"
+        self.log_path = OUT / f"server-{self.name}-{kind}-{workers}w.log"
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         env = {
-            "VOUCHERD_DATABASE_URL": URL,
+            "VOUCHERD_DATABASE_URL": self.url,
             "VOUCHERD_SECRET_KEY": "bench-" + base64.b16encode(os.urandom(16)).decode(),
             "VOUCHERD_DB_POOL_SIZE": str(self.pool_size),
             "VOUCHERD_DIALECTS": self.dialects,
@@ -653,6 +671,73 @@ def http_runs(
     return results
 
 
+# --- the embedded default: voucherd on SQLite -------------------------------------------------
+
+
+def embedded(dialects: str) -> dict[str, Any]:
+    """HTTP charges on SQLite (``serve --workers 2``, as a merchant would start it) against an
+    in-process sqlite3 loop of the same charge transaction, measured right after it."""
+    folder = OUT / "sqlite"
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "voucherd.db"
+    for suffix in ("", "-wal", "-shm", ".worker-lock"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    s = setup_product(url)
+    log(f"generating {SQLITE_CODES} vouchers on SQLite")
+    voucherd(
+        "campaign",
+        "generate",
+        "--tenant",
+        str(s.tenant_id),
+        "--campaign",
+        str(s.campaign_id),
+        "--count",
+        str(SQLITE_CODES),
+        url=url,
+    )
+    with sqlite3.connect(db) as conn:
+        ids = [row[0] for row in conn.execute("SELECT public_id FROM vouchers")]
+    ids_path = folder / "ids.txt"
+    ids_path.write_text("\n".join(ids) + "\n")
+    runs = []
+    with Server(SQLITE_WORKERS, dialects, url=url):
+        env = {
+            "BENCH_IDS": str(ids_path),
+            "BENCH_TOKEN": token(s),
+            "BENCH_LUA_DIR": str(BENCH / "wrk"),
+        }
+        wrk("charge.lua", max(SQLITE_CONNECTIONS), 3, env)
+        for connections in SQLITE_CONNECTIONS:
+            result = wrk("charge.lua", connections, DURATION, env)
+            result.update(server="sqlite", workers=SQLITE_WORKERS)
+            log(
+                f"  sqlite charge.lua c={connections}: {result['rps']}/s "
+                f"p50={result['p50_ms']}ms p99={result['p99_ms']}ms non2xx={result['non_2xx']}"
+            )
+            runs.append(result)
+    log("in-process sqlite3 loop of the reference charge")
+    loop = json.loads(
+        run(
+            [str(BIN / "python"), str(BENCH / "sqlite" / "ref_charge.py"), str(folder / "ref.db"),
+             str(SQLITE_CODES), str(DURATION)],
+            timeout=DURATION + 120,
+        ).stdout
+    )  # fmt: skip
+    log(f"  {loop['tps']}/s")
+    checked = run(
+        [VOUCHERD, "verify"], timeout=600, env={"VOUCHERD_DATABASE_URL": url}, check=False
+    )
+    return {
+        "codes": SQLITE_CODES,
+        "server_workers_asked": SQLITE_WORKERS,
+        "http": runs,
+        "loop": loop,
+        "verify_ok": checked.returncode == 0,
+        "verify_output": (checked.stdout + checked.stderr)[-2000:],
+    }
+
+
 # --- sweep and verify --------------------------------------------------------------------------
 
 
@@ -752,6 +837,15 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         "lookup_p99_ms": (lookup_16["p99_ms"] if lookup_16 else None, "<=", TARGETS["p99_ms"]),
         "server_peak_rss_mb": (peak_memory, "<=", TARGETS["memory_mb"]),
     }
+    e = results["embedded"]
+    sqlite_best = best(e["http"], "rps")
+    sqlite_16 = at_connections(e["http"], "charge.lua")
+    checks["sqlite_vs_loop"] = (
+        round(sqlite_best["rps"] / e["loop"]["tps"], 3),
+        ">=",
+        TARGETS["sqlite_vs_loop"],
+    )
+    checks["sqlite_p99_ms"] = (sqlite_16["p99_ms"] if sqlite_16 else None, "<=", TARGETS["p99_ms"])
     if "generate" in results:
         checks["generate_s"] = (results["generate"]["seconds"], "<=", TARGETS["generate_s"])
     if "sweep" in results:
@@ -775,7 +869,12 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         "target": "ok",
         "met": results["verify"]["ok"],
     }
-    errors = sum(r["non_2xx"] + r["socket_errors"] for r in product + ceiling)
+    table["sqlite_verify"] = {
+        "value": "ok" if e["verify_ok"] else "FAILED",
+        "target": "ok",
+        "met": e["verify_ok"],
+    }
+    errors = sum(r["non_2xx"] + r["socket_errors"] for r in product + ceiling + e["http"])
     table["http_errors"] = {"value": errors, "target": "== 0", "met": errors == 0}
     within = {}
     for script in ("charge.lua", "lookup.lua"):
@@ -849,6 +948,17 @@ def print_summary(results: dict[str, Any]) -> None:
         f"  voucherd/pgbench {ra['lookup_vs_pgbench']}  ceiling/pgbench"
         f" {ra['ceiling_lookup_vs_pgbench']}"
     )
+    e = results["embedded"]
+    p(f"\nembedded default (SQLite, serve --workers {e['server_workers_asked']}):")
+    for r in e["http"]:
+        p(
+            f"  charge.lua conns={r['connections']:<3} {r['rps']:>8.1f}/s  p50 {r['p50_ms']:>7.2f}"
+            f"  p99 {r['p99_ms']:>7.2f}  non2xx={r['non_2xx']}"
+        )
+    p(
+        f"  in-process sqlite3 loop of the charge: {e['loop']['tps']}/s;"
+        f" HTTP / loop {s['checks']['sqlite_vs_loop']['value']}"
+    )
     g, sw = results["generate"], results["sweep"]
     p(f"\ncampaign generate {g['count']}: {g['seconds']} s, duplicates {g['duplicate_codes']}")
     p(f"sweep {sw['due']} due: {sw['seconds']} s, expire events {sw['expire_events']}")
@@ -897,6 +1007,7 @@ def main() -> int:
     results["dialects"] = usable_dialects()
     log(f"dialects served: {results['dialects'] or '(none)'}")
     results["http"] = http_runs(setup, ids, results["dialects"])
+    results["embedded"] = embedded(results["dialects"])
     results["sweep"] = sweep(setup)
     log(f"  sweep: {results['sweep']}")
     results["verify"] = verify()
