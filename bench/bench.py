@@ -115,8 +115,13 @@ def psql(
     return run(cmd, timeout=timeout).stdout.strip()
 
 
+# One key-encryption key for every voucherd command and server of the run (secrets sealed by
+# one are read by the others).
+SECRET = "bench-" + base64.b16encode(os.urandom(16)).decode()
+
+
 def voucherd(*args: str, timeout: float = 600, url: str | None = None) -> str:
-    env = {"VOUCHERD_DATABASE_URL": url or URL}
+    env = {"VOUCHERD_DATABASE_URL": url or URL, "VOUCHERD_SECRET_KEY": SECRET}
     return run([VOUCHERD, *args], timeout=timeout, env=env).stdout
 
 
@@ -416,7 +421,7 @@ class Server:
     def command(self) -> tuple[list[str], dict[str, str]]:
         env = {
             "VOUCHERD_DATABASE_URL": self.url,
-            "VOUCHERD_SECRET_KEY": "bench-" + base64.b16encode(os.urandom(16)).decode(),
+            "VOUCHERD_SECRET_KEY": SECRET,
             "VOUCHERD_DB_POOL_SIZE": str(self.pool_size),
             "VOUCHERD_DIALECTS": self.dialects,
         }
@@ -726,7 +731,10 @@ def embedded(dialects: str) -> dict[str, Any]:
     )  # fmt: skip
     log(f"  {loop['tps']}/s")
     checked = run(
-        [VOUCHERD, "verify"], timeout=600, env={"VOUCHERD_DATABASE_URL": url}, check=False
+        [VOUCHERD, "verify"],
+        timeout=600,
+        env={"VOUCHERD_DATABASE_URL": url, "VOUCHERD_SECRET_KEY": SECRET},
+        check=False,
     )
     return {
         "codes": SQLITE_CODES,
@@ -777,7 +785,8 @@ def sweep(s: Setup) -> dict[str, Any]:
 def verify() -> dict[str, Any]:
     log("running `voucherd verify`")
     started = time.perf_counter()
-    result = run([VOUCHERD, "verify"], timeout=900, env={"VOUCHERD_DATABASE_URL": URL}, check=False)
+    env = {"VOUCHERD_DATABASE_URL": URL, "VOUCHERD_SECRET_KEY": SECRET}
+    result = run([VOUCHERD, "verify"], timeout=900, env=env, check=False)
     return {
         "ok": result.returncode == 0,
         "seconds": round(time.perf_counter() - started, 1),

@@ -26,10 +26,10 @@ from sqlalchemy.engine import make_url
 from tests.ports import free_port
 from voucherd.api.app import create_app
 from voucherd.config import Settings
-from voucherd.db import migrate
+from voucherd.db import migrate, sealed
 from voucherd.db.engine import make_engine, normalize_url
 from voucherd.domain.scopes import ALL_SCOPES, Scope
-from voucherd.services import tenants
+from voucherd.services import keys, tenants, tokens
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 PG_ENV = "VOUCHERD_TEST_DATABASE_URL"
@@ -67,8 +67,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return _fresh_postgres(base, worker)
 
 
+TEST_SECRET_KEY = "test-signing-key"  # the key-encryption key of the test servers
+
+
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
+    # Secrets the tests store directly (partners, merchants) are sealed under the same KEK
+    # as the live server's, which is configured, not generated.
+    sealed.register(database_url, sealed.derive(TEST_SECRET_KEY.encode()))
     engine = make_engine(database_url, pool_size=20)
     migrate.upgrade(engine)
     yield engine
@@ -125,7 +131,7 @@ def live_server(engine: Engine, database_url: str) -> Iterator[LiveServer]:
     settings = Settings(
         database_url=database_url,
         db_pool_size=20,
-        secret_key=SecretStr("test-signing-key"),
+        secret_key=SecretStr(TEST_SECRET_KEY),
         # The built-in worker runs in this server (RM callbacks, webhooks, jobs); its sweep
         # stays out of the way of the tests that sweep themselves.
         worker_sweep_seconds=86_400,
@@ -134,6 +140,11 @@ def live_server(engine: Engine, database_url: str) -> Iterator[LiveServer]:
         webhook_retry_schedule="0.3 0.6 1.0",
         job_threshold=500,
         job_chunk_size=200,
+        # The whole suite shares this server and its address: budgets of failed attempts no
+        # test run reaches (tests/e2e/test_rate_limits_*.py check the real ones).
+        limit_auth_failures=1_000_000,
+        limit_guess_failures=1_000_000,
+        limit_pin_failures=1_000_000,
     )
     port = _free_port()
     config = uvicorn.Config(
@@ -155,6 +166,11 @@ def live_server(engine: Engine, database_url: str) -> Iterator[LiveServer]:
     yield LiveServer(f"http://127.0.0.1:{port}", engine, settings)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def authority(server: LiveServer) -> tokens.Authority:
+    """A token authority on the server's database and key (to forge expired or odd tokens)."""
+    return tokens.Authority(server.engine, keys.kek(server.settings))
 
 
 class Api:

@@ -27,8 +27,8 @@ from voucherd.domain.errors import VoucherdError
 from voucherd.domain.scopes import ALL_SCOPES, parse_scopes
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
 from voucherd.faces import csvout
-from voucherd.faces.cli import DatabaseUrl, database, fail, print_json, transaction
-from voucherd.services import campaigns, reports, staff, tenants
+from voucherd.faces.cli import DatabaseUrl, database, fail, kek, print_json, transaction
+from voucherd.services import campaigns, keys, pin_lockouts, reports, staff, tenants
 from voucherd.services import sweep as sweep_service
 from voucherd.services import verify as verify_service
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -45,12 +45,16 @@ client_app = typer.Typer(help="API clients.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Campaigns and bulk codes.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff users of the dashboard.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports from the ledger (JSON, or CSV).", no_args_is_help=True)
+keys_app = typer.Typer(help="Access-token signing keys (JWT kid).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(client_app, name="client")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(user_app, name="user")
 app.add_typer(report_app, name="report")
+app.add_typer(keys_app, name="keys")
+voucher_app = typer.Typer(help="Single vouchers (operator actions).", no_args_is_help=True)
+app.add_typer(voucher_app, name="voucher")
 
 err = Console(stderr=True)
 
@@ -120,6 +124,7 @@ def serve(
         engine.dispose()
     if refusal is not None:
         fail(refusal)
+    kek(database_url)  # no key-encryption key: one line and exit 2, before uvicorn starts
     if engine.dialect.name == "sqlite" and workers > 1:
         # SQLite has one writer at a time: writers in one process queue on a lock
         # (db/engine.py), writers in several processes poll SQLite's busy handler, which took
@@ -248,10 +253,26 @@ def client_revoke(
     client_id: Annotated[str, typer.Option("--id", help="Client id")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Revoke a client: it gets no new tokens (issued ones expire within their lifetime)."""
+    """Revoke a client: it gets no new tokens, and every face refuses the ones it holds within
+    a few seconds (each server process reads revoked clients about once a second)."""
     with transaction(database_url) as uow:
         tenants.revoke_client(uow, client_id)
     print_json({"client_id": client_id, "revoked": True})
+
+
+@voucher_app.command("unlock-pin")
+def voucher_unlock_pin(
+    tenant: Annotated[int, typer.Option(help="Tenant id")],
+    voucher_id: Annotated[str, typer.Option("--id", help="The voucher's public id")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Clear a voucher's PIN lockout (too many wrong PINs in a row); records an event."""
+    with transaction(database_url) as uow:
+        try:
+            was_locked = pin_lockouts.unlock(uow, Actor(tenant, "cli"), voucher_id)
+        except VoucherdError as exc:
+            fail(exc.message)
+    print_json({"id": voucher_id, "was_locked": was_locked, "unlocked": True})
 
 
 @user_app.command("create")
@@ -357,33 +378,43 @@ def campaign_create(
     pattern: Annotated[str | None, typer.Option(help="e.g. ####-####")] = None,
     check_char: Annotated[bool, typer.Option(help="Append a check character")] = False,
     active: Annotated[bool, typer.Option(help="Create vouchers active")] = False,
+    pin_protected: Annotated[
+        bool,
+        typer.Option(help="PIN-protected printed stock: codes may give under 40 bits"),
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a campaign; prints JSON with its id and key."""
+    template = NewVoucher(
+        kind=kind,
+        currency=currency,
+        amount=amount,
+        discount_amount=discount_amount,
+        discount_bps=discount_bps,
+        validity_value=validity_value,
+        validity_unit=validity_unit,
+    )
     with transaction(database_url) as uow:
-        row = campaigns.create(
-            uow,
-            Actor(tenant, "cli"),
-            name=name,
-            template=NewVoucher(
-                kind=kind,
-                currency=currency,
-                amount=amount,
-                discount_amount=discount_amount,
-                discount_bps=discount_bps,
-                validity_value=validity_value,
-                validity_unit=validity_unit,
-            ),
-            code_spec=codes.CodeSpec(
+        try:
+            spec = codes.CodeSpec(
                 charset=charset,
                 length=length,
                 prefix=prefix,
                 suffix=suffix,
                 pattern=pattern,
                 check_char=check_char,
-            ),
-            activate_on_create=active,
-        )
+            )
+            row = campaigns.create(
+                uow,
+                Actor(tenant, "cli"),
+                name=name,
+                template=template,
+                code_spec=spec,
+                activate_on_create=active,
+                pin_protected=pin_protected,
+            )
+        except VoucherdError as exc:
+            fail(exc)
     print_json({"id": row["id"], "key": row["key"], "name": name})
 
 
@@ -409,6 +440,7 @@ def campaign_generate(
 
 
 DEMO_ENV = Path("voucherd-demo.env")
+DEMO_OWNER = "owner@demo.example"  # the demo dashboard login `bootstrap` creates
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -505,6 +537,52 @@ def report_redemptions(
     _report("redemptions", tenant, params, csv, database_url)
 
 
+@report_app.command("flow")
+def report_flow(
+    tenant: TenantOption,
+    since: Since = None,
+    until: Until = None,
+    period: PeriodOption = reports.Period.DAY,
+    csv: CsvOption = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Value issued (issue, recharge) and redeemed (charges) per period and currency."""
+    params = reports.Params(
+        since=_moment(since, "since"), until=_moment(until, "until"), period=period
+    )
+    _report("flow", tenant, params, csv, database_url)
+
+
+# --- signing keys (issue 10) -------------------------------------------------------------------
+
+
+@keys_app.command("rotate")
+def keys_rotate(database_url: DatabaseUrl = None) -> None:
+    """Add a signing key: new tokens carry its kid (every server within a few seconds); tokens
+    signed with the older keys keep verifying until they expire."""
+    sealing = kek(database_url)
+    with database(database_url) as engine:
+        kid = keys.rotate(engine, sealing)
+    print_json({"kid": kid})
+
+
+@keys_app.command("list")
+def keys_list(database_url: DatabaseUrl = None) -> None:
+    """The signing keys, newest first (ids and dates, never the keys)."""
+    with database(database_url) as engine:
+        print_json(keys.listing(engine))
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    kid: Annotated[str, typer.Option("--kid", help="Key id")], database_url: DatabaseUrl = None
+) -> None:
+    """End a (leaked) key at once: every token it signed is refused within a few seconds."""
+    with database(database_url) as engine:
+        keys.revoke(engine, kid)
+    print_json({"kid": kid, "revoked": True})
+
+
 @app.command()
 def bootstrap(
     database_url: DatabaseUrl = None,
@@ -515,7 +593,8 @@ def bootstrap(
         "http://127.0.0.1:8080"
     ),
 ) -> None:
-    """Migrate, and create a demo tenant with an all-scopes client if there is no client yet.
+    """Migrate, and create a demo tenant with an all-scopes client and a dashboard owner
+    (DEMO_OWNER, with a generated password) if there is no client yet.
 
     The client's credentials are printed once and written to ENV_FILE as ``export`` lines, so
     ``. ./voucherd-demo.env`` gives a shell VOUCHERD_CLIENT_ID and VOUCHERD_CLIENT_SECRET (the
@@ -536,11 +615,15 @@ def bootstrap(
                 return
             tenant_id = tenants.create_tenant(uow, "Demo merchant")
             created = tenants.create_client(uow, tenant_id, "demo", ALL_SCOPES)
+            owner = staff.create_user(uow, Actor(tenant_id, "cli"), DEMO_OWNER, "owner")
+            assert owner.password is not None  # generated: none was given
             _write_private(
                 env_file,
-                "# voucherd's demo client, written by `voucherd bootstrap`\n"
+                "# voucherd's demo client and dashboard owner, written by `voucherd bootstrap`\n"
                 f"export VOUCHERD_CLIENT_ID={shlex.quote(created.client_id)}\n"
-                f"export VOUCHERD_CLIENT_SECRET={shlex.quote(created.client_secret)}\n",
+                f"export VOUCHERD_CLIENT_SECRET={shlex.quote(created.client_secret)}\n"
+                f"export VOUCHERD_DASHBOARD_EMAIL={shlex.quote(owner.email)}\n"
+                f"export VOUCHERD_DASHBOARD_PASSWORD={shlex.quote(owner.password)}\n",
             )
             uow.commit()
     # "./" so that the shell's "." reads this file, not one of that name on $PATH
@@ -549,6 +632,9 @@ def bootstrap(
         f"Demo tenant {tenant_id} and client created.\n"
         f"  client_id:     {created.client_id}\n"
         f"  client_secret: {created.client_secret}   (shown once; stored hashed)\n"
+        f"Dashboard: {url}/dashboard/ (demo owner)\n"
+        f"  login:         {owner.email}\n"
+        f"  password:      {owner.password}   (shown once; stored hashed)\n"
         f"Written to {env_file} (mode 0600); in another shell, from this directory:\n"
         f"  . {shlex.quote(shown)}\n"
         'then paste README.md\'s "A first voucher".\n'

@@ -10,9 +10,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOUCHERD_", extra="ignore")
 
     database_url: str = "sqlite:///./voucherd.db"
-    # Signs access tokens. Unset: a random key is generated once and kept in the database, so
-    # every worker and host on that database accepts the same tokens.
+    # The key-encryption key (KEK) that seals stored secrets (signing keys, RM and Shopee keys,
+    # webhook secrets), or a file holding it. Unset with SQLite: generated once into
+    # ``<database file>.key`` (0600). Unset with PostgreSQL: the server refuses to start.
     secret_key: SecretStr | None = None
+    secret_key_file: str | None = None
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     reservation_ttl_seconds: int = Field(default=1800, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=24)
@@ -40,6 +42,25 @@ class Settings(BaseSettings):
     # Native webhooks: pause (seconds) after each failed attempt, then failed (about 27.6 h).
     webhook_retry_schedule: str = "5 300 1800 7200 18000 36000 36000"
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Abuse resistance (docs/operations.md "Rate limits and lockouts"). Budgets of FAILED
+    # attempts, each per client address and per credential, over a sliding window: over
+    # budget answers 429 with Retry-After. Counters live in the database, or in Redis when
+    # ``redis_url`` is set (e.g. redis://127.0.0.1:6379/0); all workers and hosts share them.
+    limits_enabled: bool = True
+    redis_url: str | None = None
+    # Proxies whose X-Forwarded-For names the client (CIDRs, space- or comma-separated).
+    trusted_proxies: str = ""
+    limit_auth_failures: int = Field(default=10, ge=1)  # token endpoints, logins
+    limit_auth_window_seconds: int = Field(default=300, ge=1)
+    limit_guess_failures: int = Field(default=20, ge=1)  # lookups by code that find nothing
+    limit_guess_window_seconds: int = Field(default=300, ge=1)
+    limit_pin_failures: int = Field(default=10, ge=1)  # wrong voucher/connect/reinstate PINs
+    limit_pin_window_seconds: int = Field(default=900, ge=1)
+    # A voucher whose PIN was wrong this many times in a row refuses PIN checks for a while.
+    pin_lockout_failures: int = Field(default=5, ge=1)
+    pin_lockout_seconds: int = Field(default=900, ge=1)
+    # A JTL connect PIN dies after this many wrong connect PINs while it was live.
+    jtl_pin_max_failures: int = Field(default=20, ge=1)
 
     def webhook_retries(self) -> list[float]:
         return [float(part) for part in self.webhook_retry_schedule.replace(",", " ").split()]

@@ -14,6 +14,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 
@@ -24,12 +25,27 @@ from voucherd.db.engine import make_engine
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def quickstart_block() -> str:
-    """The first ```sh block under the "A first voucher" heading."""
-    section = README.read_text().split("## A first voucher", 1)[1].split("\n## ", 1)[0]
+def quickstart_block(heading: str = "A first voucher") -> str:
+    """The first ```sh block under the given heading of README.md."""
+    section = README.read_text().split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
     found = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
-    assert found, "README.md: no sh block under 'A first voucher'"
+    assert found, f"README.md: no sh block under {heading!r}"
     return found.group(1)
+
+
+def dashboard_login(url: str, email: str, password: str) -> httpx.Response:
+    """Sign in as a browser does: the login form's CSRF cookie and token, then the POST."""
+    with httpx.Client(base_url=url) as client:
+        form = client.get("/dashboard/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token, form.text
+        answer = client.post(
+            "/dashboard/login",
+            data={"csrf": token.group(1), "email": email, "password": password},
+        )
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] == "/dashboard/"
+        return client.get("/dashboard/")
 
 
 def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
@@ -53,10 +69,17 @@ def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
     assert [line.split("=", 1)[0] for line in exports] == [
         "export VOUCHERD_CLIENT_ID",
         "export VOUCHERD_CLIENT_SECRET",
+        "export VOUCHERD_DASHBOARD_EMAIL",
+        "export VOUCHERD_DASHBOARD_PASSWORD",
     ]
     secret = exports[1].split("=", 1)[1]
+    email, password = (line.split("=", 1)[1] for line in exports[2:])
     # Printed whole on one line each, however narrow the terminal (no Rich wrapping).
-    assert f"  client_secret: {secret}   (shown once; stored hashed)" in boot.stdout.splitlines()
+    printed = boot.stdout.splitlines()
+    assert f"  client_secret: {secret}   (shown once; stored hashed)" in printed
+    assert f"Dashboard: http://127.0.0.1:{port}/dashboard/ (demo owner)" in printed
+    assert f"  login:         {email}" in printed
+    assert f"  password:      {password}   (shown once; stored hashed)" in printed
     assert "  . ./voucherd-demo.env" in boot.stdout.splitlines()
 
     with voucherd_serve([], port, env, tmp_path, tmp_path / "server.log") as server:
@@ -71,8 +94,26 @@ def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
             timeout=120,
             check=False,
         )
+        dashboard = subprocess.run(
+            ["bash", "-e", "-c", quickstart_block("The dashboard")],
+            cwd=tmp_path,
+            env=shell,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        shown = dict(line.split(":", 1) for line in dashboard.stdout.strip().splitlines())
+        assert {k: v.strip() for k, v in shown.items()} == {
+            "dashboard": f"{server.url}/dashboard/",
+            "login": email,
+            "password": password,
+        }
+        overview = dashboard_login(server.url, email, password)
         log = server.output()
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\nserver:\n{log}"
+    assert overview.status_code == 200 and "<h1>Overview</h1>" in overview.text
+    assert f"{email} (owner)" in overview.text
     lines = done.stdout.strip().splitlines()
     assert lines[-1] == "HTTP 201", done.stdout
     code = lines[0].removeprefix("voucher code: ")

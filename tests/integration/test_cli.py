@@ -98,7 +98,7 @@ def _campaign(
 @pytest.mark.usefixtures("engine")  # the database is migrated
 def test_generate_verify_and_sweep(database_url: str) -> None:
     tenant, campaign = _campaign(
-        database_url, "Bulk", "Spring", "1000", "--pattern", "####-####", "--active"
+        database_url, "Bulk", "Spring", "1000", "--pattern", "#####-#####", "--active"
     )
     generated = run(
         database_url,
@@ -114,11 +114,11 @@ def test_generate_verify_and_sweep(database_url: str) -> None:
     assert json.loads(generated.stdout)["created"] == 3000
     assert "3000/3000" in generated.stderr  # the Rich progress bar reached the end
     verify = run(database_url, "verify")
-    assert "all 12 checks passed" in verify.stderr
+    assert "all 14 checks passed" in verify.stderr
     assert "balance_equals_ledger_sum" in verify.stdout
     as_json = json.loads(run(database_url, "verify", "--json").stdout)
     assert as_json["passed"] is True and as_json["vouchers"] >= 3000
-    assert len(as_json["checks"]) == 12 and all(c["ok"] for c in as_json["checks"])
+    assert len(as_json["checks"]) == 14 and all(c["ok"] for c in as_json["checks"])
     assert {"name", "rule", "ok", "violations"} == set(as_json["checks"][0])
     sweep = json.loads(run(database_url, "sweep").stdout)
     assert set(sweep) == {
@@ -151,7 +151,9 @@ def test_sweep_purges_lapsed_dialect_credentials(database_url: str, engine: Engi
 
 @pytest.mark.usefixtures("engine")  # the database is migrated
 def test_code_space_refusal_is_a_clear_error(database_url: str) -> None:
-    tenant, campaign = _campaign(database_url, "Tiny", "t", "1", "--charset", "AB", "--length", "3")
+    tenant, campaign = _campaign(
+        database_url, "Tiny", "t", "1", "--charset", "AB", "--length", "3", "--pin-protected"
+    )
     result = run(
         database_url,
         "campaign",

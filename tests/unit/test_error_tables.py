@@ -21,9 +21,10 @@ from voucherd.dialects.revenue_monster.errors import FACE as RM
 from voucherd.dialects.shopee.errors import FACE as SHOPEE
 from voucherd.dialects.spaaza.face import FACE as SPAAZA
 from voucherd.domain import errors
-from voucherd.faces.errors import Internal, Unavailable, lookup
+from voucherd.faces.errors import Internal, TooManyAttempts, Unavailable, lookup
 from voucherd.faces.runtime import Face, Inbound
 from voucherd.services import idempotency
+from voucherd.web.face import FACE as WEB
 
 
 def _subclasses(cls: type[errors.VoucherdError]) -> list[type[errors.VoucherdError]]:
@@ -248,3 +249,16 @@ def test_every_problem_type_is_listed_in_the_api_docs() -> None:
     codes |= {"service_unavailable", "internal_error"}
     missing = sorted(c for c in codes if f"https://voucherd.dev/problems/{c}`" not in listed)
     assert not missing, missing
+
+
+@pytest.mark.parametrize("face", [*FACES, WEB], ids=lambda f: f.name)
+def test_too_many_attempts_is_a_429_with_retry_after_in_every_face(face: Face) -> None:
+    """A spent budget of failed attempts (faces/limits.py) in each face's own shape."""
+    refusal = lookup(face.errors, TooManyAttempts("guess", 17))
+    assert refusal.status == 429
+    assert refusal.headers["Retry-After"] == "17"
+    response = face.refusal_response(TooManyAttempts("guess", 17), _inbound())
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "17"
+    if face is not WEB:
+        assert response.headers["content-type"].startswith("application/")

@@ -127,3 +127,30 @@ def test_format_decimal_pads_but_never_rounds() -> None:
     assert format_decimal(10, "JPY", min_places=2) == "10.00"
     assert format_decimal(10, "JPY") == "10"
     assert format_decimal(12345, "CLF", min_places=2) == "1.2345"
+
+
+def test_a_code_space_under_40_bits_needs_pin_protected_stock() -> None:
+    small = codes.CodeSpec(pattern="####-####")  # 31^8: 39.6 bits
+    assert small.bits < codes.MIN_CODE_BITS
+    with pytest.raises(errors.CodeSpaceTooSmall) as refused:
+        small.ensure_entropy()
+    assert "40" in refused.value.message and refused.value.details["bits"] == 39.6
+    small.ensure_entropy(pin_protected=True)  # the PIN carries the entropy
+    codes.CodeSpec(pattern="#####-#####").ensure_entropy()  # 49.5 bits
+    with pytest.raises(errors.CodeSpaceTooSmall):  # twelve digits: 39.9 bits
+        codes.CodeSpec(charset=codes.NUMERIC, length=12).ensure_entropy()
+
+
+def test_a_wrong_check_character_refutes_a_code_of_that_form_only() -> None:
+    checked = codes.CodeSpec(pattern="#####-#####", prefix="X-", check_char=True)
+    plain = codes.CodeSpec(length=8)
+    good = next(checked.generate(1))
+    body, check = good[:-1], good[-1]
+    wrong = body + next(c for c in codes.UNAMBIGUOUS if c != check)
+    assert not codes.refuted([checked, plain], good)
+    assert codes.refuted([checked, plain], wrong)
+    assert codes.refuted([checked], wrong.lower())  # compared after normalising
+    # Another form (an imported code, another campaign's) is for the database to answer.
+    assert not codes.refuted([checked, plain], "ABCDEFGH")
+    assert not codes.refuted([checked], "OWN-1")
+    assert not codes.refuted([plain], wrong)  # no campaign with a check character

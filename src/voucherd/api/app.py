@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,12 +26,13 @@ from voucherd.api.routes import (
     webhooks,
 )
 from voucherd.config import Settings
-from voucherd.db import migrate
+from voucherd.db import migrate, sealed
 from voucherd.db.engine import make_engine
 from voucherd.faces import guard
 from voucherd.faces.access_log import AccessLog
+from voucherd.faces.limits import build as build_limiter
 from voucherd.faces.request_ids import RequestIds
-from voucherd.services import tokens, worker
+from voucherd.services import keys, tokens, worker
 
 DESCRIPTION = """
 voucherd's native API. Authenticate with OAuth 2.0 client credentials at `POST /oauth/token`
@@ -90,15 +92,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
         )
         app.state.engine = engine
-        secret = settings.secret_key.get_secret_value() if settings.secret_key else None
-        # Before anything writes (the generated signing key does): a database without the
-        # schema gets one line telling the operator what to run, not a failed INSERT. One that
-        # does not answer stops the start only when the signing key must be read from it.
-        refusal = migrate.refusal(engine, branches, needs_answer=secret is None)
+        keyed = settings.secret_key is not None or settings.secret_key_file is not None
+        # Before anything writes (the first signing key does): a database without the schema
+        # gets one line telling the operator what to run, not a failed INSERT. One that does
+        # not answer stops the start only when no key is configured (nothing could work).
+        refusal = migrate.refusal(engine, branches, needs_answer=not keyed)
+        if refusal is None:
+            try:
+                app.state.kek = keys.kek(settings)
+            except (sealed.KeyMissing, OSError) as exc:
+                refusal = f"no key-encryption key: {exc}"
         if refusal is not None:
             engine.dispose()
             raise StartupRefused(refusal)
-        app.state.signing_key = tokens.load_signing_key(engine, secret)
+        # Keys and revoked clients are read on first use and then every second or so, not
+        # here: a server with its key configured starts while the database is still down.
+        app.state.tokens = tokens.Authority(engine, app.state.kek)
+        # The first signing key, now rather than inside a request's transaction (on SQLite a
+        # writing request holds the one write lock). A database still down: the first token
+        # issued adds it.
+        with suppress(OperationalError):
+            keys.ensure(engine, app.state.kek)
+        app.state.limiter = build_limiter(settings, engine) if settings.limits_enabled else None
         # The built-in worker, unless run apart (``serve --no-worker``): every server process
         # starts a candidate, one of them (across hosts too) is elected and runs it.
         runner = None
@@ -135,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.schema_branches = branches
+    app.state.credential_kinds = dialects.credential_kinds(loaded)  # the dashboard's, by face
     errors.install(app)
     openapi.install(app)
     for module in (oauth, health, vouchers, value, campaigns, jobs, reports, webhooks):

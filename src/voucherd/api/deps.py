@@ -10,6 +10,7 @@ from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from voucherd.api.errors import ApiError
 from voucherd.config import Settings
@@ -54,8 +55,9 @@ def settings(request: Request) -> Settings:
     return value
 
 
-# Both auth dependencies are ``async``: they do no I/O, and a sync dependency would cost a
-# thread-pool hop each on every request (measured in docs/benchmarks.md).
+# Both auth dependencies are ``async``: they do no I/O (but the token cache's read about once a
+# second), and a sync dependency would cost a thread-pool hop each on every request (measured
+# in docs/benchmarks.md).
 async def principal(
     request: Request, authorization: Annotated[str | None, Depends(_oauth2)]
 ) -> Principal:
@@ -63,8 +65,12 @@ async def principal(
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "a Bearer access token is required", challenge)
+    authority: tokens.Authority = request.app.state.tokens
     try:
-        claims = tokens.verify(request.app.state.signing_key, token.strip(), AUDIENCE)
+        try:  # from the in-memory cache, without a thread-pool hop ...
+            claims = authority.verify(token.strip(), AUDIENCE, io=False)
+        except tokens.NeedsRead:  # ... unless it is due for its read (about once a second)
+            claims = await run_in_threadpool(authority.verify, token.strip(), AUDIENCE)
     except tokens.TokenInvalid as exc:
         detail = (
             "the access token has expired"

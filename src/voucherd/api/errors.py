@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from voucherd.domain import errors
-from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable
+from voucherd.faces.errors import ErrorTable, Internal, Refusal, TooManyAttempts, Unavailable
 from voucherd.faces.runtime import Face, Inbound
 from voucherd.services.idempotency import IdempotencyInFlight, IdempotencyMismatch
 
@@ -109,6 +109,7 @@ TABLE: Final[ErrorTable] = {
     Internal: Refusal(
         500, "internal_error", "an unexpected error occurred; it is logged with the request id"
     ),
+    TooManyAttempts: lambda exc: Refusal(429, "too_many_attempts", str(exc), headers=exc.headers),
 }
 
 

@@ -189,6 +189,12 @@ class CampaignCreate(Strict):
     template: VoucherTemplate
     codes: CodeSettings = Field(default_factory=CodeSettings)
     activate_on_create: bool = False
+    # Printed stock whose PIN carries the entropy: its codes may give under 40 bits.
+    pin_protected: bool = Field(
+        False,
+        description="PIN-protected printed stock: the code space may give under 40 bits of"
+        " entropy (the PIN carries it)",
+    )
 
 
 class GenerateRequest(Strict):
@@ -402,6 +408,7 @@ class CampaignRead(BaseModel):
     code_pattern: str | None
     code_check_char: bool
     activate_on_create: bool
+    pin_protected: bool
     created_at: datetime
 
     @classmethod

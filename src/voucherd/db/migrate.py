@@ -29,17 +29,21 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
+def upgrade(engine: Engine, revision: str = "heads", kek: bytes | None = None) -> None:
+    """``kek``: the key that seals stored secrets (a migration that seals or opens them reads
+    it from the environment's settings when not given)."""
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
+        config.attributes["kek"] = kek
         command.upgrade(config, revision)
 
 
-def downgrade(engine: Engine, revision: str) -> None:
+def downgrade(engine: Engine, revision: str, kek: bytes | None = None) -> None:
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
+        config.attributes["kek"] = kek
         command.downgrade(config, revision)
 
 

@@ -293,7 +293,8 @@ delivery_attempts = Table(
 )
 
 # Native webhook subscriptions (``services/webhooks.py``): their deliveries are outbox rows
-# of subscriber ``webhook:<id>``. The secret signs payloads (Standard Webhooks), so it is kept.
+# of subscriber ``webhook:<id>``. The secret signs payloads (Standard Webhooks), so it is kept,
+# sealed under the key-encryption key (``db/sealed.py``).
 webhooks = Table(
     "webhooks",
     metadata,
@@ -387,4 +388,57 @@ staff_sessions = Table(
     ForeignKeyConstraint(["tenant_id", "user_id"], ["staff_users.tenant_id", "staff_users.id"]),
     Index(None, "tenant_id", "user_id"),
     Index(None, "expires_at"),
+)
+
+
+# --- issue 10 (abuse resistance): signing keys with ids --------------------------------------
+
+# Access-token signing keys (``services/keys.py``), instance-wide like ``instance_secrets``.
+# A token names its key in the JWT ``kid`` header; the newest key signs, older ones verify the
+# tokens they signed until those expire; a revoked key verifies nothing. ``secret`` is sealed
+# (``db/sealed.py``): the database alone cannot mint a token.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(32), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("retired_at", UtcDateTime),  # a newer key signs since; this one still verifies
+    Column("revoked_at", UtcDateTime),  # verifies nothing any more
+)
+
+
+# --- abuse resistance (issue 10): rate-limit counters, PIN lockouts, code policy -------------
+
+# The counted failures of the rate limiter (``faces/limits.py``) when they live in the
+# database: one row per failure and key, until it leaves the window (``expires_at``, Unix time
+# in milliseconds); the ``limits`` library's moving window counts a key's live rows. No tenant:
+# the keys are hashed client addresses and credentials (``db/limit_store.py``).
+rate_limit_hits = Table(
+    "rate_limit_hits",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index(None, "key", "expires_at"),
+)
+
+# Wrong voucher PINs in a row: written outside the refused operation's transaction (which rolls
+# back), cleared by a right PIN or by ``voucherd voucher unlock-pin``.
+voucher_pin_failures = Table(
+    "voucher_pin_failures",
+    metadata,
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("voucher_id", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "voucher_id"),
+)
+
+# A campaign whose code space is below the 40-bit floor only because its printed stock carries
+# a PIN: the PIN, not the code, carries the entropy (domain/codes.py ``ensure_entropy``).
+campaigns.append_column(
+    Column("pin_protected", Boolean, nullable=False, default=False, server_default=false())
 )

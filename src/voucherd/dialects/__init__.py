@@ -3,6 +3,8 @@
 - ``mount(app: FastAPI) -> None``: adds its routes (under its own prefix) to the main app;
 - optionally ``cli: typer.Typer``: its admin commands, added as ``voucherd <name> ...``;
 - optionally ``EXPIRING``: tables of short-lived rows the sweep deletes past ``expires_at``;
+- optionally ``CREDENTIALS``: ``voucherd.faces.credentials.CredentialKind``s the dashboard's
+  credentials page offers (created and revoked there by the functions the CLI uses);
 - optionally ``worker_parts(engine, parts)``: adds its outbox subscribers and per-pass tasks
   to the built-in worker's ``Parts`` (``services/worker.py``).
 
@@ -16,6 +18,7 @@ from types import ModuleType
 
 from sqlalchemy import Engine
 
+from voucherd.faces.credentials import CredentialKind, collect
 from voucherd.services.worker import Parts
 
 # (package, CLI command name)
@@ -59,3 +62,8 @@ def worker_parts(engine: Engine, enabled: str | None = None) -> Parts:
         if add is not None:
             add(engine, parts)
     return parts
+
+
+def credential_kinds(loaded: list[tuple[ModuleType, str]]) -> tuple[CredentialKind, ...]:
+    """The credentials the loaded dialects offer the dashboard, in dialect order."""
+    return collect([kind for module, _ in loaded for kind in getattr(module, "CREDENTIALS", ())])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,6 +23,10 @@ MAX_CODE_LENGTH: Final = 64
 # A campaign may fill at most this share of its code space: beyond it a guessed code is too
 # likely to be real and generating the last free codes costs ever more retries.
 SAFE_FILL_RATIO: Final = 0.1
+# The least entropy a campaign's random part may have (log2 of its code space): below it a
+# guessing script finds live codes within the guess budgets. A campaign below it must be
+# marked as PIN-protected printed stock, whose PIN carries the entropy.
+MIN_CODE_BITS: Final = 40
 
 
 def normalize(code: str) -> str:
@@ -88,6 +92,23 @@ class CodeSpec:
         """How many distinct codes this spec can produce."""
         return int(len(self.charset) ** self.random_length)
 
+    @property
+    def bits(self) -> float:
+        """The entropy of a random code of this spec, in bits."""
+        return self.random_length * math.log2(len(normalize(self.charset)))
+
+    def ensure_entropy(self, pin_protected: bool = False) -> None:
+        """Raises: CodeSpaceTooSmall below ``MIN_CODE_BITS``, unless ``pin_protected``."""
+        if pin_protected or self.bits >= MIN_CODE_BITS:
+            return
+        raise CodeSpaceTooSmall(
+            f"this code space gives {self.bits:.1f} bits of entropy, below the {MIN_CODE_BITS}"
+            " a guessable code needs; use a longer code or a larger charset, or mark the"
+            " campaign as PIN-protected printed stock (pin_protected)",
+            bits=round(self.bits, 1),
+            minimum=MIN_CODE_BITS,
+        )
+
     def ensure_room(self, wanted: int, existing: int = 0) -> None:
         """Raises: CodeSpaceTooSmall when ``wanted`` more codes would overfill the space."""
         limit = math.floor(self.space * SAFE_FILL_RATIO)
@@ -144,6 +165,18 @@ class CodeSpec:
             if check_character(body, self._check_alphabet()) != check:
                 return False
             code = body
+        return self._shaped(code)
+
+    def shaped(self, code: str) -> bool:
+        """Whether ``code`` has this spec's form, whatever its check character says."""
+        code = normalize(code)
+        if self.check_char:
+            if not code or code[-1] not in self._check_alphabet():
+                return False
+            code = code[:-1]
+        return self._shaped(code)
+
+    def _shaped(self, code: str) -> bool:
         prefix, suffix = normalize(self.prefix), normalize(self.suffix)
         if not (code.startswith(prefix) and code.endswith(suffix)):
             return False
@@ -156,6 +189,18 @@ class CodeSpec:
                 for c, p in zip(core, pattern, strict=True)
             )
         return len(core) == self.length and all(c in charset for c in core)
+
+
+def refuted(specs: Iterable[CodeSpec], code: str) -> bool:
+    """Whether ``code`` cannot be a code of these specs: it has the form of a spec with a check
+    character but a wrong one, and no spec produces it as it is. A code of no spec's form (an
+    imported one) is never refuted: only the database knows it.
+    """
+    specs = list(specs)
+    checked = [spec for spec in specs if spec.check_char]
+    if not checked or any(spec.matches(code) for spec in specs):
+        return False
+    return any(spec.shaped(code) for spec in checked)
 
 
 def validate_custom(code: str) -> str:

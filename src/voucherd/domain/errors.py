@@ -148,6 +148,12 @@ class InvalidPin(VoucherdError):
     code = "invalid_pin"
 
 
+class PinLocked(InvalidPin):
+    """The voucher's PIN was wrong too many times in a row: PIN checks refuse for a while."""
+
+    code = "pin_locked"
+
+
 class NotClaimed(VoucherdError):
     code = "voucher_not_claimed"
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from voucherd.domain import errors
-from voucherd.domain.lifecycle import Action, Phase, VoucherStatus, phase, transition
+from voucherd.domain.lifecycle import Action, Phase, VoucherStatus, phase, refusal, transition
 from voucherd.domain.money import Money, apply_basis_points, positive
 from voucherd.domain.policies import NONE, Policies, Policy
 
@@ -187,6 +187,26 @@ def end(v: VoucherState, now: datetime, policies: Policies = NONE) -> Change:
     voucher inside its window is ended too: its window closes, it stays redeemed."""
     _ensure_ongoing(v, Action.END, now, policies)
     return _change(v, Action.END, policies, ends_at=now)
+
+
+def extend(v: VoucherState, ends_at: datetime, now: datetime) -> Change:
+    """Move a live voucher's end later (staff "extend validity"); its status does not change.
+
+    An expired, void or deleted voucher is refused with its status's typed error (an expiry
+    is undone by no operation: the liability reports read it from the trail). The new end must
+    be in the future and later than the current one.
+    """
+    if v.status not in (VoucherStatus.INACTIVE, VoucherStatus.ACTIVE, VoucherStatus.REDEEMED):
+        raise refusal(v.status, Action.UPDATE)
+    if v.phase(now) is Phase.EXPIRED:
+        raise errors.VoucherExpired(v.status, Action.UPDATE, "the voucher has expired")
+    if ends_at <= now:
+        raise errors.ValidationFailed("the new end must be in the future", field="ends_at")
+    if v.ends_at is not None and ends_at <= v.ends_at:
+        raise errors.ValidationFailed(
+            "the new end must be later than the current end", field="ends_at"
+        )
+    return _change(v, Action.UPDATE, ends_at=ends_at)
 
 
 def expire(v: VoucherState, now: datetime, *, require_holder: bool = False) -> Change:

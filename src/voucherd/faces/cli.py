@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from voucherd.config import Settings
+from voucherd.db import sealed
 from voucherd.db.engine import make_engine
 from voucherd.domain.errors import VoucherdError
 from voucherd.services.unit_of_work import UnitOfWork
@@ -57,6 +58,8 @@ def database(url: str | None) -> Iterator[Engine]:
         yield engine
     except VoucherdError as exc:
         fail(exc)
+    except sealed.KeyMissing as exc:
+        fail(f"no key-encryption key: {exc}")
     except OperationalError as exc:
         if exc.statement is not None:  # a statement failed: not a connection problem
             raise
@@ -76,3 +79,16 @@ def transaction(url: str | None) -> Iterator[UnitOfWork]:
 def print_json(data: Any) -> None:
     """The command's answer on stdout: indented JSON (dates and the like as strings)."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def kek(database_url: str | None) -> bytes:
+    """The key-encryption key for the command's database (``db/sealed.py``); exit 2 without."""
+    from voucherd.services import keys
+
+    settings = Settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    try:
+        return keys.kek(settings)
+    except (sealed.KeyMissing, OSError) as exc:
+        fail(f"no key-encryption key: {exc}")

@@ -49,6 +49,23 @@ class Internal(Exception):
     """Anything unexpected. Never carries the original message to the caller."""
 
 
+class TooManyAttempts(Exception):
+    """A budget of failed attempts is spent (``faces/limits.py``): 429 with ``Retry-After``.
+
+    Not a business refusal: an Idempotency-Key keeps no answer for it, and a retry after
+    ``retry_after`` seconds runs.
+    """
+
+    def __init__(self, budget: str, retry_after: int) -> None:
+        super().__init__(f"too many failed attempts; retry after {retry_after} s")
+        self.budget = budget
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class NoEntry(LookupError):
     """A face's table has no entry for an error class: a bug in that face's table."""
 
@@ -97,5 +114,5 @@ def lookup(table: ErrorTable, exc: BaseException) -> Refusal:
 
 def require_complete(table: ErrorTable) -> None:
     """Every face must answer the three families every request can meet."""
-    for needed in (errors.VoucherdError, Unavailable, Internal):
+    for needed in (errors.VoucherdError, Unavailable, Internal, TooManyAttempts):
         lookup(table, needed.__new__(needed))

@@ -15,7 +15,10 @@ from fastapi import Request
 from starlette.responses import Response
 
 from voucherd.domain.scopes import parse_scopes
+from voucherd.faces import limits
+from voucherd.faces.errors import TooManyAttempts
 from voucherd.services import tenants, tokens
+from voucherd.services.attempts import Attempts
 from voucherd.services.unit_of_work import UnitOfWork, utcnow
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -31,6 +34,13 @@ def oauth_error(status: int, error: str, description: str, basic: bool = False) 
         media_type="application/json",
         headers=headers,
     )
+
+
+def too_many(exc: TooManyAttempts) -> Response:
+    """429 in OAuth's error shape (``slow_down``, as RFC 8628 names it), with Retry-After."""
+    response = oauth_error(429, "slow_down", "too many failed attempts; retry later")
+    response.headers.update(exc.headers)
+    return response
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -51,8 +61,12 @@ def issue_token(
     form: dict[str, str],
     basic: tuple[str, str] | None,
     audience: str,
+    attempts: Attempts | None = None,
 ) -> tuple[int, dict[str, Any]] | Response:
-    """Shared by every face that speaks standard OAuth2 client credentials."""
+    """Shared by every face that speaks standard OAuth2 client credentials.
+
+    ``attempts``: the budgets of the runtime call this runs in, if any (``faces/limits.py``).
+    """
     if form.get("grant_type") != "client_credentials":
         if "grant_type" not in form:
             return oauth_error(400, "invalid_request", "grant_type is required")
@@ -62,9 +76,21 @@ def issue_token(
     client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
     if not client_id or not secret:
         return oauth_error(401, "invalid_client", "client authentication failed", bool(basic))
-    with UnitOfWork(request.app.state.engine, readonly=True) as uow:
-        client = tenants.authenticate_client(uow, client_id, secret)
-    if client is None:
+    engine = request.app.state.engine
+    # Inside a runtime call the runtime settles the budgets, after its own unit has ended.
+    settle = attempts is None
+    attempts = limits.for_request(request) if attempts is None else attempts
+    try:
+        with UnitOfWork(engine, readonly=True) as uow:
+            uow.attempts = attempts
+            client = tenants.authenticate_client(uow, client_id, secret)
+    except TooManyAttempts as exc:
+        return too_many(exc)
+    finally:
+        if settle:
+            limits.settle(attempts, engine)  # a failed secret counts against the budget
+    if client is None or not tenants.may_take_bearer_token(client):
+        # An RM client's secret is refused here like a wrong one: it signs its calls at /rm.
         return oauth_error(401, "invalid_client", "client authentication failed", bool(basic))
     granted = parse_scopes(client["scopes"])
     if "scope" in form:
@@ -84,13 +110,19 @@ def issue_token(
         audience,
         int(utcnow().timestamp()) + ttl,
     )
-    token = tokens.issue(request.app.state.signing_key, claims)
+    token = authority(request).issue(claims)
     return int(client["tenant_id"]), {
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": ttl,
         "scope": " ".join(sorted(granted)),
     }
+
+
+def authority(request: Request) -> tokens.Authority:
+    """This process's token authority (``services/tokens.py``), set up by the app's startup."""
+    value: tokens.Authority = request.app.state.tokens
+    return value
 
 
 def parse_form(body: bytes) -> dict[str, str] | None:

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from voucherd.domain.errors import ConcurrentModification, ValidationFailed, VoucherdError
-from voucherd.faces import metrics
+from voucherd.faces import limits, metrics
 from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable, classify, refuse
 from voucherd.faces.request_ids import request_id
 from voucherd.services import idempotency
@@ -170,8 +170,10 @@ def execute(plan: Call[C, T], inbound: Inbound) -> Response:
     state = inbound.request.app.state
     engine: Engine = state.engine
     claim: idempotency.Claim | None = None
+    attempts = limits.for_request(inbound.request)
     try:
         with UnitOfWork(engine, readonly=not plan.write) as uow:
+            uow.attempts = attempts
             caller = plan.authenticate(inbound, uow)
             # None: an anonymous operation (a token or PIN exchange), which keeps no key.
             actor = actor_of(caller) if caller is not None else None
@@ -204,6 +206,7 @@ def execute(plan: Call[C, T], inbound: Inbound) -> Response:
             _store_refusal(engine, claim, response)
         return response
     finally:
+        limits.settle(attempts, engine)  # failures count although the unit rolled back
         metrics.observe_pool(engine)
 
 

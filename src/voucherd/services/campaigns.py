@@ -16,7 +16,7 @@ from voucherd.domain import codes, errors
 from voucherd.domain import vouchers as rules
 from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
-from voucherd.services import secrets
+from voucherd.services import code_policy, secrets
 from voucherd.services import vouchers as voucher_service
 from voucherd.services.changes import VoucherRef, record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -54,10 +54,13 @@ def create(
     code_spec: codes.CodeSpec | None = None,
     key: str | None = None,
     activate_on_create: bool = False,
+    pin_protected: bool = False,
 ) -> repo.Row:
-    """Raises: ValidationFailed, DuplicateId (key taken)."""
+    """Raises: ValidationFailed, DuplicateId (key taken), CodeSpaceTooSmall (under 40 bits
+    of entropy and not ``pin_protected``: printed stock whose PIN carries the entropy)."""
     validate(template)
     spec = code_spec or codes.CodeSpec()
+    spec.ensure_entropy(pin_protected)
     key = key or "cmp_" + secrets.random_id(16, "0123456789abcdefghijklmnopqrstuvwxyz")
     if repo.find_campaign(uow.conn, actor.tenant_id, key=key) is not None:
         raise errors.DuplicateId("a campaign with this key exists", field="key")
@@ -80,6 +83,7 @@ def create(
                 code_pattern=spec.pattern,
                 code_check_char=spec.check_char,
                 activate_on_create=activate_on_create,
+                pin_protected=pin_protected,
                 created_at=uow.now,
                 **values,
             )
@@ -94,8 +98,9 @@ def create(
         operation="create",
         subject="campaign",
         subject_id=key,
-        after={"name": name, "kind": template.kind.value},
+        after={"name": name, "kind": template.kind.value, "pin_protected": pin_protected},
     )
+    code_policy.forget(actor.tenant_id)
     return row
 
 

@@ -23,6 +23,8 @@ from typing import Any, TypeAlias
 from voucherd.db import repositories as repo
 from voucherd.domain import codes, errors
 from voucherd.domain.vouchers import Change
+from voucherd.services import code_policy
+from voucherd.services.attempts import Budget
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 
@@ -33,23 +35,50 @@ class VoucherRef:
     id: int | None = None
     public_id: str | None = None
     code: str | None = None
+    # The public id is a bearer key that a caller could guess (Spaaza's ``voucher_key``): a
+    # lookup by it spends the guess budget as a lookup by code does.
+    bearer: bool = False
 
     def __repr__(self) -> str:
         shown = codes.mask(self.code) if self.code else None
         return f"VoucherRef(id={self.id!r}, public_id={self.public_id!r}, code={shown!r})"
 
 
-def find(uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, for_update: bool = False) -> repo.Row:
-    """Raises: NotFound (also for another tenant's voucher, or a deleted one)."""
+def find(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    for_update: bool = False,
+    count_miss: bool = True,
+) -> repo.Row:
+    """Raises: NotFound (also for another tenant's voucher, or a deleted one).
+
+    A lookup by code is a guess until it finds something: it is refused once the caller's
+    guess budget is spent (TooManyAttempts), and a miss counts against that budget (unless
+    ``count_miss`` is false: the caller decides later whether it was a miss).
+    """
+    code = None
+    guessed = ref.code is not None or ref.bearer
+    if guessed:
+        uow.attempts.guard(Budget.GUESS)
+    if ref.code is not None:
+        code = codes.normalize(ref.code)
+        if code_policy.refuted(uow, actor.tenant_id, code):  # a wrong check character
+            if count_miss:
+                uow.attempts.failed(Budget.GUESS)
+            raise errors.NotFound("voucher", ref)
     row = repo.find_voucher(
         uow.conn,
         actor.tenant_id,
         id=ref.id,
         public_id=ref.public_id,
-        code=codes.normalize(ref.code) if ref.code is not None else None,
+        code=code,
         for_update=for_update,
     )
     if row is None:
+        if guessed and count_miss:
+            uow.attempts.failed(Budget.GUESS)
         raise errors.NotFound("voucher", ref)
     return row
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from voucherd.db import repositories as repo
 from voucherd.db.tables import events, ledger_entries
 from voucherd.domain import errors
+from voucherd.services.attempts import Budget
 from voucherd.services.changes import VoucherRef, find
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -26,9 +27,14 @@ def search(uow: UnitOfWork, actor: Actor, text: str) -> repo.Row:
     if not text or len(text) > MAX_QUERY:
         raise errors.NotFound("voucher")
     try:
-        return find(uow, actor, VoucherRef(code=text))
+        return find(uow, actor, VoucherRef(code=text), count_miss=False)
     except errors.NotFound:
+        pass
+    try:
         return find(uow, actor, VoucherRef(public_id=text))
+    except errors.NotFound:
+        uow.attempts.failed(Budget.GUESS)  # neither a code nor an id: a miss by code
+        raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ status; the creation event names the first). The definitions are in docs/decisio
   ``expire`` or an ``end``), by the period of that moment.
 - **aging as of T**: the liability as of T, by days from the voucher's issue to T.
 - **redemptions**: charges (and the refunds of charges) by period and currency.
+- **flow**: value issued (issue and recharge entries) and redeemed (charges) by period and
+  currency; transfers between vouchers are neither.
 """
 
 from __future__ import annotations
@@ -434,6 +436,99 @@ def redemptions_report(uow: UnitOfWork, actor: Actor, params: Params) -> list[Re
     ]
 
 
+# ---------------------------------------------------------------------------------------------
+# Flow: value issued and redeemed per period (the dashboard's charts)
+
+ISSUING: Final = ("issue", "recharge")
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    period: str
+    currency: str
+    issued: int  # value put on vouchers: issue and recharge entries (positive)
+    redeemed: int  # value taken by charges (positive)
+    refunded: int  # value put back by refunds of charges (positive)
+
+
+def _flow_totals() -> tuple[Any, Any, Any]:
+    """The issued, redeemed and refunded sums of the selected entries."""
+    kind = ledger_entries.c.kind
+    amount = ledger_entries.c.amount
+
+    def total(condition: ColumnElement[bool], sign: int) -> Any:
+        return func.coalesce(func.sum(case((condition, amount * sign), else_=0)), 0)
+
+    return total(kind.in_(ISSUING), 1), total(kind == "charge", -1), total(kind == "refund", 1)
+
+
+def _flow_where(tenant_id: int | None, params: Params) -> list[ColumnElement[bool]]:
+    return [
+        *_tenant(ledger_entries.c.tenant_id, tenant_id),
+        ledger_entries.c.currency.is_not(None),
+        ledger_entries.c.kind.in_((*ISSUING, "charge", "refund")),
+        *_within(ledger_entries.c.created_at, params),
+    ]
+
+
+def flow_report(uow: UnitOfWork, actor: Actor, params: Params) -> list[FlowRow]:
+    """Value issued and redeemed by period and currency, from the ledger (periods with no
+    entry are left out)."""
+    label = _period_label(uow.conn, ledger_entries.c.created_at, params.period).label("period")
+    query = (
+        select(label, ledger_entries.c.currency, *_flow_totals())
+        .where(*_flow_where(actor.tenant_id, params))
+        .group_by(label, ledger_entries.c.currency)
+        .order_by(label, ledger_entries.c.currency)
+    )
+    return [
+        FlowRow(str(p), str(c), int(i), int(r), int(f)) for p, c, i, r, f in uow.conn.execute(query)
+    ]
+
+
+def flow_net_by_tenant(conn: Connection) -> dict[tuple[int, str], int]:
+    """issued - redeemed + refunded over all time per (tenant, currency), every tenant in one
+    statement: what ``verify`` compares with the balances (plus transfers)."""
+    issued, redeemed, refunded = _flow_totals()
+    query = (
+        select(ledger_entries.c.tenant_id, ledger_entries.c.currency, issued, redeemed, refunded)
+        .where(*_flow_where(None, Params()))
+        .group_by(ledger_entries.c.tenant_id, ledger_entries.c.currency)
+    )
+    return {(int(t), str(c)): int(i) - int(r) + int(f) for t, c, i, r, f in conn.execute(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class DailySeries:
+    """One currency's flow for each of the last ``len(days)`` days (UTC), oldest first,
+    days without entries as zeros."""
+
+    currency: str
+    days: list[date]
+    issued: list[int]
+    redeemed: list[int]
+
+
+def daily_flow(uow: UnitOfWork, actor: Actor, days: int) -> list[DailySeries]:
+    """The flow of the last ``days`` days including today, per currency (in order)."""
+    today = uow.now.astimezone(UTC).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time(), UTC)
+    rows = flow_report(uow, actor, Params(since=since, period=Period.DAY))
+    span = [first + timedelta(days=n) for n in range(days)]
+    index = {day.isoformat(): n for n, day in enumerate(span)}
+    series: dict[str, DailySeries] = {}
+    for row in rows:
+        if row.period not in index:
+            continue
+        one = series.setdefault(
+            row.currency, DailySeries(row.currency, span, [0] * days, [0] * days)
+        )
+        one.issued[index[row.period]] += row.issued
+        one.redeemed[index[row.period]] += row.redeemed
+    return [series[c] for c in sorted(series)]
+
+
 Report = Callable[[UnitOfWork, Actor, Params], list[Any]]
 REPORTS: Final[dict[str, tuple[Report, tuple[str, ...]]]] = {
     "liability": (liability_report, ("currency", "campaign_id", "amount", "vouchers")),
@@ -443,6 +538,7 @@ REPORTS: Final[dict[str, tuple[Report, tuple[str, ...]]]] = {
         redemptions_report,
         ("period", "currency", "charged", "charges", "refunded", "net"),
     ),
+    "flow": (flow_report, ("period", "currency", "issued", "redeemed", "refunded")),
 }
 """Every report by name, with its columns in order (the CSV header)."""
 

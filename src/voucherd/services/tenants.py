@@ -13,6 +13,7 @@ from voucherd.db.tables import clients, tenants
 from voucherd.domain import errors
 from voucherd.domain.scopes import Scope
 from voucherd.services import secrets
+from voucherd.services.attempts import Budget
 from voucherd.services.changes import record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -103,7 +104,19 @@ def create_client(
 
 
 def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> repo.Row | None:
-    """The client row if the secret matches and the client is not revoked."""
+    """The client row if the secret matches and the client is not revoked.
+
+    A failure counts against the caller's authentication budget (and the client id's);
+    raises TooManyAttempts (from the request's budgets) once it is spent.
+    """
+    uow.attempts.guard(Budget.AUTH, "client:" + client_id)
+    row = _authenticated(uow, client_id, secret)
+    if row is None:
+        uow.attempts.failed(Budget.AUTH, "client:" + client_id)
+    return row
+
+
+def _authenticated(uow: UnitOfWork, client_id: str, secret: str) -> repo.Row | None:
     if "\x00" in client_id:  # no such id can exist; do not send it to the database
         row = None
     else:
@@ -114,15 +127,32 @@ def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> repo.Ro
     return row if secrets.verify_client_secret(row["secret_hash"], secret) else None
 
 
-def revoke_client(uow: UnitOfWork, client_id: str) -> None:
-    """Raises: NotFound."""
+# Client kinds whose id and secret alone are the credential, so they may take bearer tokens at
+# the native and JTL token endpoints (docs/decisions.md, "Cross-face reach"). An RM client
+# (kind ``rm``) signs every call with its RSA key as well: its secret alone must not buy a
+# bearer token that skips the signature, so it gets tokens at ``/rm/v1/token`` only.
+BEARER_KINDS = frozenset({"native", "jtl"})
+
+
+def may_take_bearer_token(client: repo.Row) -> bool:
+    return str(client["kind"]) in BEARER_KINDS
+
+
+def may_authorise_apps(client: repo.Row) -> bool:
+    """Whether a client may let a third-party app (a Shopee partner) manage the tenant's
+    vouchers: a bearer client that may manage them itself."""
+    return may_take_bearer_token(client) and Scope.MANAGE.value in str(client["scopes"]).split()
+
+
+def revoke_client(uow: UnitOfWork, client_id: str, *, by: Actor | None = None) -> None:
+    """Revoke a client; ``by`` (a staff user) may only revoke its own tenant's. Raises: NotFound."""
     row = find_client(uow, client_id)
-    if row is None:
+    if row is None or (by is not None and row["tenant_id"] != by.tenant_id):
         raise errors.NotFound("client", client_id)
     uow.conn.execute(update(clients).where(clients.c.id == client_id).values(revoked_at=uow.now))
     record_event(
         uow,
-        Actor(row["tenant_id"], "cli"),
+        by or Actor(row["tenant_id"], "cli"),
         operation="revoke",
         subject="client",
         subject_id=client_id,
@@ -131,6 +161,16 @@ def revoke_client(uow: UnitOfWork, client_id: str) -> None:
 
 def find_client(uow: UnitOfWork, client_id: str) -> repo.Row | None:
     return uow.conn.execute(select(clients).where(clients.c.id == client_id)).mappings().first()
+
+
+def list_clients(uow: UnitOfWork, tenant_id: int, kind: str | None = None) -> list[repo.Row]:
+    """A tenant's clients (without their secret hashes), newest first."""
+    query = select(*(c for c in clients.c if c.name != "secret_hash")).where(
+        clients.c.tenant_id == tenant_id
+    )
+    if kind is not None:
+        query = query.where(clients.c.kind == kind)
+    return list(uow.conn.execute(query.order_by(clients.c.created_at.desc())).mappings())
 
 
 def list_tenants(uow: UnitOfWork) -> list[repo.Row]:

@@ -1,51 +1,39 @@
-"""Stateless signed access tokens: any worker on the same database can verify them.
+"""Access tokens: standard JWTs (HS256) naming their signing key in the ``kid`` header.
 
-Format: ``vd1.<base64url JSON claims>.<base64url HMAC-SHA256>``. Claims: tenant ``t``, client
-``c``, scopes ``s``, audience ``a`` (which API face issued it) and expiry ``e`` (unix seconds).
+Any worker on the same database verifies them: the signing keys are in ``signing_keys``
+(``services/keys.py``), sealed under the KEK. Claims: ``sub`` the client, ``tid`` its tenant,
+``scope`` (space-separated), ``aud`` which face issued it (``native``, ``jtl``, ``rm``), ``iat``,
+``exp`` and a unique ``jti``.
+
+Revocation bites within seconds: every process keeps the keys and the set of revoked clients
+in memory for at most ``CACHE_SECONDS`` and reads them again after that, so a ``client revoke``
+(or a revoked key) on any host is refused everywhere within that time plus one read. A token
+naming a key this process has not seen yet makes it read the keys at once (at most every
+``UNKNOWN_KID_PAUSE`` seconds, so made-up key ids cannot drive the database).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Final
 
-import orjson
+import jwt
 from sqlalchemy import Engine, select
 
-from voucherd.db import repositories as repo
-from voucherd.db.tables import instance_secrets
+from voucherd.db.tables import clients
 from voucherd.domain.scopes import Scope
+from voucherd.services import keys
+from voucherd.services.keys import SigningKey
 from voucherd.services.unit_of_work import utcnow
 
-PREFIX = "vd1"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def load_signing_key(engine: Engine, configured: str | None) -> bytes:
-    """The configured key, or the instance's generated one (created once, race-safe)."""
-    if configured:
-        return hashlib.sha256(configured.encode()).digest()
-    with engine.begin() as conn:
-        conn.execute(
-            repo.insert_ignore(conn, instance_secrets).values(
-                name="token_key", value=secrets.token_hex(32), created_at=utcnow()
-            )
-        )
-        value = conn.execute(
-            select(instance_secrets.c.value).where(instance_secrets.c.name == "token_key")
-        ).scalar_one()
-    return bytes.fromhex(value)
+ISSUER: Final = "voucherd"
+CACHE_SECONDS: Final = 1.0
+UNKNOWN_KID_PAUSE: Final = 0.25
+_REQUIRED: Final = ["exp", "iat", "aud", "sub", "tid", "iss"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,51 +43,153 @@ class Claims:
     scopes: frozenset[Scope]
     audience: str
     expires_at: int
-
-
-def issue(key: bytes, claims: Claims) -> str:
-    payload = _b64(
-        orjson.dumps(
-            {
-                "t": claims.tenant_id,
-                "c": claims.client_id,
-                "s": " ".join(sorted(claims.scopes)),
-                "a": claims.audience,
-                "e": claims.expires_at,
-            }
-        )
-    )
-    signature = _b64(hmac.new(key, f"{PREFIX}.{payload}".encode(), hashlib.sha256).digest())
-    return f"{PREFIX}.{payload}.{signature}"
+    issued_at: int = 0
+    token_id: str = field(default="")
 
 
 class TokenInvalid(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason  # "malformed" | "signature" | "expired" | "audience"
+        self.reason = reason  # "malformed" | "signature" | "expired" | "audience" | "revoked"
 
 
-def verify(key: bytes, token: str, audience: str, now: datetime | None = None) -> Claims:
-    """Raises: TokenInvalid."""
-    parts = token.split(".")
-    if len(parts) != 3 or parts[0] != PREFIX:
-        raise TokenInvalid("malformed")
-    expected = hmac.new(key, f"{PREFIX}.{parts[1]}".encode(), hashlib.sha256).digest()
-    try:
-        given = _unb64(parts[2])
-        data = orjson.loads(_unb64(parts[1]))
-    except (ValueError, orjson.JSONDecodeError):
-        raise TokenInvalid("malformed") from None
-    if not hmac.compare_digest(expected, given):
-        raise TokenInvalid("signature")
-    if data.get("a") != audience:
-        raise TokenInvalid("audience")
-    if int(data["e"]) <= (now or utcnow()).timestamp():
-        raise TokenInvalid("expired")
-    return Claims(
-        tenant_id=int(data["t"]),
-        client_id=str(data["c"]),
-        scopes=frozenset(Scope(s) for s in str(data["s"]).split()),
-        audience=str(data["a"]),
-        expires_at=int(data["e"]),
-    )
+class NeedsRead(Exception):
+    """The cache is due for a database read, which the caller chose not to do on this thread."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    by_kid: dict[str, SigningKey]
+    newest: SigningKey | None
+    revoked_clients: frozenset[str]
+    read_at: float  # time.monotonic()
+
+
+_EMPTY = _Snapshot({}, None, frozenset(), float("-inf"))
+
+
+class Authority:
+    """Issues and verifies one process's tokens, with the cache described above."""
+
+    def __init__(self, engine: Engine, kek: bytes) -> None:
+        self.engine = engine
+        self.kek = kek
+        self._snapshot = _EMPTY
+        self._lock = threading.Lock()
+
+    # --- the cache ------------------------------------------------------------------------
+
+    def read(self) -> None:
+        """Read keys and revoked clients from the database (one connection, two queries)."""
+        # A reader (DEFERRED on SQLite): it may run while this request's own unit of work
+        # holds the write lock, and must not wait for it.
+        with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            found = keys.load(conn, self.kek)
+            revoked = frozenset(
+                str(cid)
+                for cid in conn.execute(
+                    select(clients.c.id).where(clients.c.revoked_at.is_not(None))
+                )
+                .scalars()
+                .all()
+            )
+        newest = next((k for k in found if k.revoked_at is None), None)
+        self._snapshot = _Snapshot({k.kid: k for k in found}, newest, revoked, time.monotonic())
+
+    def _current(self, io: bool) -> _Snapshot:
+        snapshot = self._snapshot
+        if time.monotonic() - snapshot.read_at <= CACHE_SECONDS:
+            return snapshot
+        if not io:
+            raise NeedsRead
+        with self._lock:  # one thread reads; the others wait for its result
+            if time.monotonic() - self._snapshot.read_at > CACHE_SECONDS:
+                self.read()
+            return self._snapshot
+
+    def _key(self, kid: str, io: bool) -> SigningKey | None:
+        snapshot = self._current(io)
+        key = snapshot.by_kid.get(kid)
+        if key is None and time.monotonic() - snapshot.read_at > UNKNOWN_KID_PAUSE:
+            if not io:
+                raise NeedsRead
+            with self._lock:
+                if time.monotonic() - self._snapshot.read_at > UNKNOWN_KID_PAUSE:
+                    self.read()
+            key = self._snapshot.by_kid.get(kid)
+        return key
+
+    def is_revoked(self, client_id: str, io: bool = True) -> bool:
+        return client_id in self._current(io).revoked_clients
+
+    # --- tokens ---------------------------------------------------------------------------
+
+    def issue(self, claims: Claims) -> str:
+        newest = self._current(io=True).newest
+        if newest is None:
+            keys.ensure(self.engine, self.kek)
+            with self._lock:
+                self.read()
+            newest = self._snapshot.newest
+            assert newest is not None
+        now = int(utcnow().timestamp())
+        payload: dict[str, Any] = {
+            "iss": ISSUER,
+            "sub": claims.client_id,
+            "aud": claims.audience,
+            "tid": claims.tenant_id,
+            "scope": " ".join(sorted(claims.scopes)),
+            "iat": claims.issued_at or now,
+            "exp": claims.expires_at,
+            "jti": claims.token_id or secrets.token_urlsafe(12),
+        }
+        return jwt.encode(
+            payload, newest.secret, algorithm=keys.ALGORITHM, headers={"kid": newest.kid}
+        )
+
+    def verify(
+        self, token: str, audience: str, now: datetime | None = None, *, io: bool = True
+    ) -> Claims:
+        """Raises: TokenInvalid; NeedsRead when ``io`` is false and the cache is due."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise TokenInvalid("malformed") from None
+        kid = header.get("kid")
+        if not isinstance(kid, str) or header.get("alg") != keys.ALGORITHM:
+            raise TokenInvalid("malformed")
+        key = self._key(kid, io)
+        if key is None or key.revoked_at is not None:
+            raise TokenInvalid("signature")
+        try:
+            data = jwt.decode(
+                token,
+                key.secret,
+                algorithms=[keys.ALGORITHM],
+                audience=audience,
+                issuer=ISSUER,
+                options={"verify_exp": False, "verify_iat": False, "require": _REQUIRED},
+            )
+        except jwt.InvalidAudienceError:
+            raise TokenInvalid("audience") from None
+        except jwt.InvalidSignatureError:
+            raise TokenInvalid("signature") from None
+        except jwt.InvalidTokenError:
+            raise TokenInvalid("malformed") from None
+        try:
+            claims = Claims(
+                tenant_id=int(data["tid"]),
+                client_id=str(data["sub"]),
+                scopes=frozenset(Scope(s) for s in str(data.get("scope", "")).split()),
+                audience=audience,
+                expires_at=int(data["exp"]),
+                issued_at=int(data["iat"]),
+                token_id=str(data.get("jti", "")),
+            )
+        except (TypeError, ValueError):
+            raise TokenInvalid("malformed") from None
+        if claims.expires_at <= (now or utcnow()).timestamp():
+            raise TokenInvalid("expired")
+        if self.is_revoked(claims.client_id, io):
+            raise TokenInvalid("revoked")
+        return claims

@@ -9,6 +9,8 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from voucherd.services.attempts import NO_LIMITS, Attempts
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -29,7 +31,12 @@ class UnitOfWork:
     On SQLite a writing unit takes the write lock at BEGIN (see ``db/engine.py``); a
     ``readonly`` unit does not, so lookups never queue behind writers. On PostgreSQL a
     ``readonly`` unit runs without a transaction (autocommit): use it only for reads.
+
+    ``attempts`` is the request's budgets of failed attempts (``services/attempts.py``); the
+    request runtime sets it, elsewhere no budget applies.
     """
+
+    attempts: Attempts = NO_LIMITS
 
     def __init__(
         self, engine: Engine, *, readonly: bool = False, clock: Callable[[], datetime] = utcnow

@@ -13,7 +13,7 @@ from voucherd.domain import vouchers as rules
 from voucherd.domain.money import normalize_currency
 from voucherd.domain.policies import NONE, Policies
 from voucherd.domain.vouchers import LedgerKind, ValueKind
-from voucherd.services import secrets, vouchers
+from voucherd.services import pin_lockouts, vouchers
 from voucherd.services.changes import Applied, Guard, VoucherRef, apply, find, locked, record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -26,10 +26,9 @@ class Charged:
     entry: repo.Row
 
 
-def _check_pin(row: repo.Row, pin: str | None, require_pin: bool) -> None:
-    checked = row["pin_hash"] is not None and (require_pin or pin is not None)
-    if checked and not secrets.verify_pin(row["pin_hash"], pin):
-        raise errors.InvalidPin("the PIN is wrong")
+def _check_pin(uow: UnitOfWork, row: repo.Row, pin: str | None, require_pin: bool) -> None:
+    if row["pin_hash"] is not None and (require_pin or pin is not None):
+        pin_lockouts.verify(uow, row, pin)
 
 
 def _currency(currency: str | None) -> str | None:
@@ -70,7 +69,7 @@ def charge(
     """
     currency = _currency(currency)
     row = locked(uow, actor, ref, guard=guard)
-    _check_pin(row, pin, require_pin)
+    _check_pin(uow, row, pin, require_pin)
     if claim and customer_id is not None and row["holder_id"] != customer_id:
         if repo.find_customer(uow.conn, actor.tenant_id, id=customer_id) is None:
             raise errors.NotFound("customer", customer_id)
@@ -143,7 +142,7 @@ def reserve(
     """
     currency = _currency(currency)
     row = find(uow, actor, ref, for_update=True)
-    _check_pin(row, pin, require_pin)
+    _check_pin(uow, row, pin, require_pin)
     state = repo.voucher_state(row)
     reservation = repo.insert_reservation(
         uow.conn,
@@ -310,6 +309,7 @@ def recharge(
     amount: int,
     currency: str | None,
     order_number: str | None = None,
+    reason: str | None = None,
 ) -> Charged:
     """Add value to a stored-value voucher.
 
@@ -318,7 +318,9 @@ def recharge(
     currency = _currency(currency)
     row = find(uow, actor, ref, for_update=True)
     change = rules.recharge(repo.voucher_state(row), amount=amount, currency=currency, now=uow.now)
-    applied: Applied = apply(uow, actor, row, change, ledger={"order_number": order_number})
+    applied: Applied = apply(
+        uow, actor, row, change, reason=reason, ledger={"order_number": order_number}
+    )
     assert applied.entry is not None
     return Charged(applied.voucher, applied.entry)
 

@@ -10,9 +10,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, column, func, inspect, select, text
+from sqlalchemy import table as sql_table
 
-from voucherd.db.tables import vouchers
+from voucherd.db import sealed
+from voucherd.db.tables import ledger_entries, vouchers
 from voucherd.services import reports
 
 # The report queries are checked as of a moment after every recorded one (tests and imports
@@ -97,7 +99,7 @@ CHECKS: dict[str, tuple[str, str]] = {
 class CheckResult:
     name: str
     description: str
-    violations: list[int] = field(default_factory=list)
+    violations: list[int | str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -115,9 +117,41 @@ def run(conn: Connection, *, sample: int = 20) -> tuple[int, int, list[CheckResu
         # The queries are the fixed CHECKS above; only the integer limit is formatted in.
         statement = text(f"SELECT * FROM ({query}) q LIMIT {int(sample) + 1}")  # noqa: S608
         rows = conn.execute(statement).all()
-        results.append(CheckResult(name, description, [int(r[0]) for r in rows]))
+        results.append(CheckResult(name, description, [int(r[0]) for r in rows]))  # ids
     results.append(_reports_match_balances(conn, sample))
+    results.append(_flow_matches_balances(conn, sample))
+    results.append(_secrets_decrypt(conn, sample))
     return count, entries, results
+
+
+def _secrets_decrypt(conn: Connection, sample: int) -> CheckResult:
+    """Every sealed secret opens under this instance's key-encryption key (``db/sealed.py``).
+
+    A violation names the secret's place (``table.column:key``), never the secret; a value
+    stored in plain text is one too."""
+    bad: list[int | str] = []
+    present = set(inspect(conn).get_table_names())
+    try:
+        kek = sealed.kek_of(conn)
+    except (sealed.KeyMissing, OSError):
+        kek = None
+    for table_name, key_name, column_name in sealed.COLUMNS:
+        if table_name not in present:
+            continue
+        table = sql_table(table_name, column(key_name), column(column_name))
+        for key, value in conn.execute(select(table.c[key_name], table.c[column_name])):
+            where = sealed.place(table_name, column_name, key)
+            try:
+                if kek is None:
+                    raise sealed.Undecryptable(where)
+                sealed.unseal(kek, str(value), where)
+            except sealed.Undecryptable:
+                bad.append(where)
+    return CheckResult(
+        "secrets_decrypt",
+        "every stored secret is sealed and opens with the key-encryption key",
+        bad[: sample + 1],
+    )
 
 
 def _reports_match_balances(conn: Connection, sample: int) -> CheckResult:
@@ -146,5 +180,39 @@ def _reports_match_balances(conn: Connection, sample: int) -> CheckResult:
     return CheckResult(
         "reports_match_balances",
         "the liability and aging reports equal the balances of the vouchers still owed",
-        bad,
+        list(bad),
+    )
+
+
+def _flow_matches_balances(conn: Connection, sample: int) -> CheckResult:
+    """The flow report's sums (what the dashboard charts) against the balances.
+
+    Per tenant and currency, over all time: issued - redeemed + refunded, plus the transfers
+    the report leaves out, equals the sum of every voucher's balance. Violations are tenant ids.
+    """
+    balances: dict[tuple[int, str], int] = defaultdict(int)
+    query = (
+        select(vouchers.c.tenant_id, vouchers.c.currency, func.sum(vouchers.c.balance))
+        .where(vouchers.c.currency.is_not(None))
+        .group_by(vouchers.c.tenant_id, vouchers.c.currency)
+    )
+    for tenant_id, currency, amount in conn.execute(query):
+        balances[(int(tenant_id), str(currency))] += int(amount or 0)
+    moved = defaultdict(int, reports.flow_net_by_tenant(conn))
+    transfers = (
+        select(
+            ledger_entries.c.tenant_id, ledger_entries.c.currency, func.sum(ledger_entries.c.amount)
+        )
+        .where(ledger_entries.c.kind == "transfer", ledger_entries.c.currency.is_not(None))
+        .group_by(ledger_entries.c.tenant_id, ledger_entries.c.currency)
+    )
+    for tenant_id, currency, amount in conn.execute(transfers):
+        moved[(int(tenant_id), str(currency))] += int(amount or 0)
+    bad = sorted(
+        {t for t, c in {*balances, *moved} if moved.get((t, c), 0) != balances.get((t, c), 0)}
+    )[: sample + 1]
+    return CheckResult(
+        "flow_matches_balances",
+        "value issued - redeemed + refunded (+ transfers) equals the sum of the balances",
+        list[int | str](bad),
     )

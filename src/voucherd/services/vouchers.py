@@ -16,7 +16,7 @@ from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.domain.money import MAX_MINOR_UNITS, normalize_currency
 from voucherd.domain.policies import NONE, Policies
 from voucherd.domain.vouchers import LedgerKind, ValidityUnit, ValueKind
-from voucherd.services import secrets
+from voucherd.services import pin_lockouts, secrets
 from voucherd.services.changes import (
     Applied,
     Guard,
@@ -374,6 +374,24 @@ def end(
     return _state_op(uow, actor, ref, lambda v: rules.end(v, uow.now, policies), reason, guard)
 
 
+def extend(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    ends_at: datetime,
+    reason: str | None = None,
+    *,
+    guard: Guard | None = None,
+) -> repo.Row:
+    """Move the end of the validity window later; the event's operation is ``extend``.
+
+    Raises: NotFound, ValidationFailed, VoucherExpired, VoucherVoided, VoucherDeleted.
+    """
+    row = locked(uow, actor, ref, guard=guard)
+    change = rules.extend(repo.voucher_state(row), ends_at, uow.now)
+    return apply(uow, actor, row, change, reason=reason, operation="extend").voucher
+
+
 def expire(
     uow: UnitOfWork,
     actor: Actor,
@@ -420,8 +438,8 @@ def reinstate(
     Raises: NotFound, InvalidPin, VoucherNotVoided.
     """
     row = locked(uow, actor, ref, guard=guard)
-    if row["pin_hash"] is not None and not secrets.verify_pin(row["pin_hash"], pin):
-        raise errors.InvalidPin("the PIN is wrong")
+    if row["pin_hash"] is not None:
+        pin_lockouts.verify(uow, row, pin)
     change = rules.reinstate(repo.voucher_state(row))
     return apply(uow, actor, row, change, reason=reason, operation="reinstate").voucher
 

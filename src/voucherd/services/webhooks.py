@@ -31,6 +31,7 @@ from standardwebhooks import Webhook
 
 from voucherd.config import Settings
 from voucherd.db import repositories as repo
+from voucherd.db import sealed
 from voucherd.db.tables import deliveries, delivery_attempts, webhooks
 from voucherd.domain import errors
 from voucherd.services import outbox
@@ -108,7 +109,7 @@ def create(
                 tenant_id=actor.tenant_id,
                 url=url,
                 event_types=sorted(set(event_types)),
-                secret=secret,
+                secret="",  # sealed below: the seal names the row, whose id is known only now
                 description=description,
                 created_at=uow.now,
             )
@@ -117,7 +118,16 @@ def create(
         .mappings()
         .one()
     )
+    sealed_secret = sealed.seal(sealed.kek_of(uow.conn), secret, secret_place(int(row["id"])))
+    uow.conn.execute(
+        update(webhooks).where(webhooks.c.id == row["id"]).values(secret=sealed_secret)
+    )
     return Created(row, secret)
+
+
+def secret_place(webhook_id: int) -> str:
+    """Where a subscription's sealed secret belongs (``db/sealed.py``)."""
+    return f"webhooks.secret:{webhook_id}"
 
 
 def get(uow: UnitOfWork, actor: Actor, webhook_id: int) -> repo.Row:
@@ -228,6 +238,26 @@ def attempts(uow: UnitOfWork, tenant_id: int, delivery_ids: Sequence[int]) -> di
         .group_by(delivery_attempts.c.delivery_id)
     ).all()
     return {int(d): int(n) for d, n in rows}
+
+
+def recent_deliveries(
+    uow: UnitOfWork, actor: Actor, webhook_id: int, *, limit: int = 10
+) -> list[repo.Row]:
+    """The newest deliveries of one subscription, newest first (the dashboard's view).
+
+    Raises: NotFound.
+    """
+    get(uow, actor, webhook_id)
+    query = (
+        select(deliveries)
+        .where(
+            deliveries.c.tenant_id == actor.tenant_id,
+            deliveries.c.subscriber == subscriber(webhook_id),
+        )
+        .order_by(deliveries.c.id.desc())
+        .limit(limit)
+    )
+    return list(uow.conn.execute(query).mappings())
 
 
 # --- outbox -> deliveries -------------------------------------------------------------------
@@ -403,13 +433,22 @@ def _deliver_one(engine: Engine, settings: Settings, tenant_id: int, delivery_id
             .first()
         )
         uow.commit()
+    secret = None
+    if hook is not None and hook["deleted_at"] is None:
+        try:
+            kek = sealed.kek_for(sealed.url_of(engine.url))
+            secret = sealed.unseal(kek, hook["secret"], secret_place(webhook_id))
+        except (sealed.Undecryptable, sealed.KeyMissing):
+            secret = None  # an attempt that fails, retried on schedule; verify names it
     if hook is None or hook["deleted_at"] is not None:
         outcome = Outcome(None, "subscription deleted")
+    elif secret is None:
+        outcome = Outcome(None, "the subscription's secret does not decrypt")
     else:
         outcome = post(
             delivery["url"],
             delivery["payload"],
-            hook["secret"],
+            secret,
             f"evt_{delivery['event_id']}",
             uow.clock(),
             settings.webhook_timeout_seconds,

@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd.domain import errors
-from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable
+from voucherd.faces.errors import ErrorTable, Internal, Refusal, TooManyAttempts, Unavailable
 from voucherd.faces.runtime import Face, Inbound
 from voucherd.services.idempotency import IdempotencyInFlight
 from voucherd.web import formats
@@ -93,11 +93,27 @@ TABLE: Final[ErrorTable] = {
     Internal: Refusal(
         500, "internal_error", "Something went wrong; it is logged with the request id."
     ),
+    TooManyAttempts: lambda exc: Refusal(
+        429,
+        "too_many_attempts",
+        f"Too many searches found nothing; retry in {exc.retry_after} seconds.",
+        headers=exc.headers,
+    ),
 }
 
 
 def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
+
+
+def _back(inbound: Inbound) -> str | None:
+    """Where a refused form came from: its action's path less the last step (the dashboard
+    sends no Referer), e.g. ``/dashboard/vouchers/X/charge`` -> ``/dashboard/vouchers/X``."""
+    path = inbound.request.url.path
+    if inbound.request.method != "POST" or not path.startswith(f"{PREFIX}/"):
+        return None
+    parent = path.rstrip("/").rsplit("/", 1)[0]
+    return parent if parent.startswith(f"{PREFIX}/") else None
 
 
 def render_error(refusal: Refusal, inbound: Inbound) -> Response:
@@ -109,6 +125,7 @@ def render_error(refusal: Refusal, inbound: Inbound) -> Response:
         refusal=refusal,
         request_id=inbound.request_id,
         fmt=formats.Formats.for_request(inbound.headers),
+        back=_back(inbound),
     )
     response.headers.update(refusal.headers)
     return response

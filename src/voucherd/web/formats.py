@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton
 from babel.numbers import format_currency, format_decimal
 
 from voucherd.domain.money import exponent
@@ -52,6 +52,10 @@ class Formats:
         if value is None:
             return ""
         return format_datetime(value, format="medium", tzinfo=UTC, locale=self.locale)
+
+    def day(self, value: date) -> str:
+        """A short day for a chart axis ("Nov 30", "30. Nov.")."""
+        return format_skeleton("MMMd", value, locale=self.locale)
 
     def number(self, value: int) -> str:
         return format_decimal(value, locale=self.locale)

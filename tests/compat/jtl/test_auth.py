@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from tests.compat.jtl.conftest import Jtl, connect, error, invalid, issue_pin
-from tests.conftest import Api, LiveServer, TenantFixture
+from tests.conftest import Api, LiveServer, TenantFixture, authority
 from voucherd.db.tables import clients
 from voucherd.dialects.jtl.cli import cli
 from voucherd.dialects.jtl.tables import jtl_client_types, jtl_connect_pins
@@ -114,10 +114,9 @@ def test_bearer_errors(live_server: LiveServer, tenant: TenantFixture) -> None:
         assert refused.status_code == 401
         assert refused.json() == error(401, "AUTH.TOKEN_INVALID", "The access token is invalid.")
     native.close()
-    key = tokens.load_signing_key(live_server.engine, "test-signing-key")
     past = int((datetime.now(UTC) - timedelta(seconds=5)).timestamp())
-    expired = tokens.issue(
-        key, tokens.Claims(tenant.id, pos.client_id, frozenset({Scope.READ}), "jtl", past)
+    expired = authority(live_server).issue(
+        tokens.Claims(tenant.id, pos.client_id, frozenset({Scope.READ}), "jtl", past)
     )
     stale = pos.get("/vouchers/X", headers={"Authorization": f"Bearer {expired}"})
     assert stale.status_code == 401

@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 import httpx
+import jwt
 from pydantic import SecretStr
 
 from tests.compat.jtl.conftest import Jtl, error, invalid
@@ -15,8 +16,6 @@ from tests.conftest import Api
 from voucherd.api.app import create_app
 from voucherd.config import Settings
 from voucherd.dialects.jtl.parse import MAX_DEPTH
-from voucherd.domain.scopes import ALL_SCOPES
-from voucherd.services import tokens
 from voucherd.services.unit_of_work import utcnow
 
 NOT_FOUND = error(404, "VOUCHER.NOT_FOUND", "The requested Voucher was not found.")
@@ -225,10 +224,10 @@ async def _while_down(requests: list[tuple[str, str, dict[str, Any]]]) -> list[h
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        claims = tokens.Claims(
-            1, "cl_x", frozenset(ALL_SCOPES), "jtl", int(utcnow().timestamp()) + 60
-        )
-        bearer = f"Bearer {tokens.issue(app.state.signing_key, claims)}"
+        # Well-formed, naming a key no process has read: checking it needs the database.
+        claims = {"sub": "cl_x", "tid": 1, "aud": "jtl", "exp": int(utcnow().timestamp()) + 60}
+        token = jwt.encode(claims, "k" * 32, algorithm="HS256", headers={"kid": "down"})
+        bearer = f"Bearer {token}"
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test/jtl") as http:
             return [

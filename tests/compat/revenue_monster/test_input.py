@@ -54,8 +54,10 @@ def test_qr_of_an_impossible_merchant_is_not_found(rm: RmClient, tenant: str) ->
     assert error_code(response) == "VOUCHER_NOT_FOUND"
 
 
-def test_qr_format_refused_in_rm_shape(rm: RmClient, merchant: RmMerchant) -> None:
-    response = rm.http.get(f"{rm.base}/qr/{merchant.tenant_id}/voucher/ABC?format=gif")
+def test_qr_format_refused_in_rm_shape(rm: RmClient, merchant: RmMerchant, engine: Engine) -> None:
+    batch = make_batch(engine, merchant.tenant_id)
+    url = rm.call("post", f"/v3/voucher-batch/{batch}/issue", {}).json()["item"]["qrUrl"]
+    response = rm.http.get(f"{url}&format=gif")
     assert response.status_code == 400 and error_code(response) == "VALIDATION_ERROR"
 
 

@@ -60,7 +60,7 @@ def test_issue_get_void_with_the_sdk(
     issued = sdk.voucher.issueVoucher(sdk.accessToken, key)
     assert issued["code"] == "SUCCESS"
     code = issued["item"]["code"]
-    assert issued["item"]["qrUrl"].endswith(f"/voucher/{code}")
+    assert f"/voucher/{code}?exp=" in issued["item"]["qrUrl"]  # signed, expiring
 
     got = sdk.voucher.getVoucherByCode(sdk.accessToken, code)
     assert got["item"]["code"] == code and got["item"]["amount"] == 1500

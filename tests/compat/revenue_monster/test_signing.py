@@ -17,7 +17,7 @@ from tests.compat.revenue_monster.conftest import (
     error_code,
     make_batch,
 )
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, authority
 from tests.ports import free_port
 from voucherd.db.tables import vouchers
 from voucherd.dialects.revenue_monster import signing
@@ -229,9 +229,8 @@ def test_expired_token(rm: RmClient, live_server: LiveServer) -> None:
     from voucherd.domain.scopes import ALL_SCOPES
     from voucherd.services import tokens
 
-    key = tokens.load_signing_key(live_server.engine, "test-signing-key")
-    expired = tokens.issue(
-        key,
+    key = authority(live_server)
+    expired = key.issue(
         tokens.Claims(
             rm.merchant.tenant_id, rm.merchant.client_id, ALL_SCOPES, "rm", int(time.time()) - 5
         ),
@@ -242,8 +241,7 @@ def test_expired_token(rm: RmClient, live_server: LiveServer) -> None:
     }
     response = rm.call("get", "/v3/voucher-batches", headers=headers)
     assert response.status_code == 401 and error_code(response) == "TOKEN_EXPIRED"
-    native = tokens.issue(
-        key,
+    native = key.issue(
         tokens.Claims(
             rm.merchant.tenant_id,
             rm.merchant.client_id,

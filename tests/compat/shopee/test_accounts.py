@@ -79,5 +79,7 @@ def test_partner_key_is_kept_for_hmac(engine: Engine) -> None:
             .mappings()
             .one()
         )
-        assert row["partner_key"] == partner.partner_key
+        # Kept for the HMAC, sealed under the key-encryption key (issue 10).
+        assert row["partner_key"] != partner.partner_key
+        assert accounts.partner_key(uow, row) == partner.partner_key
         assert 1_000_000 <= partner.partner_id <= 9_999_999

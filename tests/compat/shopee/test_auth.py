@@ -20,7 +20,7 @@ from tests.compat.shopee.conftest import (
     make_shop,
     pyshopee,
 )
-from tests.conftest import LiveServer, make_tenant
+from tests.conftest import TEST_SECRET_KEY, LiveServer, make_tenant
 from voucherd.dialects.shopee import signing
 from voucherd.dialects.shopee.cli import cli as shopee_cli
 
@@ -202,6 +202,7 @@ def test_cli_is_mounted_under_voucherd_shopee(live_server: LiveServer) -> None:
         **os.environ,
         "VOUCHERD_DIALECTS": "shopee",
         "VOUCHERD_DATABASE_URL": live_server.settings.database_url,
+        "VOUCHERD_SECRET_KEY": TEST_SECRET_KEY,  # the partner key is sealed under the server's
     }
     done = subprocess.run(
         [

@@ -53,6 +53,7 @@ async def create_campaign(
             template=NewVoucher(**body.template.model_dump()),
             code_spec=codes.CodeSpec(**body.codes.model_dump()),
             activate_on_create=body.activate_on_create,
+            pin_protected=body.pin_protected,
         )
         return CampaignRead.of(row)
 

@@ -19,7 +19,7 @@ from voucherd.services import reports
 from voucherd.services.unit_of_work import Actor
 
 router = APIRouter(prefix="/v1", tags=["Reports"])
-ReportName = Literal["liability", "aging", "breakage", "redemptions"]
+ReportName = Literal["liability", "aging", "breakage", "redemptions", "flow"]
 
 
 @router.get(
@@ -28,14 +28,14 @@ ReportName = Literal["liability", "aging", "breakage", "redemptions"]
         **ERRORS,
         200: {"content": {"application/json": {}, "text/csv": {}}, "description": "The report"},
     },
-    summary="Run a report (liability, aging, breakage, redemptions)",
+    summary="Run a report (liability, aging, breakage, redemptions, flow)",
 )
 async def get_report(
     request: Request,
     name: ReportName,
     as_of: Annotated[str | None, Query(description="liability, aging: date or date-time")] = None,
-    since: Annotated[str | None, Query(description="breakage, redemptions: from")] = None,
-    until: Annotated[str | None, Query(description="breakage, redemptions: to")] = None,
+    since: Annotated[str | None, Query(description="breakage, redemptions, flow: from")] = None,
+    until: Annotated[str | None, Query(description="breakage, redemptions, flow: to")] = None,
     period: Annotated[str | None, Query(description="day, month (default) or year")] = None,
     format: Annotated[Literal["json", "csv"] | None, Query()] = None,
     actor: Actor = scoped(Scope.READ_LISTS),

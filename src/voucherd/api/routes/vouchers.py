@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from voucherd.api import pagination
 from voucherd.api.deps import scoped
+from voucherd.api.errors import NATIVE, ApiError
 from voucherd.api.execute import run
 from voucherd.api.schemas import (
     ClaimRequest,
@@ -32,7 +33,8 @@ from voucherd.domain.inputs import INT64_MAX
 from voucherd.domain.scopes import Scope
 from voucherd.domain.vouchers import ValueKind
 from voucherd.faces.fields import ASCII_INT
-from voucherd.services import vouchers
+from voucherd.faces.runtime import as_caller, call
+from voucherd.services import qr, vouchers
 from voucherd.services.changes import VoucherRef
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -151,6 +153,45 @@ async def get_secret(
         return VoucherSecret(id=row["public_id"], code=row["code"])
 
     return await run(request, actor, op, readonly=True)
+
+
+@router.get(
+    "/vouchers/{voucher_id}/qr",
+    responses={
+        **ERRORS,
+        200: {
+            "content": {"image/png": {}, "image/svg+xml": {}},
+            "description": "The voucher's code as a QR image",
+        },
+        406: {"description": "Accept names neither image/png nor image/svg+xml"},
+    },
+    response_class=Response,
+    summary="A voucher's code as a QR image (PNG or SVG)",
+    description="PNG unless `?format=svg` (or `png`) or the Accept header asks for"
+    " `image/svg+xml`. The image shows the code, so it needs the `read-secrets` scope.",
+)
+async def get_qr(
+    request: Request,
+    voucher_id: str,
+    format: Annotated[str | None, Query(pattern="^(?i:png|svg)$")] = None,
+    actor: Actor = scoped(Scope.READ_SECRETS),
+) -> Response:
+    kind = qr.negotiate(format, request.headers.get("accept"))
+    if kind is None:
+        raise ApiError(406, "not_acceptable", "this endpoint answers image/png or image/svg+xml")
+
+    def op(uow: UnitOfWork) -> Response:
+        body, media = qr.image(vouchers.get(uow, actor, _ref(voucher_id))["code"], kind)
+        return Response(body, media_type=media, headers={"Cache-Control": "no-store"})
+
+    return await call(
+        NATIVE,
+        request,
+        lambda ctx: op(ctx.uow),
+        authenticate=as_caller(actor),
+        render=lambda response: response,
+        write=False,
+    )
 
 
 @router.patch(

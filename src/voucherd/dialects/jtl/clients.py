@@ -21,7 +21,8 @@ INVALID_PIN = ("pin", "valid_pin", "The pin is invalid, expired or already used.
 
 def _connect(ctx: Context[None]) -> dict[str, Any]:
     body = parse.body(ConnectRequest, ctx.inbound)
-    connected = pins.connect(ctx.uow, body.pin)
+    settings = ctx.inbound.request.app.state.settings
+    connected = pins.connect(ctx.uow, body.pin, max_failures=settings.jtl_pin_max_failures)
     if connected is None:
         raise Unprocessable(INVALID_PIN)
     at = render.timestamp(connected.connected_at)

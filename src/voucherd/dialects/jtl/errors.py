@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from voucherd.domain import errors
-from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable
+from voucherd.faces.errors import ErrorTable, Internal, Refusal, TooManyAttempts, Unavailable
 from voucherd.faces.runtime import Face, Inbound
 from voucherd.services.idempotency import IdempotencyInFlight, IdempotencyMismatch
 
@@ -206,6 +206,13 @@ TABLE: Final[ErrorTable] = {
         headers={"Retry-After": str(Unavailable.retry_after)},
     ),
     Internal: _plain(500, "SERVER_ERROR", "An internal error occurred."),
+    # Too many failed attempts (codes, PINs, secrets): faces/limits.py.
+    TooManyAttempts: lambda exc: Refusal(
+        429,
+        "REQUEST.TOO_MANY_ATTEMPTS",
+        "Too many failed attempts. Please try again later.",
+        headers=exc.headers,
+    ),
 }
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Final
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from voucherd.db.repositories import Row, insert_ignore
 from voucherd.dialects.jtl.tables import jtl_client_types, jtl_connect_pins
 from voucherd.domain import codes, errors
 from voucherd.domain.scopes import Scope
 from voucherd.services import tenants
+from voucherd.services.attempts import Budget
 from voucherd.services.changes import record_event
 from voucherd.services.secrets import random_id
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -44,6 +46,7 @@ def issue(
     *,
     name: str,
     client_type: str = "pos",
+    actor: str = "cli",
 ) -> IssuedPin:
     """Raises: NotFound (tenant), ValidationFailed (name, client_type)."""
     tenants.get_tenant(uow, tenant_id)
@@ -66,7 +69,7 @@ def issue(
     )
     record_event(
         uow,
-        Actor(tenant_id, "cli"),
+        Actor(tenant_id, actor),
         operation="issue",
         subject="jtl_pin",
         subject_id=codes.mask(pin),
@@ -83,9 +86,16 @@ class Connected:
     connected_at: datetime
 
 
-def connect(uow: UnitOfWork, pin: str) -> Connected | None:
-    """Exchange a live PIN for a new JTL client; None if the PIN is unknown, used or expired."""
+def connect(uow: UnitOfWork, pin: str, *, max_failures: int = 20) -> Connected | None:
+    """Exchange a live PIN for a new JTL client; None if the PIN is unknown, used or expired.
+
+    A wrong PIN spends the caller's PIN budget and counts against every live PIN: a PIN dies
+    after ``max_failures`` wrong ones while it was live, however many addresses guess (the
+    endpoint is anonymous, so a wrong PIN cannot be told apart by tenant). An attacker can
+    thus end the live PINs early; the operator issues new ones.
+    """
     table = jtl_connect_pins
+    uow.attempts.guard(Budget.PIN)
     row: Row | None = (
         uow.conn.execute(
             select(table)
@@ -93,6 +103,7 @@ def connect(uow: UnitOfWork, pin: str) -> Connected | None:
                 table.c.pin_hash == _hash(pin),
                 table.c.used_at.is_(None),
                 table.c.expires_at > uow.now,
+                table.c.failures < max_failures,
             )
             .limit(1)
         )
@@ -100,6 +111,8 @@ def connect(uow: UnitOfWork, pin: str) -> Connected | None:
         .first()
     )
     if row is None:
+        uow.attempts.failed(Budget.PIN)
+        uow.attempts.later(partial(_count_wrong_pin, now=uow.now))
         return None
     claimed = uow.conn.execute(
         update(table)
@@ -133,6 +146,17 @@ def connect(uow: UnitOfWork, pin: str) -> Connected | None:
         .values(client_id=client.client_id)
     )
     return Connected(client, row["name"], row["client_type"], uow.now)
+
+
+def _count_wrong_pin(engine: Engine, *, now: datetime) -> None:
+    """One more wrong PIN for every live PIN (after the refused request's rollback)."""
+    table = jtl_connect_pins
+    with engine.begin() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.used_at.is_(None), table.c.expires_at > now)
+            .values(failures=table.c.failures + 1)
+        )
 
 
 def record_client_type(uow: UnitOfWork, tenant_id: int, client_id: str, client_type: str) -> None:

@@ -50,3 +50,9 @@ jtl_client_types = Table(
     Column("last_seen_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "client_id", "client_type"),
 )
+
+# Wrong connect PINs while this PIN was live (issue 10): a PIN dies after
+# ``jtl_pin_max_failures`` of them (``pins.connect``).
+jtl_connect_pins.append_column(
+    Column("failures", Integer, nullable=False, default=0, server_default="0")
+)

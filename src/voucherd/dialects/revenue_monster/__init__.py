@@ -14,13 +14,14 @@ from starlette.responses import Response
 
 from voucherd.dialects.revenue_monster import callbacks, errors, routes, tables
 from voucherd.dialects.revenue_monster.cli import cli
+from voucherd.dialects.revenue_monster.credentials import CREDENTIALS
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.faces import guard
 from voucherd.services.worker import Parts
 
 PREFIX = "/rm"
 
-__all__ = ["PREFIX", "cli", "mount", "tables", "worker_parts"]
+__all__ = ["CREDENTIALS", "PREFIX", "cli", "mount", "tables", "worker_parts"]
 
 
 def mount(app: FastAPI) -> None:

@@ -19,7 +19,7 @@ from voucherd.dialects.revenue_monster.errors import OAuthError, RmError
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.dialects.revenue_monster.tables import rm_clients, rm_nonces, rm_refresh_tokens
 from voucherd.domain.scopes import parse_scopes
-from voucherd.faces.oauth import basic_credentials
+from voucherd.faces.oauth import authority, basic_credentials
 from voucherd.faces.runtime import Context, Inbound
 from voucherd.services import tenants, tokens
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -178,7 +178,7 @@ def issue_tokens(ctx: Context[TokenClient]) -> dict[str, Any] | OAuthError:
         int(uow.now.timestamp()) + ttl,
     )
     return {
-        "accessToken": tokens.issue(ctx.inbound.request.app.state.signing_key, claims),
+        "accessToken": authority(ctx.inbound.request).issue(claims),
         "tokenType": "Bearer",
         "expiresIn": ttl,
         "refreshToken": refresh_token,
@@ -244,7 +244,7 @@ def signed(inbound: Inbound, uow: UnitOfWork) -> Caller:
     state = request.app.state
     settings: RmSettings = state.rm_settings
     try:
-        claims = tokens.verify(state.signing_key, _bearer(request), AUDIENCE, now)
+        claims = authority(request).verify(_bearer(request), AUDIENCE, now)
     except tokens.TokenInvalid as exc:
         raise RmError("TOKEN_EXPIRED" if exc.reason == "expired" else "TOKEN_INVALID") from None
     timestamp = request.headers.get("x-timestamp")

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, and_, or_, select, update
 from voucherd.db import repositories as repo
 from voucherd.db.projections import rm_stored_status
 from voucherd.db.tables import deliveries
-from voucherd.dialects.revenue_monster import render, signing
+from voucherd.dialects.revenue_monster import merchants, render, signing
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.dialects.revenue_monster.tables import rm_merchants
 from voucherd.services import outbox
@@ -211,7 +211,7 @@ def _deliver_one(engine: Engine, settings: RmSettings, tenant_id: int, delivery_
     outcome = post(
         delivery["url"],
         delivery["payload"],
-        merchant["server_private_key_pem"],
+        merchants.private_key(engine.url, merchant),
         settings.callback_timeout_seconds,
         uow.clock(),
     )

@@ -7,13 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
-from voucherd.dialects.revenue_monster import auth, batches, merchants, signing
-from voucherd.dialects.revenue_monster.tables import rm_clients
-from voucherd.domain.scopes import ALL_SCOPES
+from voucherd.dialects.revenue_monster import auth, batches, credentials, merchants
 from voucherd.faces.cli import DatabaseUrl, database, fail, print_json
-from voucherd.services import tenants
 from voucherd.services.unit_of_work import UnitOfWork
 
 cli = typer.Typer(help="Revenue Monster Open API v3 (vouchers) under /rm.", no_args_is_help=True)
@@ -34,17 +31,8 @@ def create_client(
 
     Raises: ValueError (bad key), VoucherdError (no such tenant).
     """
-    signing.load_public_key(public_key_pem)
     with UnitOfWork(engine) as uow:
-        created = tenants.create_client(uow, tenant_id, name, ALL_SCOPES, kind="rm")
-        uow.conn.execute(
-            insert(rm_clients).values(
-                tenant_id=tenant_id,
-                client_id=created.client_id,
-                public_key_pem=public_key_pem.strip() + "\n",
-                created_at=uow.now,
-            )
-        )
+        created = credentials.register_client(uow, tenant_id, public_key_pem, name)
         uow.commit()
     return {"clientId": created.client_id, "clientSecret": created.client_secret}
 

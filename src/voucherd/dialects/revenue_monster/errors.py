@@ -14,7 +14,14 @@ import orjson
 from starlette.responses import Response
 
 from voucherd.domain import errors
-from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable, lookup
+from voucherd.faces.errors import (
+    ErrorTable,
+    Internal,
+    Refusal,
+    TooManyAttempts,
+    Unavailable,
+    lookup,
+)
 from voucherd.faces.runtime import Face, Inbound
 from voucherd.services.idempotency import IdempotencyInFlight, IdempotencyMismatch
 
@@ -174,6 +181,10 @@ TABLE: Final[ErrorTable] = {
         headers={"Retry-After": str(Unavailable.retry_after)},
     ),
     Internal: refusal("INTERNAL_ERROR"),
+    # Too many failed attempts (codes, PINs, secrets): faces/limits.py.
+    TooManyAttempts: lambda exc: Refusal(
+        429, "TOO_MANY_REQUESTS", "Too many failed attempts; retry later", headers=exc.headers
+    ),
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from voucherd.db import repositories as repo
+from voucherd.db import sealed
 from voucherd.db.tables import events
 from voucherd.dialects.revenue_monster import signing
 from voucherd.dialects.revenue_monster.tables import rm_merchants
@@ -33,7 +34,9 @@ def ensure(uow: UnitOfWork, tenant_id: int) -> repo.Row:
     uow.conn.execute(
         repo.insert_ignore(uow.conn, rm_merchants).values(
             tenant_id=tenant_id,
-            server_private_key_pem=private,
+            server_private_key_pem=sealed.seal(
+                sealed.kek_of(uow.conn), private, private_key_place(tenant_id)
+            ),
             server_public_key_pem=public,
             last_event_id=int(last_event),
             created_at=uow.now,
@@ -44,6 +47,19 @@ def ensure(uow: UnitOfWork, tenant_id: int) -> repo.Row:
         uow.conn.execute(select(rm_merchants).where(rm_merchants.c.tenant_id == tenant_id))
         .mappings()
         .one()
+    )
+
+
+def private_key_place(tenant_id: int) -> str:
+    """Where a merchant's sealed server private key belongs (``db/sealed.py``)."""
+    return f"rm_merchants.server_private_key_pem:{tenant_id}"
+
+
+def private_key(engine_url: object, merchant: repo.Row) -> str:
+    """The merchant's server private key (PEM). Raises: Undecryptable, KeyMissing."""
+    kek = sealed.kek_for(sealed.url_of(engine_url))
+    return sealed.unseal(
+        kek, merchant["server_private_key_pem"], private_key_place(int(merchant["tenant_id"]))
     )
 
 

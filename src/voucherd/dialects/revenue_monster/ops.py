@@ -20,6 +20,7 @@ from voucherd.domain import policies
 from voucherd.faces.runtime import Context
 from voucherd.services import campaigns, secrets, value
 from voucherd.services import vouchers as voucher_service
+from voucherd.services.attempts import Budget
 from voucherd.services.changes import VoucherRef
 
 Ctx = Context[Caller]
@@ -98,7 +99,11 @@ def issue(ctx: Ctx, key: str) -> dict[str, Any]:
         reason="rm issue",
     )
     base = render.base_url(ctx.inbound.request)
-    return {"code": row["code"], "qrUrl": render.qr_url(base, actor.tenant_id, row["code"])}
+    signer = render.qr_key(uow.conn)
+    return {
+        "code": row["code"],
+        "qrUrl": render.qr_url(signer, base, actor.tenant_id, row["code"], uow.now),
+    }
 
 
 # --- vouchers -----------------------------------------------------------------------------------
@@ -130,8 +135,11 @@ def reinstate(ctx: Ctx, code: str) -> dict[str, Any]:
     def merchant_pin(row: repo.Row) -> None:  # a guard: runs on the locked row
         if pin_hash is None and row["pin_hash"] is None:
             raise RmError("PIN_INVALID", "No reinstate PIN is set for this merchant")
-        if pin_hash is not None and not secrets.verify_pin(pin_hash, pin):
-            raise RmError("PIN_INVALID")
+        if pin_hash is not None:
+            ctx.uow.attempts.guard(Budget.PIN)  # the merchant's PIN is guessable too
+            if not secrets.verify_pin(pin_hash, pin):
+                ctx.uow.attempts.failed(Budget.PIN)
+                raise RmError("PIN_INVALID")
 
     row = voucher_service.reinstate(
         ctx.uow,

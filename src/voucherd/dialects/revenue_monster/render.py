@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import orjson
-import segno
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
 from voucherd.db import repositories as repo
+from voucherd.db import sealed
 from voucherd.db.projections import rm_status
 from voucherd.domain.vouchers import ValueKind
+from voucherd.services import qr
 from voucherd.services.unit_of_work import UnitOfWork
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -39,8 +40,25 @@ def rfc3339(value: datetime | None) -> str:
     return text + "Z"
 
 
-def qr_url(base_url: str, tenant_id: int, code: str) -> str:
-    return f"{base_url}/qr/{tenant_id}/voucher/{code}"
+# A qrUrl works for this long (rounded up to the hour, so a voucher's URL is stable for a
+# while and caches well); after that, and with any other signature, it is a voucher not found.
+QR_URL_TTL_SECONDS = 7 * 86_400
+
+
+def qr_path(tenant_id: int | str, code: str) -> str:
+    """What a qrUrl's signature covers: the path below the face's mount point."""
+    return f"/qr/{tenant_id}/voucher/{code}"
+
+
+def qr_key(conn: Connection) -> bytes:
+    """The key that signs qrUrls, derived from the key-encryption key (never stored)."""
+    return qr.url_key(sealed.kek_of(conn))
+
+
+def qr_url(key: bytes, base_url: str, tenant_id: int, code: str, now: datetime) -> str:
+    """The voucher's image URL, signed and expiring (``services/qr.py``)."""
+    expires = -(-(int(now.timestamp()) + QR_URL_TTL_SECONDS) // 3600) * 3600
+    return qr.signed_url(key, base_url, qr_path(tenant_id, code), expires)
 
 
 def _amount(row: Mapping[Any, Any], initial: int | None) -> int:
@@ -83,6 +101,7 @@ def voucher(
     holder: Mapping[Any, Any] | None,
     now: datetime,
     base_url: str,
+    qr_key: bytes,
 ) -> dict[str, Any]:
     state = repo.voucher_state(row)
     initial = campaign["amount"] if campaign is not None else row["balance"]
@@ -102,7 +121,7 @@ def voucher(
         "redemptionRule": None,
         "assignedAt": rfc3339(row["claimed_at"] or row["activated_at"]),
         "payload": None,
-        "qrUrl": qr_url(base_url, int(row["tenant_id"]), row["code"]),
+        "qrUrl": qr_url(qr_key, base_url, int(row["tenant_id"]), row["code"], now),
         "code": row["code"],
         "isShipping": False,
         "address": None,
@@ -154,6 +173,13 @@ class Renderer:
         self.uow, self.tenant_id, self.base_url = uow, tenant_id, base_url
         self._campaigns: dict[int, Mapping[Any, Any] | None] = {}
         self._holders: dict[int, Mapping[Any, Any] | None] = {}
+        self._qr_key: bytes | None = None
+
+    @property
+    def qr_key(self) -> bytes:
+        if self._qr_key is None:
+            self._qr_key = qr_key(self.uow.conn)
+        return self._qr_key
 
     def campaign(self, campaign_id: int | None) -> Mapping[Any, Any] | None:
         if campaign_id is None:
@@ -180,6 +206,7 @@ class Renderer:
             holder=self.holder(row["holder_id"]),
             now=self.uow.now,
             base_url=self.base_url,
+            qr_key=self.qr_key,
         )
 
 
@@ -204,12 +231,6 @@ def items(page: Page) -> Response:
     return json_response({"items": page[0], "code": "SUCCESS", "meta": page[1]})
 
 
-def qr_image(code: str, kind: str) -> Response:
-    out = io.BytesIO()
-    qr = segno.make(code, error="m")
-    if kind == "svg":
-        qr.save(out, kind="svg", scale=8, border=4, xmldecl=True)
-    else:
-        qr.save(out, kind="png", scale=8, border=4)
-    media = "image/svg+xml" if kind == "svg" else "image/png"
-    return Response(out.getvalue(), media_type=media, headers={"Cache-Control": "no-store"})
+def qr_image(code: str, kind: qr.Format) -> Response:
+    body, media = qr.image(code, kind)
+    return Response(body, media_type=media, headers={"Cache-Control": "no-store"})

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from voucherd.dialects.revenue_monster import auth, ops, parse, queries, render
 from voucherd.dialects.revenue_monster.errors import FACE, NO_STORE, OAuthError, RmError, answer
 from voucherd.faces.runtime import Context, Inbound, call
+from voucherd.services import qr
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 router = APIRouter()
@@ -145,28 +146,39 @@ async def server_public_key(request: Request) -> Response:
 # --- QR images ----------------------------------------------------------------------------------
 
 
-def _qr_merchant(tenant_text: str) -> Callable[[Inbound, UnitOfWork], Actor]:
-    """No credentials, like RM's: the merchant is the path's; an id no tenant can have is a
-    voucher not found."""
+def _qr_merchant(tenant_text: str, code: str) -> Callable[[Inbound, UnitOfWork], Actor]:
+    """The URL's signature is the credential (the API handed the URL out as a voucher's
+    ``qrUrl``): a bad, expired or missing signature, an id no tenant can have and an unknown
+    code all answer the same VOUCHER_NOT_FOUND, so the URL is no oracle for codes."""
 
-    def authenticate(_inbound: Inbound, _uow: UnitOfWork) -> Actor:
+    def authenticate(inbound: Inbound, uow: UnitOfWork) -> Actor:
+        path = render.qr_path(tenant_text, _without_suffix(code)[0])
+        query = inbound.query
+        now = int(uow.now.timestamp())
+        if not qr.check(render.qr_key(uow.conn), path, query.get("exp"), query.get("sig"), now):
+            raise RmError("VOUCHER_NOT_FOUND")
         return Actor(parse.merchant_id(tenant_text), "rm:qr")
 
     return authenticate
 
 
-def _qr_code(ctx: Context[Actor], code: str) -> tuple[str, str]:
-    """The voucher's stored code and the image kind (``.png``/``.svg`` or ``?format=``)."""
-    kind = ctx.inbound.query.get("format", "png").lower()
+def _without_suffix(code: str) -> tuple[str, str | None]:
     for suffix in (".png", ".svg"):
         if code.lower().endswith(suffix):
-            code, kind = code[: -len(suffix)], suffix[1:]
-    if kind not in ("png", "svg"):
+            return code[: -len(suffix)], suffix[1:]
+    return code, None
+
+
+def _qr_code(ctx: Context[Actor], code: str) -> tuple[str, qr.Format]:
+    """The voucher's stored code and the image kind (``.png``/``.svg`` or ``?format=``)."""
+    code, suffix = _without_suffix(code)
+    image = qr.negotiate(suffix or ctx.inbound.query.get("format", "png"), None)
+    if image is None:
         raise RmError("VALIDATION_ERROR", "format is png or svg")
     found = queries.qr_code(ctx.uow.conn, ctx.caller.tenant_id, code)
     if found is None:
         raise RmError("VOUCHER_NOT_FOUND")
-    return found, kind
+    return found, image
 
 
 @router.get("/qr/{tenant_id}/voucher/{code}", summary="QR code image of a voucher (PNG or SVG)")
@@ -175,7 +187,7 @@ async def voucher_qr(request: Request, tenant_id: str, code: str) -> Response:
         FACE,
         request,
         lambda ctx: _qr_code(ctx, code),
-        authenticate=_qr_merchant(tenant_id),
+        authenticate=_qr_merchant(tenant_id, code),
         render=lambda found: render.qr_image(*found),
         write=False,
     )

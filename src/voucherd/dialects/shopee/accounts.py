@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from voucherd.db import repositories as repo
+from voucherd.db import sealed
 from voucherd.dialects.shopee.tables import (
     shopee_auth_codes,
     shopee_authorizations,
@@ -59,7 +60,10 @@ def create_partner(uow: UnitOfWork, name: str) -> NewPartner:
         try:
             uow.conn.execute(
                 insert(shopee_partners).values(
-                    partner_id=partner_id, name=name, partner_key=key, created_at=uow.now
+                    partner_id=partner_id,
+                    name=name,
+                    partner_key=sealed.seal(sealed.kek_of(uow.conn), key, key_place(partner_id)),
+                    created_at=uow.now,
                 )
             )
             savepoint.commit()
@@ -67,6 +71,17 @@ def create_partner(uow: UnitOfWork, name: str) -> NewPartner:
         except IntegrityError:
             savepoint.rollback()
     raise errors.CodeSpaceTooSmall("could not find a free partner_id")
+
+
+def key_place(partner_id: int) -> str:
+    """Where a partner's sealed key belongs (``db/sealed.py``)."""
+    return f"shopee_partners.partner_key:{partner_id}"
+
+
+def partner_key(uow: UnitOfWork, partner: repo.Row) -> str:
+    """The partner's HMAC key. Raises: Undecryptable, KeyMissing."""
+    kek = sealed.kek_of(uow.conn)
+    return sealed.unseal(kek, partner["partner_key"], key_place(int(partner["partner_id"])))
 
 
 def find_partner(uow: UnitOfWork, partner_id: int) -> repo.Row | None:
@@ -88,7 +103,7 @@ def is_linked(uow: UnitOfWork, shop_id: int, partner_id: int) -> bool:
     return row is not None and row[0] is None
 
 
-def authorize(uow: UnitOfWork, shop_id: int, partner_id: int) -> str:
+def authorize(uow: UnitOfWork, shop_id: int, partner_id: int, *, by: str | None = None) -> str:
     """Record that the shop authorises the partner and return a one-time code (10 minutes).
 
     Raises: NotFound (tenant or partner).
@@ -120,7 +135,7 @@ def authorize(uow: UnitOfWork, shop_id: int, partner_id: int) -> str:
     )
     record_event(
         uow,
-        Actor(shop_id, f"shopee:{partner_id}"),
+        Actor(shop_id, by or f"shopee:{partner_id}"),
         operation="authorize",
         subject="shopee_partner",
         subject_id=str(partner_id),
@@ -128,7 +143,7 @@ def authorize(uow: UnitOfWork, shop_id: int, partner_id: int) -> str:
     return code
 
 
-def revoke(uow: UnitOfWork, shop_id: int, partner_id: int) -> bool:
+def revoke(uow: UnitOfWork, shop_id: int, partner_id: int, *, by: str = "cli") -> bool:
     """End the shop's authorisation of the partner; its tokens stop working at once."""
     done = uow.conn.execute(
         update(shopee_authorizations)
@@ -143,7 +158,7 @@ def revoke(uow: UnitOfWork, shop_id: int, partner_id: int) -> bool:
     if done is not None:
         record_event(
             uow,
-            Actor(shop_id, "cli"),
+            Actor(shop_id, by),
             operation="revoke",
             subject="shopee_partner",
             subject_id=str(partner_id),

@@ -18,6 +18,7 @@ from voucherd.dialects.shopee import messages as e
 from voucherd.dialects.shopee.errors import ShopeeError, gateway_param
 from voucherd.dialects.shopee.parse import ascii_uint, query_params
 from voucherd.faces.runtime import Inbound
+from voucherd.services.attempts import Budget
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 MAX_SKEW = 300  # seconds: "Expires in 5 minutes."
@@ -102,19 +103,27 @@ def authenticate(request: Request, uow: UnitOfWork, *, shop: bool) -> Caller:
         shop_id = _uint(raw_shop)
         if shop_id is None:
             raise gateway_param(e.BAD_SHOP_ID)
+    # The token calls (public) spend the authentication budget on a wrong partner or
+    # signature; a shop call's failures count too, but only the token calls check the budget
+    # (an extra read on every shop call would buy nothing: they need a live access token).
+    subject = f"shopee-partner:{partner_id}"
+    if not shop:
+        uow.attempts.guard(Budget.AUTH, subject)
     partner = accounts.find_partner(uow, partner_id)
     if partner is None:
+        uow.attempts.failed(Budget.AUTH, subject)
         raise ShopeeError("error_auth", e.PARTNER_INVALID, status=403)
     # Sign over the values exactly as sent (the client signed its own rendering).
     if not signing.verify(
         given_sign,
-        partner["partner_key"],
+        accounts.partner_key(uow, partner),
         raw_partner,
         signed_path(request),
         raw_ts,
         access_token if shop else None,
         params.get("shop_id") if shop else None,
     ):
+        uow.attempts.failed(Budget.AUTH, subject)
         raise ShopeeError("error_sign", e.WRONG_SIGN, status=403)
     if not shop:
         return Caller(partner_id)

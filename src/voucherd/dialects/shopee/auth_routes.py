@@ -24,6 +24,7 @@ from voucherd.dialects.shopee.render import top_level
 from voucherd.dialects.shopee.schemas import doc
 from voucherd.faces.runtime import Context, call
 from voucherd.services import tenants
+from voucherd.services.attempts import Budget
 
 router = APIRouter(prefix="/api/v2")
 Ctx = Context[Caller]
@@ -47,8 +48,13 @@ def token_get(ctx: Ctx) -> dict[str, Any]:
             "The code or main_accoount_id is wrong, please check the code or the main_account_id.",
         )
     shop_id = parse.body_uint(data, "shop_id", required=False)
+    # An authorisation code is a secret: a wrong one spends the partner's and the address's
+    # authentication budget.
+    subject = f"shopee-partner:{caller.partner_id}"
+    uow.attempts.guard(Budget.AUTH, subject)
     won = accounts.consume_code(uow, code, caller.partner_id, shop_id)
     if won is None:
+        uow.attempts.failed(Budget.AUTH, subject)
         owner = accounts.live_code_shop(uow, code, caller.partner_id)
         if shop_id is not None and owner is not None and owner != shop_id:
             raise ShopeeError(
@@ -79,7 +85,10 @@ def access_token_get(ctx: Ctx) -> dict[str, Any]:
             if data.get(other) is not None:
                 raise param(f"{other} is not supported: only shops exist here")
         raise param("shop_id is required")
+    subject = f"shopee-partner:{caller.partner_id}"
+    uow.attempts.guard(Budget.AUTH, subject)
     if not accounts.consume_refresh_token(uow, token, caller.partner_id, shop_id):
+        uow.attempts.failed(Budget.AUTH, subject)
         row = accounts.find_token(uow, token, "refresh")
         if row is not None and row["used_at"] is None and row["expires_at"] <= uow.now:
             raise ShopeeError("refresh_token_expired", "Your refresh_token expired.")
@@ -191,6 +200,8 @@ def approve(ctx: Ctx) -> Page:
     client = tenants.authenticate_client(ctx.uow, client_id, secret)
     if client is None:
         return Page(partner, redirect, problem="Wrong client id or secret.")
+    if not tenants.may_authorise_apps(client):
+        return Page(partner, redirect, problem="This client may not authorise apps (scope manage).")
     shop_id = int(client["tenant_id"])
     code = accounts.authorize(ctx.uow, shop_id, ctx.caller.partner_id)
     return Page(partner, redirect, shop_id, code)

@@ -29,7 +29,7 @@ from voucherd.dialects.shopee import messages as m
 from voucherd.domain import errors
 from voucherd.domain.lifecycle import Action
 from voucherd.faces import guard
-from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable
+from voucherd.faces.errors import ErrorTable, Internal, Refusal, TooManyAttempts, Unavailable
 from voucherd.faces.runtime import Face, Inbound
 from voucherd.services.idempotency import IdempotencyInFlight, IdempotencyMismatch
 
@@ -164,6 +164,13 @@ TABLE: Final[ErrorTable] = {
         503, "error_server", m.SERVER, headers={"Retry-After": str(Unavailable.retry_after)}
     ),
     Internal: Refusal(500, "error_server", m.SERVER),
+    # Too many failed attempts (codes, secrets): faces/limits.py.
+    TooManyAttempts: lambda exc: Refusal(
+        429,
+        "error_too_many_requests",
+        "Too many failed attempts, please try again later.",
+        headers=exc.headers,
+    ),
 }
 
 

@@ -47,8 +47,10 @@ def voucher(row: repo.Row, *, full: bool = True) -> dict[str, Any]:
     start = row["starts_at"] or row["created_at"]
     out: dict[str, Any] = {
         "voucher_id": row["id"],
-        "voucher_code": info.get("voucher_code", row["code"]),
-        "voucher_name": info.get("voucher_name", row["label"] or row["code"]),
+        # A code made through this face is a shared promotion code the seller published; one
+        # made elsewhere (native API, a campaign) may be a personal bearer code: not shown.
+        "voucher_code": info.get("voucher_code", ""),
+        "voucher_name": info.get("voucher_name", row["label"] or f"voucher {row['id']}"),
         "voucher_type": voucher_type,
         "reward_type": reward,
         "usage_quantity": row["max_uses"] or 0,

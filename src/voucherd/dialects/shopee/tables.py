@@ -3,8 +3,8 @@
 A shop is a tenant and its ``shop_id`` is the tenant id. Partners are global (an app that many
 shops authorise, as on Shopee), so ``shopee_partners`` is the one table without a tenant; every
 other table carries ``tenant_id`` (= shop_id) in its key. Codes and tokens are stored as
-SHA-256 hashes; the partner key is stored as issued because it is the HMAC key every request is
-verified with (docs/compat/shopee.md).
+SHA-256 hashes; the partner key is the HMAC key every request is verified with, so it is kept,
+sealed under the key-encryption key (``db/sealed.py``; 64 hex characters seal to 128).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from voucherd.dialects.spaaza import tables as tables  # registers the tables on the metadata
 from voucherd.dialects.spaaza.cli import cli
+from voucherd.dialects.spaaza.credentials import CREDENTIALS
 from voucherd.dialects.spaaza.routes import build
 
 PREFIX = "/spaaza"
@@ -18,4 +19,4 @@ def mount(app: FastAPI) -> None:
 # Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
 EXPIRING = (tables.spaaza_sessions,)
 
-__all__ = ["EXPIRING", "cli", "mount"]
+__all__ = ["CREDENTIALS", "EXPIRING", "cli", "mount"]

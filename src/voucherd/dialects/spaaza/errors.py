@@ -130,6 +130,12 @@ IDEMPOTENCY_KEY_IN_USE: Final = Code(
     "A request with this Idempotency-Key is still being processed; retry later.",
     409,
 )
+TOO_MANY_ATTEMPTS: Final = Code(
+    925,
+    "too_many_attempts",
+    "Too many failed attempts from this address or credential; retry later.",
+    429,
+)
 
 ALL_CODES: Final = (
     PASSWORD_ERROR,
@@ -161,6 +167,7 @@ ALL_CODES: Final = (
     INTERNAL_ERROR,
     IDEMPOTENCY_KEY_REUSED,
     IDEMPOTENCY_KEY_IN_USE,
+    TOO_MANY_ATTEMPTS,
 )
 
 

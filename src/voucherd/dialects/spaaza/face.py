@@ -18,7 +18,7 @@ from starlette.responses import Response
 from voucherd.dialects.spaaza import errors as E
 from voucherd.dialects.spaaza.errors import Code, SpaazaError, error_body
 from voucherd.domain import errors as domain
-from voucherd.faces.errors import ErrorTable, Internal, Refusal, Unavailable
+from voucherd.faces.errors import ErrorTable, Internal, Refusal, TooManyAttempts, Unavailable
 from voucherd.faces.runtime import Face, Inbound
 from voucherd.services.idempotency import IdempotencyInFlight, IdempotencyMismatch
 
@@ -68,6 +68,14 @@ TABLE: Final[ErrorTable] = {
     IdempotencyInFlight: refusal(E.IDEMPOTENCY_KEY_IN_USE),
     Unavailable: refusal(E.SERVICE_UNAVAILABLE),
     Internal: refusal(E.INTERNAL_ERROR),
+    # Too many failed attempts (codes, logins): faces/limits.py.
+    TooManyAttempts: lambda exc: Refusal(
+        429,
+        str(E.TOO_MANY_ATTEMPTS.code),
+        E.TOO_MANY_ATTEMPTS.description,
+        {"spaaza": E.TOO_MANY_ATTEMPTS},
+        exc.headers,
+    ),
 }
 
 

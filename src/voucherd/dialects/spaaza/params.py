@@ -112,7 +112,7 @@ def voucher_ref(params: Mapping[str, Any]) -> tuple[VoucherRef, int | None]:
     if key:
         if not isinstance(key, str) or not VOUCHER_KEY.fullmatch(key.strip()):
             raise SpaazaError(E.VOUCHER_NOT_FOUND)
-        return VoucherRef(public_id=key.strip().lower()), voucher_id
+        return VoucherRef(public_id=key.strip().lower(), bearer=True), voucher_id
     return VoucherRef(id=voucher_id), None
 
 

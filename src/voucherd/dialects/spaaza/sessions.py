@@ -11,6 +11,7 @@ from voucherd.dialects.spaaza.auth import hostname_chain, session_credentials
 from voucherd.dialects.spaaza.errors import SpaazaError
 from voucherd.dialects.spaaza.replies import LoggedIn
 from voucherd.faces.runtime import Context
+from voucherd.services.attempts import Budget
 
 Params = Mapping[str, Any]
 
@@ -20,8 +21,12 @@ def login(ctx: Context[None], params: Params) -> LoggedIn:
     username, password = params.get("username"), params.get("password")
     if not username or not password:
         raise SpaazaError(E.PASSWORD_ERROR)
+    # A wrong password spends the login budget of this address and of this user name.
+    subject = f"spaaza-user:{chain}:{username}"
+    ctx.uow.attempts.guard(Budget.AUTH, subject)
     user = store.authenticate(ctx.uow, str(username), str(password), chain)
     if user is None:
+        ctx.uow.attempts.failed(Budget.AUTH, subject)
         raise SpaazaError(E.PASSWORD_ERROR)
     key, expires_at = store.create_session(ctx.uow, user)
     return LoggedIn(user, key, expires_at)

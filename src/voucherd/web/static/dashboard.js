@@ -9,3 +9,14 @@ document.addEventListener("submit", function (event) {
     buttons.forEach(function (b) { b.disabled = true; });
   }, 0);
 });
+
+// A form with data-confirm (revoke, delete, disable) asks first; without JavaScript it submits.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!(form instanceof HTMLFormElement)) return;
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);

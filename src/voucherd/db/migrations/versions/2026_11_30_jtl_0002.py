@@ -1,6 +1,6 @@
 """jtl: connect PIN attempts (issue 10)
 
-Reserved in the chain so that parallel work does not fork the history; filled by that work.
+A connect PIN dies after ``jtl_pin_max_failures`` wrong PINs while it was live.
 
 Revision ID: jtl_0002
 Revises: jtl_0001
@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "jtl_0002"
 down_revision: str | Sequence[str] | None = "jtl_0001"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = 'core_0005_limits'
+depends_on: str | Sequence[str] | None = "core_0005_limits"
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("jtl_connect_pins") as batch:
+        batch.add_column(sa.Column("failures", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("jtl_connect_pins") as batch:
+        batch.drop_column("failures")
