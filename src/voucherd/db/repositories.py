@@ -234,6 +234,56 @@ def insert_event(conn: Connection, values: Mapping[str, Any]) -> None:
     conn.execute(_INSERT_EVENT, dict(values))
 
 
+_EVENT_COLUMNS = (
+    "tenant_id",
+    "voucher_id",
+    "subject",
+    "subject_id",
+    "operation",
+    "actor",
+    "reason",
+    "before",
+    "after",
+    "created_at",
+)
+_LEDGER_WITH_EVENT: dict[frozenset[str], Any] = {}
+
+
+def _ledger_with_event(columns: frozenset[str]) -> Any:
+    statement = _LEDGER_WITH_EVENT.get(columns)
+    if statement is None:
+        recorded = (
+            insert(events)
+            .values({c: bindparam(f"ev_{c}", type_=events.c[c].type) for c in _EVENT_COLUMNS})
+            .cte("recorded")
+        )
+        statement = (
+            insert(ledger_entries)
+            .values(
+                {c: bindparam(f"le_{c}", type_=ledger_entries.c[c].type) for c in sorted(columns)}
+            )
+            .returning(*ledger_entries.c)
+            .add_cte(recorded)
+        )
+        _LEDGER_WITH_EVENT[columns] = statement
+    return statement
+
+
+def insert_ledger_with_event(
+    conn: Connection, entry: Mapping[str, Any], event: Mapping[str, Any]
+) -> Row:
+    """The ledger entry and the event describing it; on PostgreSQL one statement (one round
+    trip: the event is a data-modifying CTE of the ledger insert), elsewhere two."""
+    if conn.dialect.name != "postgresql":
+        row = insert_ledger(conn, entry)
+        insert_event(conn, event)
+        return row
+    parameters = {f"le_{k}": v for k, v in entry.items()}
+    parameters.update({f"ev_{c}": event.get(c) for c in _EVENT_COLUMNS})
+    statement = _ledger_with_event(frozenset(entry))
+    return conn.execute(statement, parameters).mappings().one()
+
+
 def list_events(
     conn: Connection, tenant_id: int, voucher_id: int, *, after_id: int | None, limit: int
 ) -> Sequence[Row]:
