@@ -11,6 +11,9 @@
 #   BENCH_PG_CLIENTS="8 32"       pgbench client counts
 #   BENCH_CODES=1000000           vouchers generated (and swept)
 #   BENCH_PORT=18089              port of the benchmarked server
+#   BENCH_RM_CODES=100000         vouchers for the RM face (each redeemed once)
+#   BENCH_QUICK=1                 smoke test in a few minutes: small data, 3 s runs, 4 and 16
+#                                 connections (explicit BENCH_* settings still win)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
