@@ -17,10 +17,12 @@ from voucherd.services import staff
 from voucherd.web import (
     account,
     audit,
+    campaigns,
     credentials,
     customers,
     kit,
     overview,
+    transfers,
     users,
     vouchers,
     webhooks,
@@ -127,6 +129,8 @@ def build(parent: FastAPI) -> FastAPI:
     credentials.register(sub)
     users.register(sub)
     webhooks.register(sub)
+    campaigns.register(sub)
+    transfers.register(sub)
     sub.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     guard.install(sub, FACE)
     sub.add_middleware(SecurityHeaders)
