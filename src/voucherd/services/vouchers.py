@@ -525,6 +525,27 @@ def unlock(
     return _state_op(uow, actor, ref, rules.unlock, guard=guard)
 
 
+def consume_lock(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    locking_code: str | None,
+    basket_code: str | None,
+    guard: Guard | None = None,
+) -> repo.Row:
+    """Before a redeem (Spaaza, ``LOCK_BY_BASKET_CODE``): a locked voucher's lock must be named
+    by its locking code or basket code, and is consumed; an unlocked voucher is returned as is.
+
+    Raises: NotFound, VoucherLocked, what ``guard`` raises.
+    """
+    row = locked(uow, actor, ref, guard=guard)
+    change = rules.consume_lock(repo.voucher_state(row), uow.now, locking_code, basket_code)
+    if change is None:
+        return row
+    return apply(uow, actor, row, change).voucher
+
+
 def history(
     uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, after_id: int | None, limit: int
 ) -> Sequence[repo.Row]:
