@@ -13,7 +13,7 @@ from voucherd.domain.staff import Action
 from voucherd.services import value, vouchers
 from voucherd.services.changes import VoucherRef, find
 from voucherd.services.reports import parse_moment
-from voucherd.services.staff import StaffUser, _reason, authorize
+from voucherd.services.staff import StaffUser, authorize, check_reason
 from voucherd.services.unit_of_work import UnitOfWork
 
 MAX_AMOUNT_TEXT = 32
@@ -34,19 +34,19 @@ def _amount(text: str | None, currency: str | None) -> int | None:
 
 def activate(uow: UnitOfWork, user: StaffUser, public_id: str, reason: str | None) -> repo.Row:
     authorize(user, Action.CHANGE_STATE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     return vouchers.activate(uow, user.actor, VoucherRef(public_id=public_id), why)
 
 
 def deactivate(uow: UnitOfWork, user: StaffUser, public_id: str, reason: str | None) -> repo.Row:
     authorize(user, Action.CHANGE_STATE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     return vouchers.deactivate(uow, user.actor, VoucherRef(public_id=public_id), why)
 
 
 def end(uow: UnitOfWork, user: StaffUser, public_id: str, reason: str | None) -> repo.Row:
     authorize(user, Action.CHANGE_STATE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     return vouchers.end(uow, user.actor, VoucherRef(public_id=public_id), why)
 
 
@@ -58,7 +58,7 @@ def extend(
     Raises: Forbidden, ValidationFailed, VoucherExpired, VoucherVoided, NotFound.
     """
     authorize(user, Action.CHANGE_STATE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     moment = _moment(ends_at)
     return vouchers.extend(uow, user.actor, VoucherRef(public_id=public_id), moment, why)
 
@@ -75,7 +75,7 @@ def recharge(
 ) -> repo.Row:
     """Raises: Forbidden, NotSupportedForKind, InvalidAmount, InvalidTransition, NotFound."""
     authorize(user, Action.RECHARGE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     row = find(uow, user.actor, VoucherRef(public_id=public_id))
     minor = _amount(amount, row["currency"])
     if minor is None:
@@ -99,7 +99,7 @@ def refund(
     RefundExceedsCharge, InvalidAmount.
     """
     authorize(user, Action.REFUND)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     row = find(uow, user.actor, VoucherRef(public_id=public_id))
     try:
         entry_number = int(entry_id)
