@@ -14,6 +14,7 @@ import platform
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -32,28 +33,46 @@ VOUCHERD = str(BIN / "voucherd")
 
 URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/voucherd_bench")
 DURATION = int(os.environ.get("BENCH_DURATION", "15"))
-WORKERS = [int(w) for w in os.environ.get("BENCH_WORKERS", "2 4").split()]
-CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "2 4 8 16 64").split()]
+WORKERS = [int(w) for w in os.environ.get("BENCH_WORKERS", "2").split()]
+CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "4 16 64").split()]
 PG_CLIENTS = [int(c) for c in os.environ.get("BENCH_PG_CLIENTS", "8 32").split()]
 CODES = int(os.environ.get("BENCH_CODES", "1000000"))
 PORT = int(os.environ.get("BENCH_PORT", "18089"))
+# The embedded default: vouchers on SQLite, connection counts, and the worker count asked of
+# `serve` (it serves SQLite with one process whatever is asked; see docs/benchmarks.md).
+SQLITE_CODES = int(os.environ.get("BENCH_SQLITE_CODES", "20000"))
+SQLITE_CONNECTIONS = [int(c) for c in os.environ.get("BENCH_SQLITE_CONNECTIONS", "4 16").split()]
+SQLITE_WORKERS = int(os.environ.get("BENCH_SQLITE_WORKERS", "2"))
+# The ceiling (bench/ceiling/app.py) and voucherd run one after the other on the same port.
+REF_ROWS = 1_000_000
 HTTP_IDS = int(os.environ.get("BENCH_HTTP_IDS", "100000"))
 # VOUCHERD_DB_POOL_SIZE per worker is POOL_BUDGET // workers; a worker opens at most 3 times
 # that (db/engine.py), so at most 3 * POOL_BUDGET connections in all, well under
 # max_connections (100), which other users of this PostgreSQL share.
 POOL_BUDGET = int(os.environ.get("BENCH_POOL_BUDGET", "20"))
 
+# Issue 13: voucherd against the leanest honest Python server of the same run (the ceiling);
+# voucherd / pgbench is reported too, without a target (Python on two shared cores cannot
+# approach it). p99 is checked at 16 connections (or the largest count measured below that).
 TARGETS = {
-    "charge_ratio": 0.5,
-    "lookup_ratio": 0.3,
+    "charge_vs_ceiling": 0.5,
+    "lookup_vs_ceiling": 0.5,
     "p99_ms": 50.0,
-    "memory_mb": 300.0,
+    "p99_connections": 16,
+    "memory_mb": 250.0,
     "generate_s": 20.0,
-    "sweep_s": 30.0,
+    "sweep_s": 20.0,
+    "sqlite_vs_loop": 0.08,
 }
 
 
-CORRECTNESS = ("generate_zero_duplicates", "sweep_events_written", "verify", "http_errors")
+CORRECTNESS = (
+    "generate_zero_duplicates",
+    "sweep_events_written",
+    "verify",
+    "sqlite_verify",
+    "http_errors",
+)
 
 
 def log(message: str) -> None:
@@ -96,8 +115,14 @@ def psql(
     return run(cmd, timeout=timeout).stdout.strip()
 
 
-def voucherd(*args: str, timeout: float = 600) -> str:
-    return run([VOUCHERD, *args], timeout=timeout, env={"VOUCHERD_DATABASE_URL": URL}).stdout
+# One key-encryption key for every voucherd command and server of the run (secrets sealed by
+# one are read by the others).
+SECRET = "bench-" + base64.b16encode(os.urandom(16)).decode()
+
+
+def voucherd(*args: str, timeout: float = 600, url: str | None = None) -> str:
+    env = {"VOUCHERD_DATABASE_URL": url or URL, "VOUCHERD_SECRET_KEY": SECRET}
+    return run([VOUCHERD, *args], timeout=timeout, env=env).stdout
 
 
 # --- machine -----------------------------------------------------------------------------------
@@ -151,10 +176,10 @@ class Setup:
     campaign_id: int = 0
 
 
-def setup_product() -> Setup:
-    log("migrating")
-    voucherd("db", "upgrade")
-    tenant = json.loads(voucherd("tenant", "create", "--name", "bench"))
+def setup_product(url: str | None = None) -> Setup:
+    log(f"migrating {url or URL}")
+    voucherd("db", "upgrade", url=url)
+    tenant = json.loads(voucherd("tenant", "create", "--name", "bench", url=url))
     client = json.loads(
         voucherd(
             "client",
@@ -165,6 +190,7 @@ def setup_product() -> Setup:
             "wrk",
             "--scopes",
             "use read",
+            url=url,
         )
     )
     campaign = json.loads(
@@ -182,6 +208,7 @@ def setup_product() -> Setup:
             "--amount",
             "100000000",
             "--active",
+            url=url,
         )
     )
     return Setup(tenant["id"], client["client_id"], client["client_secret"], campaign["id"])
@@ -378,38 +405,49 @@ def usable_dialects() -> str:
 
 
 class Server:
-    def __init__(self, workers: int, dialects: str) -> None:
+    """``voucherd serve --workers N`` on the bench database, in its own session."""
+
+    name = "voucherd"
+
+    def __init__(self, workers: int, dialects: str, url: str | None = None) -> None:
         self.workers = workers
         self.dialects = dialects
+        self.url = url or URL
         self.pool_size = max(2, POOL_BUDGET // workers)
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = OUT / f"server-{workers}w.log"
+        kind = "sqlite" if self.url.startswith("sqlite") else "pg"
+        self.log_path = OUT / f"server-{self.name}-{kind}-{workers}w.log"
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        env = {
+            "VOUCHERD_DATABASE_URL": self.url,
+            "VOUCHERD_SECRET_KEY": SECRET,
+            "VOUCHERD_DB_POOL_SIZE": str(self.pool_size),
+            "VOUCHERD_DIALECTS": self.dialects,
+        }
+        cmd = [
+            VOUCHERD,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PORT),
+            "--workers",
+            str(self.workers),
+            "--log-level",
+            "warning",
+        ]
+        return cmd, env
 
     def __enter__(self) -> Server:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", PORT)) == 0:
                 raise RuntimeError(f"port {PORT} is already in use")
-        env = {
-            **os.environ,
-            "VOUCHERD_DATABASE_URL": URL,
-            "VOUCHERD_SECRET_KEY": "bench-" + base64.b16encode(os.urandom(16)).decode(),
-            "VOUCHERD_DB_POOL_SIZE": str(self.pool_size),
-            "VOUCHERD_DIALECTS": self.dialects,
-        }
+        cmd, extra = self.command()
+        env = {**os.environ, **extra}
         with self.log_path.open("wb") as sink:
             self.proc = subprocess.Popen(
-                [
-                    VOUCHERD,
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(PORT),
-                    "--workers",
-                    str(self.workers),
-                    "--log-level",
-                    "warning",
-                ],
+                cmd,
                 env=env,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -450,6 +488,51 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+
+
+class CeilingServer(Server):
+    """bench/ceiling/app.py: raw ASGI + asyncpg on uvicorn, same workers, port and wrk scripts."""
+
+    name = "ceiling"
+    secret = base64.b16encode(os.urandom(16)).decode()
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        env = {
+            "CEILING_DATABASE_URL": URL,
+            "CEILING_SECRET": self.secret,
+            "CEILING_POOL": str(self.pool_size),
+        }
+        cmd = [
+            str(BIN / "python"),
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(BENCH / "ceiling"),
+            "app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PORT),
+            "--workers",
+            str(self.workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+        ]
+        return cmd, env
+
+    def token(self) -> str:
+        code = "import sys, app; print(app.make_token(1, 7200, sys.argv[1].encode()))"
+        out = run(
+            [str(BIN / "python"), "-c", code, self.secret],
+            timeout=30,
+            env={"PYTHONPATH": str(BENCH / "ceiling")},
+        )
+        return out.stdout.strip()
 
 
 def token(s: Setup) -> str:
@@ -520,14 +603,33 @@ def sessions() -> int:
     return int(psql("SELECT sessions FROM pg_stat_database WHERE datname = current_database()"))
 
 
-def http_runs(s: Setup, ids: Path, dialects: str) -> list[dict[str, Any]]:
+def write_ref_ids() -> Path:
+    """The ceiling's voucher ids: HTTP_IDS primary keys drawn uniformly from the reference."""
+    path = OUT / "ref_ids.txt"
+    ids = psql(
+        f"SELECT id FROM ref_vouchers WHERE tenant_id = 1 ORDER BY random() LIMIT {HTTP_IDS}"
+    )
+    path.write_text(ids + "\n")
+    return path
+
+
+def http_runs(
+    s: Setup | None, ids: Path, dialects: str, *, ceiling: bool = False
+) -> list[dict[str, Any]]:
+    """Every worker count x script x connection count against voucherd or the ceiling."""
     results = []
     for workers in WORKERS:
-        log(f"server with {workers} workers")
-        with Server(workers, dialects) as server:
+        server_class = CeilingServer if ceiling else Server
+        log(f"{server_class.name} with {workers} workers")
+        with server_class(workers, dialects) as server:
+            if isinstance(server, CeilingServer):
+                bearer = server.token()
+            else:
+                assert s is not None
+                bearer = token(s)
             env = {
                 "BENCH_IDS": str(ids),
-                "BENCH_TOKEN": token(s),
+                "BENCH_TOKEN": bearer,
                 "BENCH_LUA_DIR": str(BENCH / "wrk"),
             }
             assert server.proc is not None
@@ -544,13 +646,14 @@ def http_runs(s: Setup, ids: Path, dialects: str) -> list[dict[str, Any]]:
                         before = sessions()
                         result = wrk(script, connections, DURATION, env)
                         result.update(
+                            server=server.name,
                             workers=workers,
                             pool_size=server.pool_size,
                             # minus the psql session that asks
                             new_db_sessions=max(0, sessions() - before - 1),
                         )
                         log(
-                            f"  {script} c={connections}: {result['rps']}/s "
+                            f"  {server.name} {script} c={connections}: {result['rps']}/s "
                             f"p50={result['p50_ms']}ms p99={result['p99_ms']}ms "
                             f"non2xx={result['non_2xx']}"
                         )
@@ -571,6 +674,76 @@ def http_runs(s: Setup, ids: Path, dialects: str) -> list[dict[str, Any]]:
                 if result["workers"] == workers:
                     result["memory"] = memory
     return results
+
+
+# --- the embedded default: voucherd on SQLite -------------------------------------------------
+
+
+def embedded(dialects: str) -> dict[str, Any]:
+    """HTTP charges on SQLite (``serve --workers 2``, as a merchant would start it) against an
+    in-process sqlite3 loop of the same charge transaction, measured right after it."""
+    folder = OUT / "sqlite"
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "voucherd.db"
+    for suffix in ("", "-wal", "-shm", ".worker-lock"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    s = setup_product(url)
+    log(f"generating {SQLITE_CODES} vouchers on SQLite")
+    voucherd(
+        "campaign",
+        "generate",
+        "--tenant",
+        str(s.tenant_id),
+        "--campaign",
+        str(s.campaign_id),
+        "--count",
+        str(SQLITE_CODES),
+        url=url,
+    )
+    with sqlite3.connect(db) as conn:
+        ids = [row[0] for row in conn.execute("SELECT public_id FROM vouchers")]
+    ids_path = folder / "ids.txt"
+    ids_path.write_text("\n".join(ids) + "\n")
+    runs = []
+    with Server(SQLITE_WORKERS, dialects, url=url):
+        env = {
+            "BENCH_IDS": str(ids_path),
+            "BENCH_TOKEN": token(s),
+            "BENCH_LUA_DIR": str(BENCH / "wrk"),
+        }
+        wrk("charge.lua", max(SQLITE_CONNECTIONS), 3, env)
+        for connections in SQLITE_CONNECTIONS:
+            result = wrk("charge.lua", connections, DURATION, env)
+            result.update(server="sqlite", workers=SQLITE_WORKERS)
+            log(
+                f"  sqlite charge.lua c={connections}: {result['rps']}/s "
+                f"p50={result['p50_ms']}ms p99={result['p99_ms']}ms non2xx={result['non_2xx']}"
+            )
+            runs.append(result)
+    log("in-process sqlite3 loop of the reference charge")
+    loop = json.loads(
+        run(
+            [str(BIN / "python"), str(BENCH / "sqlite" / "ref_charge.py"), str(folder / "ref.db"),
+             str(SQLITE_CODES), str(DURATION)],
+            timeout=DURATION + 120,
+        ).stdout
+    )  # fmt: skip
+    log(f"  {loop['tps']}/s")
+    checked = run(
+        [VOUCHERD, "verify"],
+        timeout=600,
+        env={"VOUCHERD_DATABASE_URL": url, "VOUCHERD_SECRET_KEY": SECRET},
+        check=False,
+    )
+    return {
+        "codes": SQLITE_CODES,
+        "server_workers_asked": SQLITE_WORKERS,
+        "http": runs,
+        "loop": loop,
+        "verify_ok": checked.returncode == 0,
+        "verify_output": (checked.stdout + checked.stderr)[-2000:],
+    }
 
 
 # --- sweep and verify --------------------------------------------------------------------------
@@ -610,9 +783,14 @@ def sweep(s: Setup) -> dict[str, Any]:
 
 
 def verify() -> dict[str, Any]:
+    # Fresh statistics first, as autovacuum would have gathered by then: right after a bulk
+    # generate and sweep the planner's estimates are off by orders of magnitude and a check's
+    # anti-join can take minutes instead of seconds.
+    psql("ANALYZE", timeout=600)
     log("running `voucherd verify`")
     started = time.perf_counter()
-    result = run([VOUCHERD, "verify"], timeout=900, env={"VOUCHERD_DATABASE_URL": URL}, check=False)
+    env = {"VOUCHERD_DATABASE_URL": URL, "VOUCHERD_SECRET_KEY": SECRET}
+    result = run([VOUCHERD, "verify"], timeout=900, env=env, check=False)
     return {
         "ok": result.returncode == 0,
         "seconds": round(time.perf_counter() - started, 1),
@@ -627,25 +805,64 @@ def best(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return max(rows, key=lambda r: r[key])
 
 
+def at_connections(rows: list[dict[str, Any]], script: str) -> dict[str, Any] | None:
+    """The best run of ``script`` at the p99 target's connection count (or the nearest below)."""
+    wanted = TARGETS["p99_connections"]
+    counts = [r["connections"] for r in rows if r["connections"] <= wanted] or [
+        min(r["connections"] for r in rows)
+    ]
+    chosen = max(counts)
+    matching = [r for r in rows if r["script"] == script and r["connections"] == chosen]
+    return best(matching, "rps") if matching else None
+
+
 def summarise(results: dict[str, Any]) -> dict[str, Any]:
     ref_a = best([r for r in results["pgbench"] if r["script"] == "ref_charge.sql"], "tps")
     ref_b = best([r for r in results["pgbench"] if r["script"] == "ref_lookup.sql"], "tps")
-    charges = best([r for r in results["http"] if r["script"] == "charge.lua"], "rps")
-    lookups = best([r for r in results["http"] if r["script"] == "lookup.lua"], "rps")
-    peak_memory = max(
-        r["memory"]["peak_rss_mb"]
-        for r in results["http"]
-        if r["workers"] == charges["workers"] or r["workers"] == lookups["workers"]
-    )
-    checks = {
-        "charge_ratio": (round(charges["rps"] / ref_a["tps"], 3), ">=", TARGETS["charge_ratio"]),
-        "lookup_ratio": (round(lookups["rps"] / ref_b["tps"], 3), ">=", TARGETS["lookup_ratio"]),
-        "charge_p99_ms": (charges["p99_ms"], "<=", TARGETS["p99_ms"]),
-        "lookup_p99_ms": (lookups["p99_ms"], "<=", TARGETS["p99_ms"]),
-        "server_peak_rss_mb": (peak_memory, "<=", TARGETS["memory_mb"]),
-        "generate_s": (results["generate"]["seconds"], "<=", TARGETS["generate_s"]),
-        "sweep_s": (results["sweep"]["seconds"], "<=", TARGETS["sweep_s"]),
+    product = results["http"]
+    ceiling = results["ceiling"]
+    charges = best([r for r in product if r["script"] == "charge.lua"], "rps")
+    lookups = best([r for r in product if r["script"] == "lookup.lua"], "rps")
+    ceiling_charges = best([r for r in ceiling if r["script"] == "charge.lua"], "rps")
+    ceiling_lookups = best([r for r in ceiling if r["script"] == "lookup.lua"], "rps")
+    charge_16 = at_connections(product, "charge.lua")
+    lookup_16 = at_connections(product, "lookup.lua")
+    two_workers = [r for r in product if r["workers"] == 2] or product
+    peak_memory = max(r["memory"]["peak_rss_mb"] for r in two_workers)
+    ratios = {
+        "charge_vs_pgbench": round(charges["rps"] / ref_a["tps"], 3),
+        "lookup_vs_pgbench": round(lookups["rps"] / ref_b["tps"], 3),
+        "ceiling_charge_vs_pgbench": round(ceiling_charges["rps"] / ref_a["tps"], 3),
+        "ceiling_lookup_vs_pgbench": round(ceiling_lookups["rps"] / ref_b["tps"], 3),
     }
+    checks: dict[str, tuple[Any, str, float]] = {
+        "charge_vs_ceiling": (
+            round(charges["rps"] / ceiling_charges["rps"], 3),
+            ">=",
+            TARGETS["charge_vs_ceiling"],
+        ),
+        "lookup_vs_ceiling": (
+            round(lookups["rps"] / ceiling_lookups["rps"], 3),
+            ">=",
+            TARGETS["lookup_vs_ceiling"],
+        ),
+        "charge_p99_ms": (charge_16["p99_ms"] if charge_16 else None, "<=", TARGETS["p99_ms"]),
+        "lookup_p99_ms": (lookup_16["p99_ms"] if lookup_16 else None, "<=", TARGETS["p99_ms"]),
+        "server_peak_rss_mb": (peak_memory, "<=", TARGETS["memory_mb"]),
+    }
+    e = results["embedded"]
+    sqlite_best = best(e["http"], "rps")
+    sqlite_16 = at_connections(e["http"], "charge.lua")
+    checks["sqlite_vs_loop"] = (
+        round(sqlite_best["rps"] / e["loop"]["tps"], 3),
+        ">=",
+        TARGETS["sqlite_vs_loop"],
+    )
+    checks["sqlite_p99_ms"] = (sqlite_16["p99_ms"] if sqlite_16 else None, "<=", TARGETS["p99_ms"])
+    if "generate" in results:
+        checks["generate_s"] = (results["generate"]["seconds"], "<=", TARGETS["generate_s"])
+    if "sweep" in results:
+        checks["sweep_s"] = (results["sweep"]["seconds"], "<=", TARGETS["sweep_s"])
     table = {}
     for name, (value, op, target) in checks.items():
         met = value is not None and (value >= target if op == ">=" else value <= target)
@@ -665,13 +882,18 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         "target": "ok",
         "met": results["verify"]["ok"],
     }
-    errors = sum(r["non_2xx"] + r["socket_errors"] for r in results["http"])
+    table["sqlite_verify"] = {
+        "value": "ok" if e["verify_ok"] else "FAILED",
+        "target": "ok",
+        "met": e["verify_ok"],
+    }
+    errors = sum(r["non_2xx"] + r["socket_errors"] for r in product + ceiling + e["http"])
     table["http_errors"] = {"value": errors, "target": "== 0", "met": errors == 0}
     within = {}
     for script in ("charge.lua", "lookup.lua"):
         fast = [
             r
-            for r in results["http"]
+            for r in product
             if r["script"] == script
             and r["p99_ms"] is not None
             and r["p99_ms"] <= TARGETS["p99_ms"]
@@ -682,6 +904,9 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         "reference_lookup": ref_b,
         "peak_charges": charges,
         "peak_lookups": lookups,
+        "ceiling_charges": ceiling_charges,
+        "ceiling_lookups": ceiling_lookups,
+        "ratios": ratios,
         "best_within_p99_target": within,
         "checks": table,
     }
@@ -704,13 +929,12 @@ def print_summary(results: dict[str, Any]) -> None:
             f"  avg {r['latency_avg_ms']:.2f} ms  failed={r['failed']}"
         )
     p("\nHTTP via wrk (req/s, latency ms):")
-    for r in results["http"]:
+    for r in results["ceiling"] + results["http"]:
         p(
-            f"  {r['script']:<11} workers={r['workers']} pool={r['pool_size']:<2} "
+            f"  {r['server']:<8} {r['script']:<11} workers={r['workers']} pool={r['pool_size']:<2} "
             f"conns={r['connections']:<3} {r['rps']:>8.1f}/s  p50 {r['p50_ms']:>7.2f}"
             f"  p99 {r['p99_ms']:>7.2f}  non2xx={r['non_2xx']} rss={r['memory']['peak_rss_mb']}MB"
-            f" pss={r['memory']['peak_pss_mb']}MB new_sessions={r['new_db_sessions']}"
-            f" load={r['loadavg_after']}"
+            f" new_sessions={r['new_db_sessions']} load={r['loadavg_after']}"
         )
     for script, row in summary["best_within_p99_target"].items():
         shown = (
@@ -719,15 +943,43 @@ def print_summary(results: dict[str, Any]) -> None:
             if row
             else "none"
         )
-        p(f"  best {script} rate with p99 <= {TARGETS['p99_ms']} ms: {shown}")
-    g, s = results["generate"], results["sweep"]
+        p(f"  best voucherd {script} rate with p99 <= {TARGETS['p99_ms']} ms: {shown}")
+    s = summary
+    ra = s["ratios"]
+    p("\nratios (best rate of the run / best rate of the reference, same run):")
+    p(
+        f"  charge  voucherd {s['peak_charges']['rps']:>8.1f}/s  ceiling"
+        f" {s['ceiling_charges']['rps']:>8.1f}/s  pgbench {s['reference_charge']['tps']:>9.1f}/s"
+        f"   voucherd/ceiling {s['checks']['charge_vs_ceiling']['value']}"
+        f"  voucherd/pgbench {ra['charge_vs_pgbench']}  ceiling/pgbench"
+        f" {ra['ceiling_charge_vs_pgbench']}"
+    )
+    p(
+        f"  lookup  voucherd {s['peak_lookups']['rps']:>8.1f}/s  ceiling"
+        f" {s['ceiling_lookups']['rps']:>8.1f}/s  pgbench {s['reference_lookup']['tps']:>9.1f}/s"
+        f"   voucherd/ceiling {s['checks']['lookup_vs_ceiling']['value']}"
+        f"  voucherd/pgbench {ra['lookup_vs_pgbench']}  ceiling/pgbench"
+        f" {ra['ceiling_lookup_vs_pgbench']}"
+    )
+    e = results["embedded"]
+    p(f"\nembedded default (SQLite, serve --workers {e['server_workers_asked']}):")
+    for r in e["http"]:
+        p(
+            f"  charge.lua conns={r['connections']:<3} {r['rps']:>8.1f}/s  p50 {r['p50_ms']:>7.2f}"
+            f"  p99 {r['p99_ms']:>7.2f}  non2xx={r['non_2xx']}"
+        )
+    p(
+        f"  in-process sqlite3 loop of the charge: {e['loop']['tps']}/s;"
+        f" HTTP / loop {s['checks']['sqlite_vs_loop']['value']}"
+    )
+    g, sw = results["generate"], results["sweep"]
     p(f"\ncampaign generate {g['count']}: {g['seconds']} s, duplicates {g['duplicate_codes']}")
-    p(f"sweep {s['due']} due: {s['seconds']} s, expire events {s['expire_events']}")
+    p(f"sweep {sw['due']} due: {sw['seconds']} s, expire events {sw['expire_events']}")
     p(f"verify: {'ok' if results['verify']['ok'] else 'FAILED'} ({results['verify']['seconds']} s)")
     p("\ntarget                      value        target      met")
     for name, row in summary["checks"].items():
         p(f"  {name:<24} {row['value']!s:<12} {row['target']:<11} {'yes' if row['met'] else 'NO'}")
-    p(f"\nresults: {OUT / 'results.json'}")
+    p(f"\nresults: {OUT / 'results.json'} (kept in bench/results/)")
 
 
 def main() -> int:
@@ -763,16 +1015,24 @@ def main() -> int:
             log(f"  {row['tps']}/s avg {row['latency_avg_ms']} ms")
             results["pgbench"].append(row)
     psql("CHECKPOINT", timeout=600)
+    results["ceiling"] = http_runs(None, write_ref_ids(), "", ceiling=True)
+    psql("CHECKPOINT", timeout=600)
     results["dialects"] = usable_dialects()
     log(f"dialects served: {results['dialects'] or '(none)'}")
     results["http"] = http_runs(setup, ids, results["dialects"])
+    results["embedded"] = embedded(results["dialects"])
     results["sweep"] = sweep(setup)
     log(f"  sweep: {results['sweep']}")
     results["verify"] = verify()
     results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     results["summary"] = summarise(results)
     results["elapsed_s"] = round(time.monotonic() - started, 1)
-    (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    text = json.dumps(results, indent=2, default=str) + "\n"
+    (OUT / "results.json").write_text(text)
+    # Every run is kept (bench/results/ is committed; bench/out/ is scratch).
+    kept = BENCH / "results" / f"{datetime.now(UTC):%Y-%m-%dT%H%M}.json"
+    kept.parent.mkdir(exist_ok=True)
+    kept.write_text(text)
     print_summary(results)
     if not results["verify"]["ok"]:
         print(results["verify"]["output"])

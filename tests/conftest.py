@@ -145,6 +145,7 @@ def live_server(engine: Engine, database_url: str) -> Iterator[LiveServer]:
         limit_auth_failures=1_000_000,
         limit_guess_failures=1_000_000,
         limit_pin_failures=1_000_000,
+        jtl_pin_max_failures=1_000_000,
     )
     port = _free_port()
     config = uvicorn.Config(

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
-from tests.conftest import _free_port, make_tenant
+from tests.conftest import TEST_SECRET_KEY, _free_port, make_tenant
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def server_log(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[tu
     env = {
         **os.environ,
         "VOUCHERD_DATABASE_URL": database_url,
-        "VOUCHERD_SECRET_KEY": "test-signing-key",
+        "VOUCHERD_SECRET_KEY": TEST_SECRET_KEY,  # the session database's KEK
     }
     with log_path.open("wb") as sink:
         process = subprocess.Popen(

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from tests.conftest import _free_port, make_tenant
+from tests.conftest import TEST_SECRET_KEY, _free_port, make_tenant
 
 TOKEN = "metrics-operator-token"
 
@@ -28,7 +28,7 @@ def two_workers(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[s
     env = {
         **os.environ,
         "VOUCHERD_DATABASE_URL": database_url,
-        "VOUCHERD_SECRET_KEY": "metrics-test-signing-key",
+        "VOUCHERD_SECRET_KEY": TEST_SECRET_KEY,  # the session database's KEK
         "VOUCHERD_METRICS_TOKEN": TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
     }

@@ -218,3 +218,23 @@ class DeliveryInFlight(VoucherdError):
     """A webhook delivery cannot be replayed while it is being sent."""
 
     code = "delivery_in_flight"
+
+
+class ImportRejected(ValidationFailed):
+    """A CSV import with bad rows: nothing was imported; ``errors`` lists the bad lines.
+
+    Each listed error is ``{"line": n, "field": name or None, "message": text}``; at most a
+    bounded number are listed, ``error_count`` counts them all.
+    """
+
+    code = "import_rejected"
+
+    def __init__(
+        self, message: str, rows: list[dict[str, Any]] | None = None, error_count: int = 0
+    ) -> None:
+        rows = rows or []
+        VoucherdError.__init__(self, message, errors=rows, error_count=error_count)
+        self.field = None
+        self.rule = "import"
+        self.rows = rows
+        self.error_count = error_count
