@@ -37,26 +37,31 @@ def _writer_lock(engine: Engine) -> threading.Lock:
         return dbapi.writer
 
 
-def test_a_write_transaction_holds_the_lock_until_commit_or_rollback(
-    sqlite_engine: Engine,
-) -> None:
-    lock = _writer_lock(sqlite_engine)
-    assert not lock.locked()
-    with sqlite_engine.begin() as conn:
-        conn.execute(text("SELECT 1"))
-        assert lock.locked()
-    assert not lock.locked()
-    with pytest.raises(ZeroDivisionError), sqlite_engine.begin() as conn:
-        assert lock.locked()
-        raise ZeroDivisionError
-    assert not lock.locked()
-    # A reading unit (BEGIN DEFERRED) never waits for writers.
-    with UnitOfWork(sqlite_engine, readonly=True) as uow:
-        uow.conn.execute(text("SELECT 1"))
+def test_a_write_transaction_holds_the_lock_until_commit_or_rollback(tmp_path: Path) -> None:
+    # A file of its own: the lock is per file and process, and the session's database is
+    # shared with servers whose background workers write at any moment.
+    engine = make_engine(f"sqlite:///{tmp_path / 'own.db'}")
+    try:
+        lock = _writer_lock(engine)
         assert not lock.locked()
-    with UnitOfWork(sqlite_engine) as uow:
-        assert lock.locked()
-    assert not lock.locked()
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+            assert lock.locked()
+        assert not lock.locked()
+        with pytest.raises(ZeroDivisionError), engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            assert lock.locked()
+            raise ZeroDivisionError
+        assert not lock.locked()
+        # A reading unit (BEGIN DEFERRED) never waits for writers.
+        with UnitOfWork(engine, readonly=True) as uow:
+            assert uow.conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+            assert not lock.locked()
+        with UnitOfWork(engine) as uow:
+            assert lock.locked()
+        assert not lock.locked()
+    finally:
+        engine.dispose()
 
 
 def test_concurrent_writers_succeed_without_the_busy_handler(

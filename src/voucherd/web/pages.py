@@ -17,10 +17,12 @@ from voucherd.services import staff
 from voucherd.web import (
     account,
     audit,
+    campaigns,
     credentials,
     customers,
     kit,
     overview,
+    transfers,
     users,
     vouchers,
     webhooks,
@@ -127,10 +129,7 @@ def build(parent: FastAPI) -> FastAPI:
     credentials.register(sub)
     users.register(sub)
     webhooks.register(sub)
-    from voucherd.web import campaigns as campaign_pages  # campaigns, jobs (issue 12)
-    from voucherd.web import transfers  # CSV in and out (issue 12)
-
-    campaign_pages.register(sub)
+    campaigns.register(sub)
     transfers.register(sub)
     sub.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     guard.install(sub, FACE)
