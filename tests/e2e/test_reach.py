@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from tests.compat.jtl.conftest import connect
-from tests.compat.revenue_monster.conftest import RmClient, _key_pair, error_code, make_merchant
+from tests.compat.revenue_monster.conftest import RmClient, error_code, make_key_pair, make_merchant
 from tests.compat.shopee.conftest import Partner, Shop, make_partner, make_shop, pyshopee
 from tests.compat.spaaza.conftest import make_world
 from tests.conftest import Api, LiveServer, TenantFixture, make_tenant
@@ -100,7 +100,7 @@ def test_jtl_shows_codes_only_with_read_secrets(
 
 @pytest.fixture
 def rm(live_server: LiveServer, engine: Engine, tmp_path: Path) -> Iterator[RmClient]:
-    client = RmClient(live_server, make_merchant(engine, _key_pair(tmp_path, "reach")))
+    client = RmClient(live_server, make_merchant(engine, make_key_pair(tmp_path, "reach")))
     yield client
     client.close()
 

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from tests.compat.jtl.conftest import issue_pin
-from tests.compat.revenue_monster.conftest import RmClient, _key_pair, make_merchant
+from tests.compat.revenue_monster.conftest import RmClient, make_key_pair, make_merchant
 from tests.compat.shopee.conftest import Raw, make_shop
 from tests.compat.spaaza.conftest import make_world
 from tests.conftest import TEST_SECRET_KEY, Api, LiveServer, make_tenant
@@ -80,7 +80,7 @@ def test_a_revoked_client_is_refused_by_every_face_of_every_server_within_5s(
             "client_secret": connected["secret"],
         },
     ).json()["access_token"]
-    merchant = make_merchant(engine, _key_pair(tmp_path, "rm"))
+    merchant = make_merchant(engine, make_key_pair(tmp_path, "rm"))
     rm = RmClient(first, merchant)
     shop = make_shop(first)
     spaaza = make_world(first)
