@@ -15,12 +15,13 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
-from tests.conftest import TEST_SECRET_KEY, _free_port, make_tenant
+from tests.conftest import TEST_SECRET_KEY, make_tenant
+from tests.ports import free_port
 
 
 @pytest.fixture
 def server_log(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     env = {
         **os.environ,

@@ -9,6 +9,7 @@ Polling with a deadline, not sleeping: the assertion is that every refusal came,
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from tests.compat.jtl.conftest import issue_pin
-from tests.compat.revenue_monster.conftest import RmClient, _key_pair, make_merchant
+from tests.compat.revenue_monster.conftest import RmClient, make_key_pair, make_merchant
 from tests.compat.shopee.conftest import Raw, make_shop
 from tests.compat.spaaza.conftest import make_world
 from tests.conftest import TEST_SECRET_KEY, Api, LiveServer, make_tenant
@@ -79,7 +80,7 @@ def test_a_revoked_client_is_refused_by_every_face_of_every_server_within_5s(
             "client_secret": connected["secret"],
         },
     ).json()["access_token"]
-    merchant = make_merchant(engine, _key_pair(tmp_path, "rm"))
+    merchant = make_merchant(engine, make_key_pair(tmp_path, "rm"))
     rm = RmClient(first, merchant)
     shop = make_shop(first)
     spaaza = make_world(first)
@@ -92,8 +93,8 @@ def test_a_revoked_client_is_refused_by_every_face_of_every_server_within_5s(
     # One check per face and server; each answers the status it got.
     checks: dict[str, Callable[[], int]] = {}
     for index, server in enumerate(two_servers):
-        rm_there = RmClient.__new__(RmClient)
-        rm_there.__dict__.update(rm.__dict__, base=f"{server.url}/rm")
+        rm_there = copy.copy(rm)  # the same token and key, signing for this server's URL
+        rm_there.base = f"{server.url}/rm"
         raw = Raw(server.url, shop)
         checks[f"native@{index}"] = lambda s=server: (
             native.http.get(f"{s.url}/v1/vouchers").status_code

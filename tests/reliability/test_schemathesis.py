@@ -33,7 +33,7 @@ from schemathesis.generation import GenerationMode
 from sqlalchemy import Engine
 
 from tests.compat.jtl.conftest import connect
-from tests.compat.revenue_monster.conftest import RmClient, _key_pair, make_batch, make_merchant
+from tests.compat.revenue_monster.conftest import RmClient, make_batch, make_key_pair, make_merchant
 from tests.compat.shopee.conftest import make_shop
 from tests.compat.spaaza.conftest import make_world
 from tests.conftest import TEST_SECRET_KEY, Api, LiveServer, make_tenant
@@ -161,7 +161,7 @@ def _faces(server: ServerProcess, engine: Engine, keys_dir: Path) -> tuple[list[
     world = make_world(live)
     closing.append(world.http)
 
-    merchant = make_merchant(engine, _key_pair(keys_dir, "schema-rm"))
+    merchant = make_merchant(engine, make_key_pair(keys_dir, "schema-rm"))
     rm = RmClient(live, merchant)
     closing.append(rm.http)
     batch = make_batch(engine, merchant.tenant_id, quantity=50)

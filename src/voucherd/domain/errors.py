@@ -136,6 +136,14 @@ class ReservationClosed(VoucherdError):
     code = "reservation_closed"
 
 
+class ReservationCaptured(ReservationClosed):
+    """Closed by a capture (a face that tells outcomes apart names it; others see the base)."""
+
+
+class ReservationReleased(ReservationClosed):
+    """Closed by a release (a cancel, or the deletion of its voucher)."""
+
+
 class RefundExceedsCharge(VoucherdError):
     code = "refund_exceeds_charge"
 

@@ -33,10 +33,10 @@ from voucherd.domain import codes, errors
 from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.domain.money import MAX_MINOR_UNITS, normalize_currency
 from voucherd.domain.vouchers import LedgerKind, ValueKind
-from voucherd.services import campaigns, secrets
+from voucherd.services import campaigns, hashing
 from voucherd.services.changes import record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
-from voucherd.services.vouchers import NewVoucher, _row_values
+from voucherd.services.vouchers import NewVoucher, row_values
 
 REQUIRED: Final = ("code", "amount", "currency")
 OPTIONAL: Final = ("starts_at", "ends_at")
@@ -197,7 +197,7 @@ def import_vouchers(
     campaign_id = None
     if campaign_key:
         campaign_id = int(campaigns.get(uow, actor, key=campaign_key)["id"])
-    import_id = secrets.random_id(24)
+    import_id = hashing.random_id(24)
     problems = _Errors()
     staged = _stage(uow, actor, import_id, lines, problems)
     if staged == 0 and problems.count == 0:
@@ -250,7 +250,7 @@ def _stage(
 
 
 def _write_stage(uow: UnitOfWork, batch: list[dict[str, Any]]) -> None:
-    for row, public_id in zip(batch, secrets.random_ids(len(batch)), strict=True):
+    for row, public_id in zip(batch, hashing.random_ids(len(batch)), strict=True):
         row["public_id"] = public_id
     uow.conn.execute(insert(import_rows), batch)
 
@@ -311,7 +311,7 @@ def _insert(
 ) -> int:
     """Pass 3: vouchers, issue entries and create events from the staged rows, by slices."""
     now = uow.now
-    base = _row_values(NewVoucher(kind=ValueKind.STORED_VALUE, campaign_id=campaign_id), actor, now)
+    base = row_values(NewVoucher(kind=ValueKind.STORED_VALUE, campaign_id=campaign_id), actor, now)
     status = VoucherStatus.ACTIVE.value if active else VoucherStatus.INACTIVE.value
     base |= {"status": status, "activated_at": now if active else None}
     per_row = ("code", "public_id", "balance", "currency", "starts_at", "ends_at")
