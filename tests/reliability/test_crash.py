@@ -8,6 +8,7 @@ Runs on SQLite and on a private PostgreSQL cluster (fsync on).
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from sqlalchemy import Engine, select
 from tests.conftest import make_tenant
 from tests.reliability.cluster import PgCluster
 from tests.reliability.conftest import migrated
-from tests.reliability.server import ServerProcess
+from tests.reliability.server import SIGNING_KEY, ServerProcess
 from voucherd.db.tables import ledger_entries, vouchers
 
 pytestmark = pytest.mark.crash
@@ -83,6 +84,8 @@ def _verify(database_url: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
+        # verify opens the sealed secrets too: the servers' key-encryption key
+        env={**os.environ, "VOUCHERD_SECRET_KEY": SIGNING_KEY},
     )  # fmt: skip
 
 
