@@ -7,6 +7,7 @@ expired); the sweep makes the stored status and the event trail catch up.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +29,8 @@ from voucherd.db.tables import events, reservations, vouchers
 from voucherd.services import idempotency
 from voucherd.services.unit_of_work import utcnow
 
+PARALLEL_LANES = 2  # connections expiring batches side by side on PostgreSQL
+
 
 @dataclass(slots=True)
 class SweepResult:
@@ -48,14 +51,20 @@ def run(
     """Each batch is its own transaction, so a huge sweep never holds locks for long."""
     now = now or utcnow()
     result = SweepResult()
-    while True:
-        with engine.begin() as conn:
-            done = _expire_batch(conn, now, batch_size)
-        result.expired_vouchers += done
-        if callable(progress):
-            progress(done)
-        if done < batch_size:
-            break
+    # On PostgreSQL two connections expire batches side by side: each batch is its own
+    # transaction and takes its rows FOR UPDATE SKIP LOCKED, so they never take the same
+    # voucher, and the UPDATE (six index entries per row, since status is indexed) and the
+    # event inserts of one run on the database's second core while the other's wait on I/O.
+    # SQLite has one writer at a time, so it keeps one loop.
+    lanes = PARALLEL_LANES if engine.dialect.name == "postgresql" else 1
+    if lanes == 1:
+        result.expired_vouchers = _expire_lane(engine, now, batch_size, progress)
+    else:
+        with ThreadPoolExecutor(max_workers=lanes) as pool:
+            futures = [
+                pool.submit(_expire_lane, engine, now, batch_size, progress) for _ in range(lanes)
+            ]
+            result.expired_vouchers = sum(f.result() for f in futures)
     result.expired_reservations = _lapse_reservations(engine, now, min(batch_size, 5_000))
     with engine.begin() as conn:
         result.purged_idempotency_keys = idempotency.purge_expired(conn, now)
@@ -63,6 +72,23 @@ def run(
             deleted = conn.execute(delete(table).where(table.c.expires_at <= now)).rowcount
             result.purged[table.name] = int(deleted)
     return result
+
+
+def _expire_lane(engine: Engine, now: datetime, batch_size: int, progress: object) -> int:
+    """Expire due vouchers batch by batch until a batch comes back short.
+
+    A short batch means no other due voucher was free to take; one still locked by another
+    lane is that lane's to finish, and it loops again until it too comes back short.
+    """
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            done = _expire_batch(conn, now, batch_size)
+        total += done
+        if callable(progress):
+            progress(done)
+        if done < batch_size:
+            return total
 
 
 def _due(now: datetime, batch_size: int) -> object:
