@@ -114,10 +114,6 @@ def tenant(engine: Engine) -> TenantFixture:
     return make_tenant(engine)
 
 
-def _free_port() -> int:
-    return free_port()
-
-
 @dataclass
 class LiveServer:
     url: str
@@ -145,8 +141,9 @@ def live_server(engine: Engine, database_url: str) -> Iterator[LiveServer]:
         limit_auth_failures=1_000_000,
         limit_guess_failures=1_000_000,
         limit_pin_failures=1_000_000,
+        jtl_pin_max_failures=1_000_000,
     )
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",

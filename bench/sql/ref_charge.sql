@@ -1,5 +1,5 @@
 -- Reference (a): the charge transaction in raw SQL (lock, update balance, insert ledger row).
-\set id random(1, 1000000)
+\set id random(1, :n)
 BEGIN;
 SELECT balance FROM ref_vouchers WHERE id = :id FOR UPDATE \gset
 UPDATE ref_vouchers SET balance = :balance - 1, version = version + 1, updated_at = now() WHERE id = :id;

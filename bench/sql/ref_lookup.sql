@@ -1,3 +1,3 @@
 -- Reference (b): a primary-key SELECT.
-\set id random(1, 1000000)
+\set id random(1, :n)
 SELECT * FROM ref_vouchers WHERE id = :id;

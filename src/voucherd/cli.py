@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
-from voucherd import __version__, dialects
+from voucherd import __version__, cli_csv, dialects
 from voucherd.config import Settings
 from voucherd.db import migrate
 from voucherd.db.engine import make_engine
@@ -55,6 +55,8 @@ app.add_typer(report_app, name="report")
 app.add_typer(keys_app, name="keys")
 voucher_app = typer.Typer(help="Single vouchers (operator actions).", no_args_is_help=True)
 app.add_typer(voucher_app, name="voucher")
+app.add_typer(cli_csv.export_app, name="export")  # CSV out and in (issue 12)
+app.add_typer(cli_csv.import_app, name="import")
 
 err = Console(stderr=True)
 
@@ -125,6 +127,16 @@ def serve(
     if refusal is not None:
         fail(refusal)
     kek(database_url)  # no key-encryption key: one line and exit 2, before uvicorn starts
+    if engine.dialect.name == "sqlite" and workers > 1:
+        # SQLite has one writer at a time: writers in one process queue on a lock
+        # (db/engine.py), writers in several processes poll SQLite's busy handler, which took
+        # charges to a p99 of ~1 s under light load (docs/benchmarks.md). One process it is.
+        print(
+            f"voucherd: SQLite is served by one process (--workers {workers} ignored);"
+            " use PostgreSQL to scale out",
+            file=sys.stderr,
+        )
+        workers = 1
     # uvicorn's own command replaces this process (same pid, so signals and supervisors are
     # unaffected): its supervisor then does not carry this CLI's imports (about 60 MB, see
     # docs/benchmarks.md) next to its workers, which import the app themselves.

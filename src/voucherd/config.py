@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=24)
     idempotency_lock_seconds: int = Field(default=60, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # A CSV import's body (API and dashboard) is spooled to disk, so it may be far larger.
+    max_import_bytes: int = Field(default=1 << 30, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
     db_pre_ping: bool = False  # test each pooled connection before use (one round trip)
     host: str = "127.0.0.1"

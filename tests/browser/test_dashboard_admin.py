@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Api, LiveServer, TenantFixture
 from tests.ports import free_port
-from voucherd.db.tables import clients, events
+from voucherd.db.tables import clients, events, staff_users
 from voucherd.dialects.shopee import accounts
 from voucherd.services import staff
 from voucherd.services.unit_of_work import UnitOfWork
@@ -351,7 +351,8 @@ def test_webhooks_create_see_deliveries_and_delete(
     artifacts: Path,
 ) -> None:
     page = open_page(context)
-    sign_in(page, live_server, make_user(live_server, tenant, "owner"))
+    owner = make_user(live_server, tenant, "owner")
+    sign_in(page, live_server, owner)
     page.get_by_role("link", name="Webhooks").click()
     page.get_by_label("URL").fill("ftp://nowhere.example")
     page.get_by_role("button", name="Add webhook").click()
@@ -390,6 +391,20 @@ def test_webhooks_create_see_deliveries_and_delete(
     page.wait_for_selector("text=Webhook deleted.")
     assert hook.count() == 0
     assert api.get("/v1/webhooks").json()["data"] == []
+    # Adding and deleting are in the trail, by the owner (the refused add left nothing).
+    with live_server.engine.connect() as conn:
+        trail = conn.execute(
+            select(events.c.operation, events.c.actor)
+            .where(events.c.tenant_id == tenant.id, events.c.subject == "webhook")
+            .order_by(events.c.id)
+        ).all()
+        owner_id = conn.execute(
+            select(staff_users.c.id).where(staff_users.c.email == owner)
+        ).scalar_one()
+    assert [tuple(t) for t in trail] == [
+        ("create", f"user:{owner_id}"),
+        ("delete", f"user:{owner_id}"),
+    ]
 
 
 A11Y = (Path(__file__).parent / "a11y.js").read_text()

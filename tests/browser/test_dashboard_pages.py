@@ -320,6 +320,9 @@ def test_auditor_and_clerk_are_held_to_their_roles(
         ("charge", {"amount": "1"}),
         ("refund", {"entry": "1", "reason": "x"}),
         ("extend", {"ends_at": "2999-01-01", "reason": "x"}),
+        ("reserve", {"amount": "1", "minutes": "5"}),
+        ("release", {"reservation": "1"}),
+        ("capture", {"reservation": "1"}),
     ):
         answer = page.request.post(
             f"{base}/{action}", form={"csrf": csrf, "confirm": "yes", **fields}, max_redirects=0
@@ -343,11 +346,70 @@ def test_auditor_and_clerk_are_held_to_their_roles(
         assert till.request.get(f"{live_server.url}/dashboard/audit.csv").status == 403
         find(till, "ROLE-0001")
         assert [f.get_attribute("id") for f in till.locator(".actions form").all()] == [
-            "charge-form"
+            "charge-form",
+            "reserve-form",
         ]
     finally:
         clerk.close()
     assert api.get(f"/v1/vouchers/{created['id']}").json()["balance"] == 5_000
+
+
+def test_a_clerk_reserves_then_charges_or_cancels_the_reservation(
+    context: BrowserContext,
+    live_server: LiveServer,
+    tenant: TenantFixture,
+    api: Api,
+    artifacts: Path,
+) -> None:
+    created = api.create_voucher(code="HOLD-0001", amount=10_000)
+    email = make_user(live_server, tenant, "clerk")
+    actor = f"user:{email_user_id(live_server, email)}"
+    page = context.new_page()
+    sign_in(page, live_server, email)
+    find(page, "HOLD-0001")
+    assert page.locator("#hold").count() == 0
+    assert page.locator("#capture-form, #release-form").count() == 0  # nothing held yet
+
+    _act(
+        page,
+        "Reserve",
+        "I confirm this reservation",
+        **{"Amount to hold (EUR)": "30", "Hold for (minutes; empty: 30)": "15"},
+    )
+    page.wait_for_selector("text=Reserved.")
+    assert page.locator("#hold").inner_text().startswith("€30.00 until ")
+    assert page.locator("#balance").inner_text() == "€100.00"  # held, not charged
+    keep(page, artifacts, "voucher-reserved")
+    _act(page, "Charge the reservation", "I confirm charging the reservation")
+    page.wait_for_selector("text=Reservation charged.")
+    assert page.locator("#balance").inner_text() == "€70.00"
+    assert page.locator("#hold").count() == 0
+
+    # A hold longer than a week is refused in words and holds nothing.
+    _act(
+        page,
+        "Reserve",
+        "I confirm this reservation",
+        **{"Amount to hold (EUR)": "5", "Hold for (minutes; empty: 30)": "99999"},
+    )
+    assert "minutes" in page.get_by_role("alert").inner_text()
+    page.get_by_role("link", name="Back to the form").click()
+    page.wait_for_selector("#ledger")
+    assert page.locator("#hold").count() == 0
+
+    _act(page, "Reserve", "I confirm this reservation", **{"Amount to hold (EUR)": "10"})
+    page.wait_for_selector("text=Reserved.")
+    assert page.locator("#hold").inner_text().startswith("€10.00 until ")
+    _act(page, "Cancel the reservation", "I confirm cancelling the reservation")
+    page.wait_for_selector("text=Reservation cancelled.")
+    assert page.locator("#hold").count() == 0
+    assert page.locator("#balance").inner_text() == "€70.00"
+    assert _rows(page, "ledger", "data-kind") == ["issue", "charge"]
+    trail = page.locator(f"#trail tbody tr[data-actor='{actor}']")
+    mine = [trail.nth(i).inner_text().split("\t")[2] for i in range(trail.count())]
+    assert mine == ["reserve", "charge", "reserve", "release"]
+    voucher = api.get(f"/v1/vouchers/{created['id']}").json()
+    assert voucher["balance"] == 7_000
 
 
 def test_customers_and_their_vouchers(

@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from tests.conftest import TEST_SECRET_KEY
 from tests.ports import free_port
 from tests.support import Server, clean_env, voucherd_serve, wait_until_serving
 
@@ -27,12 +29,13 @@ BUDGET = 5  # failures per window, every budget
 WINDOW = 6
 LOCKOUT = 3  # wrong PINs in a row that lock a voucher's PIN checks
 SECRET_KEY = "test-signing-key"  # the KEK of every test server (tests/conftest.py)
+JTL_PIN_DEATH = 8  # wrong connect PINs that end every live JTL connect PIN
 
 
 def settings_env(database_url: str, **extra: str) -> dict[str, str]:
     return clean_env(
         VOUCHERD_DATABASE_URL=database_url,
-        VOUCHERD_SECRET_KEY=SECRET_KEY,
+        VOUCHERD_SECRET_KEY=TEST_SECRET_KEY,  # the session's key-encryption key
         VOUCHERD_TRUSTED_PROXIES="127.0.0.1/32",
         VOUCHERD_LIMIT_AUTH_FAILURES=str(BUDGET),
         VOUCHERD_LIMIT_AUTH_WINDOW_SECONDS=str(WINDOW),
@@ -42,7 +45,7 @@ def settings_env(database_url: str, **extra: str) -> dict[str, str]:
         VOUCHERD_LIMIT_PIN_WINDOW_SECONDS=str(WINDOW),
         VOUCHERD_PIN_LOCKOUT_FAILURES=str(LOCKOUT),
         VOUCHERD_PIN_LOCKOUT_SECONDS="3600",
-        VOUCHERD_JTL_PIN_MAX_FAILURES="50",
+        VOUCHERD_JTL_PIN_MAX_FAILURES=str(JTL_PIN_DEATH),
         **extra,
     )
 
@@ -82,7 +85,7 @@ class Client:
     def __post_init__(self) -> None:
         self._turn = itertools.cycle(self.servers)
 
-    def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"X-Forwarded-For": self.address}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -90,7 +93,7 @@ class Client:
         if isinstance(extra, dict):
             headers.update(extra)
         server = next(self._turn)
-        return httpx.request(method, server.url + path, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
+        return httpx.request(method, server.url + path, headers=headers, timeout=30, **kwargs)
 
 
 def burst(send: Callable[[int], httpx.Response], limit: int = 4 * BUDGET) -> list[int]:

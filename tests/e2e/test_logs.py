@@ -15,17 +15,18 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
-from tests.conftest import _free_port, make_tenant
+from tests.conftest import TEST_SECRET_KEY, make_tenant
+from tests.ports import free_port
 
 
 @pytest.fixture
 def server_log(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     env = {
         **os.environ,
         "VOUCHERD_DATABASE_URL": database_url,
-        "VOUCHERD_SECRET_KEY": "test-signing-key",
+        "VOUCHERD_SECRET_KEY": TEST_SECRET_KEY,  # the session database's KEK
     }
     with log_path.open("wb") as sink:
         process = subprocess.Popen(

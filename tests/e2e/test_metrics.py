@@ -15,20 +15,21 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from tests.conftest import _free_port, make_tenant
+from tests.conftest import TEST_SECRET_KEY, make_tenant
+from tests.ports import free_port
 
 TOKEN = "metrics-operator-token"
 
 
 @pytest.fixture
 def two_workers(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     multiproc = tmp_path / "prom"
     multiproc.mkdir()
     env = {
         **os.environ,
         "VOUCHERD_DATABASE_URL": database_url,
-        "VOUCHERD_SECRET_KEY": "metrics-test-signing-key",
+        "VOUCHERD_SECRET_KEY": TEST_SECRET_KEY,  # the session database's KEK
         "VOUCHERD_METRICS_TOKEN": TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
     }

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from tests.compat.revenue_monster.conftest import RmClient, _key_pair, make_batch, make_merchant
+from tests.compat.revenue_monster.conftest import RmClient, make_batch, make_key_pair, make_merchant
 from tests.conftest import Api, LiveServer, TenantFixture, make_tenant
 from voucherd.dialects.revenue_monster import render
 from voucherd.domain.scopes import parse_scopes
@@ -68,7 +68,7 @@ def test_native_qr_needs_read_secrets_and_the_tenant(
 
 @pytest.fixture
 def rm(live_server: LiveServer, engine: Engine, tmp_path: Path) -> Iterator[RmClient]:
-    client = RmClient(live_server, make_merchant(engine, _key_pair(tmp_path, "qr")))
+    client = RmClient(live_server, make_merchant(engine, make_key_pair(tmp_path, "qr")))
     yield client
     client.close()
 

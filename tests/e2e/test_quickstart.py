@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import _free_port
+from tests.ports import free_port
 from tests.support import VOUCHERD, clean_env, voucherd_serve, wait_until_serving
 from voucherd.db.engine import make_engine
 
@@ -53,7 +53,7 @@ def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
         assert shutil.which(tool), f"the quickstart needs {tool}"
     database_url = f"sqlite:///{tmp_path}/voucherd.db"
     env = clean_env(VOUCHERD_DATABASE_URL=database_url, COLUMNS="40")
-    port = _free_port()
+    port = free_port()
     boot = subprocess.run(
         [VOUCHERD, "bootstrap", "--url", f"http://127.0.0.1:{port}"],
         cwd=tmp_path,

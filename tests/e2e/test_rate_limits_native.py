@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,20 +25,15 @@ from tests.e2e.limits_support import (
     burst,
     new_address,
     settings_env,
-    two_servers,
     wait_out,
 )
 from tests.support import VOUCHERD, Server
 from voucherd.db.tables import events
 
 
-@pytest.fixture(scope="module")
-def servers(
-    engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Server, Server]]:
-    folder = tmp_path_factory.mktemp("limits-native")
-    with two_servers(settings_env(database_url), folder) as pair:
-        yield pair
+@pytest.fixture
+def servers(limited_servers: tuple[Server, Server]) -> tuple[Server, Server]:
+    return limited_servers
 
 
 def _token(servers: tuple[Server, Server], tenant: TenantFixture, address: str) -> str:
@@ -241,3 +235,55 @@ def test_right_pins_reset_the_count(servers: tuple[Server, Server], engine: Engi
         for _ in range(LOCKOUT - 1):
             assert charge("0000").status_code == 403
         assert charge("4321").status_code == 201
+
+
+def test_code_policy_refuses_small_code_spaces(
+    servers: tuple[Server, Server], engine: Engine
+) -> None:
+    caller, _ = _caller(servers, engine)
+    body = {
+        "name": "Small",
+        "template": {"currency": "EUR", "amount": 1000},
+        "codes": {"pattern": "####-####"},  # 39.6 bits
+    }
+    refused = caller.request("POST", "/v1/campaigns", json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "code_space_too_small"
+    printed = caller.request("POST", "/v1/campaigns", json={**body, "pin_protected": True})
+    assert printed.status_code == 201, printed.text
+    assert printed.json()["pin_protected"] is True
+
+
+def test_a_wrong_check_character_is_a_miss(servers: tuple[Server, Server], engine: Engine) -> None:
+    caller, _ = _caller(servers, engine)
+    campaign = caller.request(
+        "POST",
+        "/v1/campaigns",
+        json={
+            "name": "Checked",
+            "template": {"currency": "EUR", "amount": 1000},
+            "codes": {"pattern": "CK-#####-#####", "check_char": True},
+            "activate_on_create": True,
+        },
+    )
+    assert campaign.status_code == 201, campaign.text
+    made = caller.request(
+        "POST", f"/v1/campaigns/{campaign.json()['id']}/generate", json={"count": 1}
+    )
+    assert made.status_code == 201, made.text
+    listed = caller.request("GET", "/v1/vouchers", params={"campaign_id": campaign.json()["id"]})
+    voucher_id = listed.json()["data"][0]["id"]
+    code = caller.request("GET", f"/v1/vouchers/{voucher_id}/secret").json()["code"]
+    others = [c for c in "23456789ABCDEFGHJKMNPQRSTUVWXYZ" if c != code[-1]]
+
+    def mistyped(i: int) -> httpx.Response:
+        return caller.request("POST", "/v1/vouchers/lookup", json={"code": code[:-1] + others[i]})
+
+    # Each wrong check character is not found and spends the guess budget.
+    assert_stopped(burst(mistyped), 404)
+    assert (
+        wait_out(
+            lambda: caller.request("POST", "/v1/vouchers/lookup", json={"code": code})
+        ).status_code
+        == 200
+    )

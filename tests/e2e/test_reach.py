@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from tests.compat.jtl.conftest import connect
-from tests.compat.revenue_monster.conftest import RmClient, _key_pair, error_code, make_merchant
+from tests.compat.revenue_monster.conftest import RmClient, error_code, make_key_pair, make_merchant
 from tests.compat.shopee.conftest import Partner, Shop, make_partner, make_shop, pyshopee
+from tests.compat.spaaza.conftest import make_world
 from tests.conftest import Api, LiveServer, TenantFixture, make_tenant
 from voucherd.db.tables import vouchers
 from voucherd.domain.scopes import ALL_SCOPES, Scope, parse_scopes
@@ -99,7 +100,7 @@ def test_jtl_shows_codes_only_with_read_secrets(
 
 @pytest.fixture
 def rm(live_server: LiveServer, engine: Engine, tmp_path: Path) -> Iterator[RmClient]:
-    client = RmClient(live_server, make_merchant(engine, _key_pair(tmp_path, "reach")))
+    client = RmClient(live_server, make_merchant(engine, make_key_pair(tmp_path, "reach")))
     yield client
     client.close()
 
@@ -228,3 +229,24 @@ def test_only_a_managing_bearer_client_authorises_a_shopee_app(
         url, data={"client_id": tenant.client_id, "client_secret": tenant.client_secret}
     )
     assert approved.status_code == 303
+
+
+def test_spaaza_names_vouchers_by_key_and_shows_no_code(live_server: LiveServer) -> None:
+    world = make_world(live_server)
+    created = world.create()
+    with world.engine.connect() as conn:
+        code = conn.execute(
+            select(vouchers.c.code).where(
+                vouchers.c.tenant_id == world.chain_id, vouchers.c.id == created["voucher_id"]
+            )
+        ).scalar_one()
+    answers = [
+        world.call(
+            "GET", "/get-vouchers", world.as_privileged(), params={"chain_id": world.chain_id}
+        ),
+        world.call("GET", "/get-vouchers", world.as_admin(), params={"chain_id": world.chain_id}),
+    ]
+    for response in answers:
+        assert response.status_code == 200, response.text
+        assert created["voucher_key"] in response.text and code not in response.text
+    world.http.close()

@@ -11,6 +11,7 @@ import httpx
 import orjson
 from sqlalchemy import Engine
 
+from tests.conftest import TEST_SECRET_KEY
 from tests.ports import free_port
 from tests.support import clean_env, voucherd_serve, wait_until_serving
 
@@ -30,7 +31,7 @@ def test_database_url_option_and_proxy_headers(
 ) -> None:
     # No VOUCHERD_DATABASE_URL, and a working directory without ./voucherd.db: the server
     # only finds its (migrated) database through --database-url.
-    env = clean_env(VOUCHERD_SECRET_KEY="test-signing-key")
+    env = clean_env(VOUCHERD_SECRET_KEY=TEST_SECRET_KEY)  # the session database's KEK
     forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
     behind = [
         "--database-url",

@@ -24,7 +24,7 @@ from standardwebhooks import Webhook
 
 from tests.compat.jtl.conftest import connect
 from tests.conftest import Api, LiveServer, TenantFixture
-from voucherd.db.tables import events
+from voucherd.db.tables import deliveries, events
 
 PORTS = range(20000, 20100)  # this suite's port range for receivers
 
@@ -228,3 +228,46 @@ def test_webhook_input_is_checked(api: Api) -> None:
     assert api.get("/v1/webhooks/123456789").status_code == 404
     default = api.post("/v1/webhooks", {"url": "http://127.0.0.1:20000/"}).json()
     assert default["event_types"] == ["voucher.*"]
+
+
+def test_adding_and_removing_endpoints_is_audited_but_never_delivered(
+    api: Api, live_server: LiveServer, tenant: TenantFixture, receiver: Receiver
+) -> None:
+    hook = _subscribe(api, receiver.url, ["*"])  # everything, so a delivery would show
+    other = api.post("/v1/webhooks", {"url": "http://127.0.0.1:20000/other"}).json()
+    assert api.delete(f"/v1/webhooks/{other['id']}").status_code == 204
+    voucher = api.create_voucher()
+
+    with live_server.engine.connect() as conn:
+        trail = list(
+            conn.execute(
+                select(events)
+                .where(events.c.tenant_id == tenant.id, events.c.subject == "webhook")
+                .order_by(events.c.id)
+            )
+        )
+    assert [(e.operation, e.subject_id) for e in trail] == [
+        ("create", str(hook["id"])),
+        ("create", str(other["id"])),
+        ("delete", str(other["id"])),
+    ]
+    assert all(e.actor for e in trail)  # who did it
+    assert trail[0].after["url"] == receiver.url and trail[0].after["event_types"] == ["*"]
+    assert trail[2].before["url"] == "http://127.0.0.1:20000/other"
+    assert not any("secret" in (e.after or {}) or "whsec_" in str(e.after) for e in trail)
+
+    # Events are offered in order: once the voucher's arrived, the earlier ones were offered.
+    _wait_for(lambda: len(receiver.accepted()) >= 1)
+    with live_server.engine.connect() as conn:
+        offered = set(
+            conn.execute(
+                select(deliveries.c.event_id).where(deliveries.c.tenant_id == tenant.id)
+            ).scalars()
+        )
+    assert not offered & {int(e.id) for e in trail}
+    types = [json.loads(body)["type"] for _, body in receiver.accepted()]
+    assert "voucher.create" in types and not [t for t in types if t.startswith("webhook.")]
+    created = [json.loads(b) for _, b in receiver.accepted()]
+    assert [c["data"]["voucher_id"] for c in created if c["type"] == "voucher.create"] == [
+        voucher["id"]
+    ]

@@ -128,6 +128,7 @@ def test_generate_verify_and_sweep(database_url: str) -> None:
         "purged",
     }
     assert {"jtl_connect_pins", "spaaza_sessions", "rm_nonces"} <= set(sweep["purged"])
+    assert "rate_limit_hits" in sweep["purged"]
 
 
 def test_sweep_purges_lapsed_dialect_credentials(database_url: str, engine: Engine) -> None:

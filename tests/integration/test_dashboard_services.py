@@ -161,6 +161,61 @@ def test_staff_actions_follow_the_role_table(engine: Engine, tenant: TenantFixtu
         staff_actions.extend(uow, manager, pid, "2999-12-31", "too late")
 
 
+def test_reservations_from_the_dashboard_check_the_role_and_the_voucher(
+    engine: Engine, tenant: TenantFixture
+) -> None:
+    with UnitOfWork(engine) as uow:
+        row, other = (
+            voucher_service.create(
+                uow, tenant.actor, NewVoucher(currency="EUR", amount=10_000, active=True)
+            ).voucher
+            for _ in range(2)
+        )
+        uow.commit()
+    pid = row["public_id"]
+    clerk, auditor = (_staff(engine, tenant, r) for r in ("clerk", "auditor"))
+    for act in (
+        lambda uow: staff_actions.reserve(uow, auditor, pid, "1", None),
+        lambda uow: staff_actions.capture(uow, auditor, pid, "1"),
+        lambda uow: staff_actions.release(uow, auditor, pid, "1"),
+    ):
+        with UnitOfWork(engine) as uow, pytest.raises(errors.Forbidden):
+            act(uow)
+    with UnitOfWork(engine) as uow:
+        for minutes in ("0", "10081", "ten", "-5", "000000010000"):
+            with pytest.raises(errors.ValidationFailed):
+                staff_actions.reserve(uow, clerk, pid, "1", minutes)
+        with pytest.raises(errors.InsufficientBalance):
+            staff_actions.reserve(uow, clerk, pid, "100.01", None)
+    with UnitOfWork(engine) as uow:
+        held = staff_actions.reserve(uow, clerk, pid, "25.50", "45")
+        elsewhere = staff_actions.reserve(uow, clerk, other["public_id"], "1", None)
+        uow.commit()
+    hold = held.reservation
+    assert hold["amount"] == 2_550 and held.voucher["hold_id"] == hold["id"]
+    assert hold["expires_at"] - hold["created_at"] == timedelta(minutes=45)
+    assert elsewhere.reservation["expires_at"] - elsewhere.reservation["created_at"] == (
+        value.RESERVATION_TTL
+    )
+    with UnitOfWork(engine) as uow:
+        with pytest.raises(errors.NotFound):  # another voucher's reservation, by this page
+            staff_actions.capture(uow, clerk, pid, str(elsewhere.reservation["id"]))
+        with pytest.raises(errors.NotFound):
+            staff_actions.release(uow, clerk, pid, "not a number")
+    with UnitOfWork(engine) as uow:
+        charged = staff_actions.capture(uow, clerk, pid, str(hold["id"]), " order-7 ")
+        uow.commit()
+    assert charged["balance"] == 10_000 - 2_550 and charged["hold_id"] is None
+    with UnitOfWork(engine) as uow, pytest.raises(errors.ReservationClosed):
+        staff_actions.release(uow, clerk, pid, str(hold["id"]))  # already charged
+    with UnitOfWork(engine) as uow:
+        released = staff_actions.release(
+            uow, clerk, other["public_id"], str(elsewhere.reservation["id"])
+        )
+        uow.commit()
+    assert released["status"] == "released"
+
+
 def test_audit_feed_filters_and_its_csv(engine: Engine, tenant: TenantFixture) -> None:
     manager = _staff(engine, tenant, "manager")
     with UnitOfWork(engine) as uow:

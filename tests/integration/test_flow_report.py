@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, update
 
 from tests.conftest import make_tenant
-from tests.integration.test_reports import _entries, _play, steps
+from tests.integration.test_reports import ledger_rows, play_plan, steps
 from voucherd.db.tables import vouchers
 from voucherd.services import reports, value, verify
 from voucherd.services import vouchers as voucher_service
@@ -43,8 +43,8 @@ def _expected(entries: list[Any], label: Any) -> Totals:
 )
 @given(plan=steps, window=st.integers(1, 120))
 def test_flow_equals_the_ledger_sums(engine: Engine, plan: list[Any], window: int) -> None:
-    t, _model, end = _play(engine, plan)
-    entries = [e for e in _entries(engine, t.id) if e["currency"] is not None]
+    t, _model, end = play_plan(engine, plan)
+    entries = [e for e in ledger_rows(engine, t.id) if e["currency"] is not None]
     with UnitOfWork(engine, readonly=True, clock=lambda: end) as uow:
         for period, fmt in (
             (reports.Period.DAY, "%Y-%m-%d"),

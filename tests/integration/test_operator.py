@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
+from tests.conftest import TEST_SECRET_KEY
 from tests.support import VOUCHERD, blank_database, clean_env
 from voucherd import __version__
 from voucherd.api.app import StartupRefused, create_app
@@ -155,7 +156,7 @@ def test_ready_needs_every_enabled_dialects_migration(blank: str) -> None:
 
 @pytest.mark.usefixtures("engine")  # the database is migrated
 def test_ready_when_the_database_stops_answering(database_url: str) -> None:
-    settings = Settings(database_url=database_url, secret_key=SecretStr("test-signing-key"))
+    settings = Settings(database_url=database_url, secret_key=SecretStr(TEST_SECRET_KEY))
     with TestClient(create_app(settings)) as client:
         assert _ready(client)[0] == 200
         client.app.state.engine.dispose()  # type: ignore[attr-defined]

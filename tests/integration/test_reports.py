@@ -59,7 +59,7 @@ class Model:
         return status
 
 
-def _play(engine: Engine, plan: list[tuple[int, Any]]) -> tuple[TenantFixture, Model, datetime]:
+def play_plan(engine: Engine, plan: list[tuple[int, Any]]) -> tuple[TenantFixture, Model, datetime]:
     t = make_tenant(engine, "reports")
     actor = t.actor
     model = Model()
@@ -108,7 +108,7 @@ def _play(engine: Engine, plan: list[tuple[int, Any]]) -> tuple[TenantFixture, M
     return t, model, now
 
 
-def _entries(engine: Engine, tenant_id: int) -> list[Any]:
+def ledger_rows(engine: Engine, tenant_id: int) -> list[Any]:
     with engine.connect() as conn:
         return list(
             conn.execute(
@@ -137,8 +137,8 @@ def _month(moment: datetime) -> str:
 )
 @given(plan=steps, probes=st.lists(st.integers(0, 3000), max_size=3))
 def test_reports_equal_the_ledger_sums(engine: Engine, plan: list[Any], probes: list[int]) -> None:
-    t, model, end = _play(engine, plan)
-    entries = _entries(engine, t.id)
+    t, model, end = play_plan(engine, plan)
+    entries = ledger_rows(engine, t.id)
     moments = [START - timedelta(days=1), end, *(START + timedelta(days=d) for d in probes)]
     moments += [when for line in model.timeline.values() for when, _ in line]
     with UnitOfWork(engine, readonly=True, clock=lambda: end) as uow:

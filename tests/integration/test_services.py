@@ -283,7 +283,7 @@ def test_imported_codes_keep_backslashes(engine: Engine, tenant: TenantFixture) 
 
 
 def test_bulk_ids_are_unique_and_from_the_alphabet() -> None:
-    from voucherd.services.secrets import ID_ALPHABET, random_ids
+    from voucherd.services.hashing import ID_ALPHABET, random_ids
 
     ids = random_ids(5000)
     assert len(ids) == len(set(ids)) == 5000

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from tests.conftest import TEST_SECRET_KEY
 from tests.reliability.cluster import PgCluster, free_port
-from voucherd.db import migrate
+from voucherd.db import migrate, sealed
 from voucherd.db.engine import make_engine
 
 
@@ -26,6 +27,8 @@ def pg_cluster() -> Iterator[PgCluster]:
 
 
 def migrated(url: str) -> Engine:
+    # Secrets the tests store directly are sealed under the servers' key-encryption key.
+    sealed.register(url, sealed.derive(TEST_SECRET_KEY.encode()))
     engine = make_engine(url, pool_size=5, pre_ping=True)  # survives the restarts
     migrate.upgrade(engine)
     return engine

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import TEST_SECRET_KEY
 from tests.reliability.cluster import free_port
 
-SIGNING_KEY = "reliability-test-signing-key"
+SIGNING_KEY = TEST_SECRET_KEY  # the key-encryption key of these servers and of the tests
 
 
 class ServerProcess:

@@ -24,13 +24,14 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from tests.compat.jtl.conftest import Jtl, connect
-from tests.compat.revenue_monster.conftest import RmClient, _key_pair, make_batch, make_merchant
+from tests.compat.revenue_monster.conftest import RmClient, make_batch, make_key_pair, make_merchant
 from tests.compat.shopee.conftest import Raw, make_shop
 from tests.compat.spaaza.conftest import World, make_world
-from tests.conftest import Api, LiveServer, make_tenant
+from tests.conftest import TEST_SECRET_KEY, Api, LiveServer, make_tenant
 from tests.reliability.cluster import PgCluster
 from tests.reliability.conftest import migrated
 from tests.reliability.server import ServerProcess
@@ -279,7 +280,9 @@ def setup(pg_cluster: PgCluster, log_dir: Path) -> Iterator[Setup]:
     engine = migrated(url)
     server = ServerProcess(url, log_dir / "down.log")
     server.start()
-    live = LiveServer(server.url, engine, Settings(database_url=url))
+    live = LiveServer(
+        server.url, engine, Settings(database_url=url, secret_key=SecretStr(TEST_SECRET_KEY))
+    )
     clients: list[Any] = []
     try:
         tenant = make_tenant(engine, "outage")
@@ -316,7 +319,7 @@ def setup(pg_cluster: PgCluster, log_dir: Path) -> Iterator[Setup]:
         world = make_world(live)
         clients.append(world.http)
 
-        keys = _key_pair(log_dir, "rm")
+        keys = make_key_pair(log_dir, "rm")
         merchant = make_merchant(engine, keys)
         rm = RmClient(live, merchant)
         clients.append(rm.http)

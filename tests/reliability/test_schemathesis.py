@@ -28,14 +28,15 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from pydantic import SecretStr
 from schemathesis.generation import GenerationMode
 from sqlalchemy import Engine
 
 from tests.compat.jtl.conftest import connect
-from tests.compat.revenue_monster.conftest import RmClient, _key_pair, make_batch, make_merchant
+from tests.compat.revenue_monster.conftest import RmClient, make_batch, make_key_pair, make_merchant
 from tests.compat.shopee.conftest import make_shop
 from tests.compat.spaaza.conftest import make_world
-from tests.conftest import Api, LiveServer, make_tenant
+from tests.conftest import TEST_SECRET_KEY, Api, LiveServer, make_tenant
 from tests.reliability.server import ServerProcess
 from voucherd.config import Settings
 from voucherd.dialects.shopee import signing as shopee_signing
@@ -132,7 +133,8 @@ def _rm_signer(rm: RmClient) -> Signer:
 
 
 def _faces(server: ServerProcess, engine: Engine, keys_dir: Path) -> tuple[list[Face], list[Any]]:
-    live = LiveServer(server.url, engine, Settings(database_url=server.database_url))
+    settings = Settings(database_url=server.database_url, secret_key=SecretStr(TEST_SECRET_KEY))
+    live = LiveServer(server.url, engine, settings)
     closing: list[Any] = []
 
     tenant = make_tenant(engine, "schema")
@@ -159,7 +161,7 @@ def _faces(server: ServerProcess, engine: Engine, keys_dir: Path) -> tuple[list[
     world = make_world(live)
     closing.append(world.http)
 
-    merchant = make_merchant(engine, _key_pair(keys_dir, "schema-rm"))
+    merchant = make_merchant(engine, make_key_pair(keys_dir, "schema-rm"))
     rm = RmClient(live, merchant)
     closing.append(rm.http)
     batch = make_batch(engine, merchant.tenant_id, quantity=50)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_error_tables import ENGINE_ERRORS, _inbound, _instance
+from tests.unit.test_error_tables import ENGINE_ERRORS, sample_error, sample_inbound
 from voucherd.domain import errors
 from voucherd.domain.staff import ALLOWED, Action, Role, allowed, normalize_email, require
 from voucherd.faces.errors import Internal, Unavailable, lookup
@@ -40,19 +40,19 @@ def test_money_and_locale() -> None:
 
 @pytest.mark.parametrize("cls", ENGINE_ERRORS, ids=lambda c: c.__name__)
 def test_every_engine_error_is_a_4xx_html_page(cls: type) -> None:
-    refusal = lookup(FACE.errors, _instance(cls))
+    refusal = lookup(FACE.errors, sample_error(cls))
     assert 400 <= refusal.status < 500
-    response = FACE.render_error(refusal, _inbound())
+    response = FACE.render_error(refusal, sample_inbound())
     assert response.status_code == refusal.status and response.media_type == "text/html"
     assert f'data-code="{refusal.code}"' in bytes(response.body).decode()
 
 
 def test_face_errors_outage_internal_session_csrf() -> None:
-    outage = FACE.refusal_response(Unavailable(), _inbound())
+    outage = FACE.refusal_response(Unavailable(), sample_inbound())
     assert outage.status_code == 503 and outage.headers["retry-after"]
-    internal = FACE.refusal_response(Internal("secret detail"), _inbound())
+    internal = FACE.refusal_response(Internal("secret detail"), sample_inbound())
     assert internal.status_code == 500 and b"secret detail" not in bytes(internal.body)
     assert lookup(FACE.errors, CsrfRefused()).status == 403
-    signed_out = FACE.render_error(lookup(FACE.errors, SignedOut()), _inbound())
+    signed_out = FACE.render_error(lookup(FACE.errors, SignedOut()), sample_inbound())
     assert signed_out.status_code == 303 and signed_out.headers["location"] == "/dashboard/login"
     assert lookup(FACE.errors, errors.Forbidden("no")).status == 403

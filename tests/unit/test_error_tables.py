@@ -53,7 +53,7 @@ def _documented(face: Face, status: int) -> bool:
     return status in allowed if allowed is not None else 400 <= status < 500
 
 
-def _instance(cls: type[BaseException]) -> BaseException:
+def sample_error(cls: type[BaseException]) -> BaseException:
     if issubclass(cls, errors.NotFound):
         return cls("voucher", "x")
     if issubclass(cls, errors.InvalidTransition):
@@ -64,7 +64,7 @@ def _instance(cls: type[BaseException]) -> BaseException:
         return cls()
 
 
-def _inbound() -> Inbound:
+def sample_inbound() -> Inbound:
     scope: dict[str, Any] = {
         "type": "http",
         "method": "POST",
@@ -79,10 +79,10 @@ def _inbound() -> Inbound:
 @pytest.mark.parametrize("face", FACES, ids=lambda f: f.name)
 @pytest.mark.parametrize("cls", ENGINE_ERRORS, ids=lambda c: c.__name__)
 def test_every_engine_error_is_a_4xx_in_the_face_shape(face: Face, cls: type) -> None:
-    exc = _instance(cls)
+    exc = sample_error(cls)
     refusal = lookup(face.errors, exc)
     assert _documented(face, refusal.status), (face.name, cls.__name__, refusal)
-    response = face.render_error(refusal, _inbound())
+    response = face.render_error(refusal, sample_inbound())
     assert response.status_code == refusal.status
     assert response.media_type == face.error_media_type
     orjson.loads(bytes(response.body))  # the face's JSON shape, never text/plain
@@ -90,11 +90,11 @@ def test_every_engine_error_is_a_4xx_in_the_face_shape(face: Face, cls: type) ->
 
 @pytest.mark.parametrize("face", FACES, ids=lambda f: f.name)
 def test_outage_and_internal_errors_in_the_face_shape(face: Face) -> None:
-    outage = face.refusal_response(Unavailable(), _inbound())
+    outage = face.refusal_response(Unavailable(), sample_inbound())
     assert outage.status_code == 503
     assert outage.headers["retry-after"].isdigit()
     orjson.loads(bytes(outage.body))
-    bug = face.refusal_response(RuntimeError("secret detail"), _inbound())
+    bug = face.refusal_response(RuntimeError("secret detail"), sample_inbound())
     assert bug.status_code == 500
     assert b"secret detail" not in bytes(bug.body)
     orjson.loads(bytes(bug.body))
@@ -103,7 +103,7 @@ def test_outage_and_internal_errors_in_the_face_shape(face: Face) -> None:
 
 def test_native_bodies() -> None:
     response = NATIVE.render_error(
-        lookup(NATIVE.errors, errors.VoucherExpired("active", "charge")), _inbound()
+        lookup(NATIVE.errors, errors.VoucherExpired("active", "charge")), sample_inbound()
     )
     body = orjson.loads(bytes(response.body))
     assert (response.status_code, body["code"], body["request_id"]) == (
@@ -111,7 +111,9 @@ def test_native_bodies() -> None:
         "voucher_expired",
         "rid-1",
     )
-    response = NATIVE.render_error(lookup(NATIVE.errors, errors.NotFound("voucher", 1)), _inbound())
+    response = NATIVE.render_error(
+        lookup(NATIVE.errors, errors.NotFound("voucher", 1)), sample_inbound()
+    )
     assert (response.status_code, orjson.loads(bytes(response.body))["resource"]) == (
         404,
         "voucher",
@@ -120,7 +122,7 @@ def test_native_bodies() -> None:
 
 def test_shopee_bodies() -> None:
     def answer(exc: BaseException) -> tuple[int, dict[str, Any]]:
-        response = SHOPEE.refusal_response(exc, _inbound())
+        response = SHOPEE.refusal_response(exc, sample_inbound())
         return response.status_code, orjson.loads(bytes(response.body))
 
     status, body = answer(errors.VoucherExpired("expired", "end"))
@@ -152,7 +154,7 @@ def test_jtl_bodies() -> None:
     """JTL: ``{"status", "code", "message"}``; a 422 adds ``errors`` under the route's prefix."""
 
     def body(exc: BaseException) -> tuple[int, Any]:
-        response = JTL.render_error(lookup(JTL.errors, exc), _inbound())
+        response = JTL.render_error(lookup(JTL.errors, exc), sample_inbound())
         return response.status_code, orjson.loads(bytes(response.body))
 
     assert body(errors.VoucherExpired("active", "charge")) == (
@@ -167,13 +169,13 @@ def test_jtl_bodies() -> None:
         "Idempotency-Key",
     )
     assert body(idempotency.IdempotencyInFlight("running"))[0] == 409
-    outage = JTL.refusal_response(Unavailable(), _inbound())
+    outage = JTL.refusal_response(Unavailable(), sample_inbound())
     assert orjson.loads(bytes(outage.body)) == {
         "status": 503,
         "code": "SERVICE_UNAVAILABLE",
         "message": "The service is temporarily unavailable. Please try again later.",
     }
-    assert orjson.loads(bytes(JTL.refusal_response(KeyError("x"), _inbound()).body)) == {
+    assert orjson.loads(bytes(JTL.refusal_response(KeyError("x"), sample_inbound()).body)) == {
         "status": 500,
         "code": "SERVER_ERROR",
         "message": "An internal error occurred.",
@@ -182,7 +184,7 @@ def test_jtl_bodies() -> None:
 
 def test_spaaza_bodies() -> None:
     def answer(exc: BaseException) -> tuple[int, dict[str, Any], str | None]:
-        response = SPAAZA.refusal_response(exc, _inbound())
+        response = SPAAZA.refusal_response(exc, sample_inbound())
         return (
             response.status_code,
             orjson.loads(bytes(response.body)),
@@ -215,7 +217,7 @@ def test_spaaza_bodies() -> None:
 
 def test_rm_bodies() -> None:
     def answer(exc: BaseException) -> tuple[int, dict[str, Any]]:
-        response = RM.refusal_response(exc, _inbound())
+        response = RM.refusal_response(exc, sample_inbound())
         return response.status_code, orjson.loads(bytes(response.body))
 
     assert answer(errors.NotFound("campaign", "vb_x")) == (
@@ -232,7 +234,7 @@ def test_rm_bodies() -> None:
         "VOUCHER_BATCH_EXPIRED"
     )
     assert answer(idempotency.IdempotencyMismatch("x"))[0] == 422
-    outage = RM.refusal_response(Unavailable(), _inbound())
+    outage = RM.refusal_response(Unavailable(), sample_inbound())
     assert orjson.loads(bytes(outage.body))["error"]["code"] == "TEMPORARY_UNAVAILABLE"
     assert answer(RuntimeError("boom")) == (
         500,
@@ -257,7 +259,7 @@ def test_too_many_attempts_is_a_429_with_retry_after_in_every_face(face: Face) -
     refusal = lookup(face.errors, TooManyAttempts("guess", 17))
     assert refusal.status == 429
     assert refusal.headers["Retry-After"] == "17"
-    response = face.refusal_response(TooManyAttempts("guess", 17), _inbound())
+    response = face.refusal_response(TooManyAttempts("guess", 17), sample_inbound())
     assert response.status_code == 429
     assert response.headers["retry-after"] == "17"
     if face is not WEB:

@@ -47,8 +47,8 @@ def test_policy_rows_are_exactly_these() -> None:
 
 
 def test_every_vendor_names_its_policies() -> None:
-    assert {Policy.DELETE_ONLY_INACTIVE} == policies.JTL
-    assert {Policy.END_USED_UP} == policies.SHOPEE
+    assert {Policy.DELETE_ONLY_INACTIVE, Policy.RESERVATION_OUTCOMES} == policies.JTL
+    assert {Policy.END_USED_UP, Policy.DELETE_ONLY_UPCOMING} == policies.SHOPEE
     assert {Policy.LOCK_BY_BASKET_CODE} == policies.SPAAZA
     assert {Policy.MIN_SPEND_WAIVED, Policy.VOID_USED_UP} == policies.REVENUE_MONSTER
     assert frozenset() == policies.NONE
@@ -151,3 +151,77 @@ def test_used_up() -> None:
     card = voucher(kind=ValueKind.STORED_VALUE, max_uses=None, balance=0)
     assert not card.used_up  # never charged: an empty card, not a used one
     assert replace(card, uses=1).used_up and not replace(card, uses=1, balance=5).used_up
+
+
+# --- DELETE_ONLY_UPCOMING (Shopee delete_voucher) --------------------------------------------
+
+
+def test_delete_only_upcoming() -> None:
+    only = frozenset({Policy.DELETE_ONLY_UPCOMING})
+    upcoming = [voucher(starts_at=NOW + HOUR), voucher(status=S.INACTIVE)]
+    for v in upcoming:
+        assert rules.delete(v, NOW, "gone", only).after is S.DELETED
+    refused = [
+        voucher(),  # ongoing
+        voucher(starts_at=NOW - HOUR, ends_at=NOW + HOUR),
+        voucher(status=S.INACTIVE, ends_at=NOW),  # ended
+        used_up(),
+    ]
+    for v in refused:
+        with pytest.raises(errors.NotAllowedByPolicy) as refusal:
+            rules.delete(v, NOW, "gone", only)
+        assert refusal.value.details["action"] == A.DELETE
+        # Without the policy the base table lets them all be deleted.
+        assert rules.delete(v, NOW, "gone").after is S.DELETED
+
+
+# --- LOCK_BY_BASKET_CODE: the till names its lock (Spaaza redeem) -----------------------------
+
+
+def test_consume_lock_needs_the_lock_named() -> None:
+    locked = voucher(locked_until=NOW + HOUR, locking_code="till-1", lock_basket_code="b-9")
+    assert rules.consume_lock(voucher(), NOW, None, None) is None  # nothing to consume
+    lapsed = replace(locked, locked_until=NOW)
+    assert rules.consume_lock(lapsed, NOW, None, None) is None
+    for code, basket in (("till-1", None), (None, "b-9"), ("wrong", "b-9")):
+        change = rules.consume_lock(locked, NOW, code, basket)
+        assert change is not None and change.fields["locked_until"] is None
+    for code, basket in ((None, None), ("till-2", "b-8"), ("b-9", "till-1")):
+        with pytest.raises(errors.VoucherLocked):
+            rules.consume_lock(locked, NOW, code, basket)
+
+
+# --- RESERVATION_OUTCOMES (JTL reservations) ---------------------------------------------------
+
+
+def test_reservation_outcomes_name_how_a_reservation_closed() -> None:
+    R = rules.ReservationStatus
+    jtl = frozenset({Policy.RESERVATION_OUTCOMES})
+    later = NOW + HOUR
+    with pytest.raises(errors.ReservationCaptured):
+        rules.check_capturable(R.CAPTURED, later, NOW, jtl)
+    with pytest.raises(errors.ReservationReleased):
+        rules.check_capturable(R.RELEASED, later, NOW, jtl)
+    for lapsed in (R.SUPERSEDED, R.EXPIRED):
+        with pytest.raises(errors.ReservationExpired):
+            rules.check_capturable(lapsed, later, NOW, jtl)
+        # Without the policy a closed reservation is just closed.
+        with pytest.raises(errors.ReservationClosed) as closed:
+            rules.check_capturable(lapsed, later, NOW)
+        assert type(closed.value) is errors.ReservationClosed
+    with pytest.raises(errors.ReservationExpired):
+        rules.check_capturable(R.OPEN, NOW, NOW, jtl)
+    rules.check_capturable(R.OPEN, later, NOW, jtl)
+
+
+def test_release_of_a_closed_reservation() -> None:
+    R = rules.ReservationStatus
+    jtl = frozenset({Policy.RESERVATION_OUTCOMES})
+    assert rules.releasable(R.OPEN) and rules.releasable(R.OPEN, jtl)
+    for done in (R.RELEASED, R.SUPERSEDED, R.EXPIRED):
+        assert rules.releasable(done, jtl) is False  # a no-op for JTL
+        with pytest.raises(errors.ReservationClosed):
+            rules.releasable(done)
+    for given in (jtl, policies.NONE):
+        with pytest.raises(errors.ReservationCaptured):
+            rules.releasable(R.CAPTURED, given)

@@ -13,6 +13,7 @@ from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.domain.vouchers import ValidityUnit, ValueKind, VoucherState
 
 NOW = datetime(2026, 1, 31, 10, tzinfo=UTC)
+OPEN, RELEASED = rules.ReservationStatus.OPEN, rules.ReservationStatus.RELEASED
 
 
 def card(**fields: object) -> VoucherState:
@@ -94,14 +95,14 @@ def test_reservation_holds_value_from_others() -> None:
     with pytest.raises(errors.VoucherReserved):
         rules.charge(held, NOW, amount=3000)
     assert rules.charge(held, NOW, amount=2000).fields["balance"] == 8000
-    captured = rules.capture(held, NOW, 7, 8000, True, NOW + timedelta(minutes=5))
+    captured = rules.capture(held, NOW, 7, 8000, OPEN, NOW + timedelta(minutes=5))
     assert captured.fields["balance"] == 2000 and captured.fields["hold_id"] is None
     lapsed = replace(held, hold_expires_at=NOW)
     assert rules.charge(lapsed, NOW, amount=9000).fields["hold_id"] is None
     with pytest.raises(errors.ReservationExpired):
-        rules.capture(lapsed, NOW, 7, 8000, True, NOW)
+        rules.capture(lapsed, NOW, 7, 8000, OPEN, NOW)
     with pytest.raises(errors.ReservationClosed):
-        rules.capture(held, NOW, 7, 8000, False, NOW + timedelta(minutes=5))
+        rules.capture(held, NOW, 7, 8000, RELEASED, NOW + timedelta(minutes=5))
 
 
 def test_new_reservation_replaces_the_old_one() -> None:

@@ -21,6 +21,7 @@ from voucherd.api.routes import (
     jobs,
     oauth,
     reports,
+    transfers,
     value,
     vouchers,
     webhooks,
@@ -33,6 +34,9 @@ from voucherd.faces.access_log import AccessLog
 from voucherd.faces.limits import build as build_limiter
 from voucherd.faces.request_ids import RequestIds
 from voucherd.services import keys, tokens, worker
+
+# Bodies these paths spool to disk themselves, under ``max_import_bytes`` (CSV imports).
+IMPORT_PATHS = (transfers.IMPORT_PATH, "/dashboard/imports/vouchers")
 
 DESCRIPTION = """
 voucherd's native API. Authenticate with OAuth 2.0 client credentials at `POST /oauth/token`
@@ -144,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "Customers"},
             {"name": "Jobs"},
             {"name": "Reports"},
+            {"name": "CSV"},
             {"name": "Webhooks"},
             {"name": "Health"},
         ],
@@ -155,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     for module in (oauth, health, vouchers, value, campaigns, jobs, reports, webhooks):
         app.include_router(module.router)
+    app.include_router(transfers.router)  # CSV exports and imports (issue 12)
     for dialect, _command in loaded:
         dialect.mount(app)
     # The dashboard is a face of its own beside the dialects (imported by name: faces of one
@@ -167,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # dialect's prefix is that dialect's, answered in its own error shape.
             route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
     guard.install(app, errors.NATIVE)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, exempt=IMPORT_PATHS)
     app.add_middleware(RequestIds)
     app.add_middleware(AccessLog)
     app.add_middleware(StartupRefusals)

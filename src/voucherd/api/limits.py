@@ -1,4 +1,8 @@
-"""Refuse oversized request bodies before any handler reads them."""
+"""Refuse oversized request bodies before any handler reads them.
+
+Paths in ``exempt`` (CSV imports) pass untouched: their routes spool the body to disk as it
+arrives and enforce their own, larger limit (``faces/upload.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.exempt:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

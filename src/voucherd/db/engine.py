@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -117,11 +120,73 @@ def _postgres_engine(url: str, pool_size: int, echo: bool, pre_ping: bool) -> En
     )
 
 
+# How long a writer waits for the in-process write lock: the same as SQLite's busy timeout.
+SQLITE_WRITE_WAIT_SECONDS = 30.0
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+class SerialisedWrites(sqlite3.Connection):
+    """A SQLite connection whose write transactions take this process's lock for the file.
+
+    SQLite admits one writer at a time; the others wait in its busy handler, which sleeps in
+    growing steps (up to 100 ms) and polls, so under load a charge waited up to a second behind
+    others that had long finished (docs/benchmarks.md, "The embedded default"). Writers of one
+    process instead queue on a lock taken before ``BEGIN IMMEDIATE`` and released right after
+    ``COMMIT``/``ROLLBACK``: the next writer starts the moment the previous one ends, and no
+    thread spins. (Writers in other processes still meet SQLite's busy handler; ``serve``
+    runs one process on SQLite for that reason.) ``writer`` is set per database file.
+    """
+
+    writer: threading.Lock
+    holding = False
+
+    def begin_write(self) -> None:
+        if not self.writer.acquire(timeout=SQLITE_WRITE_WAIT_SECONDS):
+            raise sqlite3.OperationalError("database is locked")
+        self.holding = True
+
+    def end_write(self) -> None:
+        if self.holding:
+            self.holding = False
+            self.writer.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.end_write()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.end_write()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.end_write()
+
+
+def _serialised_writes(database: str) -> type[SerialisedWrites]:
+    """The connection class sharing one write lock among all connections to ``database``."""
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.setdefault(database, threading.Lock())
+    return type("SerialisedWrites", (SerialisedWrites,), {"writer": lock})
+
+
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     memory = ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite:/")
-    # A pooled connection is used by one thread at a time; SQLite serialises writers itself.
+    # A pooled connection is used by one thread at a time; writers queue on a lock per file.
+    database = make_url(url).database or ""
     kwargs: dict[str, Any] = {
-        "connect_args": {"check_same_thread": False, "timeout": 30},
+        "connect_args": {
+            "check_same_thread": False,
+            "timeout": 30,
+            "factory": _serialised_writes(os.path.realpath(database)),
+        },
         "pool_size": 20,
         "max_overflow": 40,
     }
@@ -148,6 +213,15 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         # Writers take the write lock up front (BEGIN IMMEDIATE): a read-then-write
         # transaction can then never lose a race it would only learn about at commit.
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        dbapi_conn = conn.connection.dbapi_connection
+        serialised = mode == "IMMEDIATE" and isinstance(dbapi_conn, SerialisedWrites)
+        if serialised:
+            dbapi_conn.begin_write()  # type: ignore[union-attr]
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            if serialised:
+                dbapi_conn.end_write()  # type: ignore[union-attr]
+            raise
 
     return engine

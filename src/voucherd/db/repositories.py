@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from voucherd.db.tables import (
@@ -66,6 +66,28 @@ def voucher_state(row: Mapping[Any, Any]) -> VoucherState:
     )
 
 
+# The hot path's statements are built once, with bound parameters, and reused: building a Core
+# statement and its cache key on every call was 10-15% of a charge's CPU (docs/benchmarks.md).
+_FIND_BY = {"id": vouchers.c.id, "public_id": vouchers.c.public_id, "code": vouchers.c.code}
+_FIND: dict[tuple[str, bool, bool], Any] = {}
+
+
+def _find_statement(by: str, for_update: bool, include_deleted: bool) -> Any:
+    key = (by, for_update, include_deleted)
+    statement = _FIND.get(key)
+    if statement is None:
+        statement = select(vouchers).where(
+            vouchers.c.tenant_id == bindparam("b_tenant_id"),
+            _FIND_BY[by] == bindparam("b_key"),
+        )
+        if not include_deleted:
+            statement = statement.where(vouchers.c.deleted_at.is_(None))
+        if for_update:
+            statement = statement.with_for_update()
+        _FIND[key] = statement
+    return statement
+
+
 def find_voucher(
     conn: Connection,
     tenant_id: int,
@@ -76,37 +98,43 @@ def find_voucher(
     for_update: bool = False,
     include_deleted: bool = False,
 ) -> Row | None:
-    query = select(vouchers).where(vouchers.c.tenant_id == tenant_id)
+    key: int | str
     if id is not None:
-        query = query.where(vouchers.c.id == id)
+        by, key = "id", id
     elif public_id is not None:
-        query = query.where(vouchers.c.public_id == public_id)
+        by, key = "public_id", public_id
     elif code is not None:
-        query = query.where(vouchers.c.code == code)
+        by, key = "code", code
     else:
         raise ValueError("find_voucher needs id, public_id or code")
-    if not include_deleted:
-        query = query.where(vouchers.c.deleted_at.is_(None))
-    if for_update:
-        query = query.with_for_update()
-    return conn.execute(query).mappings().first()
+    statement = _find_statement(by, for_update, include_deleted)
+    return conn.execute(statement, {"b_tenant_id": tenant_id, "b_key": key}).mappings().first()
+
+
+# SET takes the columns named in the parameters; the WHERE's own parameters are prefixed.
+_UPDATE_VOUCHER = (
+    update(vouchers)
+    .where(
+        vouchers.c.tenant_id == bindparam("b_tenant_id"),
+        vouchers.c.id == bindparam("b_id"),
+        vouchers.c.version == bindparam("b_version"),
+    )
+    .returning(*vouchers.c)
+)
 
 
 def update_voucher(
     conn: Connection, tenant_id: int, voucher_id: int, version: int, values: Mapping[str, Any]
 ) -> Row | None:
     """Write ``values`` only if nobody changed the voucher since ``version`` was read."""
-    statement = (
-        update(vouchers)
-        .where(
-            vouchers.c.tenant_id == tenant_id,
-            vouchers.c.id == voucher_id,
-            vouchers.c.version == version,
-        )
-        .values(**values, version=version + 1)
-        .returning(*vouchers.c)
-    )
-    return conn.execute(statement).mappings().first()
+    parameters = {
+        **values,
+        "version": version + 1,
+        "b_tenant_id": tenant_id,
+        "b_id": voucher_id,
+        "b_version": version,
+    }
+    return conn.execute(_UPDATE_VOUCHER, parameters).mappings().first()
 
 
 def insert_voucher(conn: Connection, values: Mapping[str, Any]) -> Row:
@@ -150,9 +178,12 @@ def count_vouchers(conn: Connection, tenant_id: int, **filters: Any) -> int:
 # --- ledger, events, reservations -------------------------------------------------------------
 
 
+_INSERT_LEDGER = insert(ledger_entries).returning(*ledger_entries.c)
+_INSERT_EVENT = insert(events)
+
+
 def insert_ledger(conn: Connection, values: Mapping[str, Any]) -> Row:
-    statement = insert(ledger_entries).values(**values).returning(*ledger_entries.c)
-    return conn.execute(statement).mappings().one()
+    return conn.execute(_INSERT_LEDGER, dict(values)).mappings().one()
 
 
 def find_ledger_entry(conn: Connection, tenant_id: int, entry_id: int) -> Row | None:
@@ -200,7 +231,57 @@ def list_ledger(
 
 
 def insert_event(conn: Connection, values: Mapping[str, Any]) -> None:
-    conn.execute(insert(events).values(**values))
+    conn.execute(_INSERT_EVENT, dict(values))
+
+
+_EVENT_COLUMNS = (
+    "tenant_id",
+    "voucher_id",
+    "subject",
+    "subject_id",
+    "operation",
+    "actor",
+    "reason",
+    "before",
+    "after",
+    "created_at",
+)
+_LEDGER_WITH_EVENT: dict[frozenset[str], Any] = {}
+
+
+def _ledger_with_event(columns: frozenset[str]) -> Any:
+    statement = _LEDGER_WITH_EVENT.get(columns)
+    if statement is None:
+        recorded = (
+            insert(events)
+            .values({c: bindparam(f"ev_{c}", type_=events.c[c].type) for c in _EVENT_COLUMNS})
+            .cte("recorded")
+        )
+        statement = (
+            insert(ledger_entries)
+            .values(
+                {c: bindparam(f"le_{c}", type_=ledger_entries.c[c].type) for c in sorted(columns)}
+            )
+            .returning(*ledger_entries.c)
+            .add_cte(recorded)
+        )
+        _LEDGER_WITH_EVENT[columns] = statement
+    return statement
+
+
+def insert_ledger_with_event(
+    conn: Connection, entry: Mapping[str, Any], event: Mapping[str, Any]
+) -> Row:
+    """The ledger entry and the event describing it; on PostgreSQL one statement (one round
+    trip: the event is a data-modifying CTE of the ledger insert), elsewhere two."""
+    if conn.dialect.name != "postgresql":
+        row = insert_ledger(conn, entry)
+        insert_event(conn, event)
+        return row
+    parameters = {f"le_{k}": v for k, v in entry.items()}
+    parameters.update({f"ev_{c}": event.get(c) for c in _EVENT_COLUMNS})
+    statement = _ledger_with_event(frozenset(entry))
+    return conn.execute(statement, parameters).mappings().one()
 
 
 def list_events(

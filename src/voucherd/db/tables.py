@@ -349,7 +349,8 @@ idempotency_keys = Table(
     Index(None, "expires_at"),
 )
 
-# Instance-wide secrets (the token-signing key): the one table that belongs to no tenant.
+# Instance-wide secrets: the one table that belongs to no tenant. Its token-signing key was
+# replaced by ``signing_keys`` (migration core_0006_keys removes it); nothing else uses it yet.
 instance_secrets = Table(
     "instance_secrets",
     metadata,
@@ -441,4 +442,26 @@ voucher_pin_failures = Table(
 # a PIN: the PIN, not the code, carries the entropy (domain/codes.py ``ensure_entropy``).
 campaigns.append_column(
     Column("pin_protected", Boolean, nullable=False, default=False, server_default=false())
+)
+
+# --- CSV import staging (``services/imports.py``, issue 12) -----------------------------------
+# The rows of one CSV import while it runs, keyed by a random import id. They are written and
+# read inside the import's one transaction and deleted before it commits, so the table is
+# empty outside a running import (a refused or failed import rolls its rows back with it).
+# Staging lets the database, not the process, hold a million rows: duplicate codes within the
+# file and codes already in use are found by SQL, and the vouchers are inserted from here.
+import_rows = Table(
+    "import_rows",
+    metadata,
+    Column("import_id", String(32), nullable=False),
+    Column("line", Integer, nullable=False),
+    tenant_column(),
+    Column("code", String(64), nullable=False),
+    Column("public_id", String(255), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("starts_at", UtcDateTime),
+    Column("ends_at", UtcDateTime),
+    PrimaryKeyConstraint("import_id", "line"),
+    Index(None, "import_id", "code"),
 )

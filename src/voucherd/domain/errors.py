@@ -136,6 +136,14 @@ class ReservationClosed(VoucherdError):
     code = "reservation_closed"
 
 
+class ReservationCaptured(ReservationClosed):
+    """Closed by a capture (a face that tells outcomes apart names it; others see the base)."""
+
+
+class ReservationReleased(ReservationClosed):
+    """Closed by a release (a cancel, or the deletion of its voucher)."""
+
+
 class RefundExceedsCharge(VoucherdError):
     code = "refund_exceeds_charge"
 
@@ -210,3 +218,23 @@ class DeliveryInFlight(VoucherdError):
     """A webhook delivery cannot be replayed while it is being sent."""
 
     code = "delivery_in_flight"
+
+
+class ImportRejected(ValidationFailed):
+    """A CSV import with bad rows: nothing was imported; ``errors`` lists the bad lines.
+
+    Each listed error is ``{"line": n, "field": name or None, "message": text}``; at most a
+    bounded number are listed, ``error_count`` counts them all.
+    """
+
+    code = "import_rejected"
+
+    def __init__(
+        self, message: str, rows: list[dict[str, Any]] | None = None, error_count: int = 0
+    ) -> None:
+        rows = rows or []
+        VoucherdError.__init__(self, message, errors=rows, error_count=error_count)
+        self.field = None
+        self.rule = "import"
+        self.rows = rows
+        self.error_count = error_count

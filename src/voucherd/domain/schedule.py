@@ -39,12 +39,12 @@ TERMS: Final = frozenset(
 )
 
 
-class _Unset:
+class Unset:
     def __repr__(self) -> str:
         return "UNSET"
 
 
-UNSET: Final = _Unset()
+UNSET: Final = Unset()
 
 
 def _fail(message: str, field: str, rule: str) -> errors.ValidationFailed:
@@ -87,9 +87,9 @@ def revise(
     v: VoucherState,
     now: datetime,
     *,
-    starts_at: datetime | _Unset = UNSET,
-    ends_at: datetime | _Unset = UNSET,
-    max_uses: int | _Unset = UNSET,
+    starts_at: datetime | Unset = UNSET,
+    ends_at: datetime | Unset = UNSET,
+    max_uses: int | Unset = UNSET,
     terms: Mapping[str, int | None] | None = None,
     metadata: Mapping[str, Any] | None = None,
     min_length: timedelta | None = None,
@@ -122,16 +122,16 @@ def revise(
     if unknown:
         raise _fail(f"cannot revise {sorted(unknown)}", min(unknown), "unknown")
     if live:
-        if not isinstance(starts_at, _Unset) and starts_at != v.starts_at:
+        if not isinstance(starts_at, Unset) and starts_at != v.starts_at:
             raise _fail("a started voucher keeps its start", "starts_at", "started")
         for name, value in terms.items():
             if value != getattr(v, name):
                 raise _fail(f"{name} cannot change once the voucher has started", name, "started")
-    elif not isinstance(starts_at, _Unset) and starts_at != v.starts_at:
+    elif not isinstance(starts_at, Unset) and starts_at != v.starts_at:
         check_new_start(starts_at, now, start_grace)
-    new_start = v.starts_at if isinstance(starts_at, _Unset) else starts_at
-    new_end = v.ends_at if isinstance(ends_at, _Unset) else ends_at
-    if not isinstance(ends_at, _Unset) and live and v.ends_at is not None:
+    new_start = v.starts_at if isinstance(starts_at, Unset) else starts_at
+    new_end = v.ends_at if isinstance(ends_at, Unset) else ends_at
+    if not isinstance(ends_at, Unset) and live and v.ends_at is not None:
         if ends_at > v.ends_at:
             raise _fail("a started voucher may only end earlier", "ends_at", "shorten_only")
         if ends_at < now:
@@ -139,12 +139,12 @@ def revise(
     if (
         new_start is not None
         and new_end is not None
-        and (not isinstance(starts_at, _Unset) or not isinstance(ends_at, _Unset))
+        and (not isinstance(starts_at, Unset) or not isinstance(ends_at, Unset))
     ):
         check_window(
             new_start, new_end, min_length=min_length if not live else None, max_months=max_months
         )
-    if not isinstance(max_uses, _Unset):
+    if not isinstance(max_uses, Unset):
         if max_uses < 1 or max_uses < v.uses or max_uses > 10**9:
             raise _fail(
                 "the usage limit must be at least 1 and at least the uses made", "max_uses", "min"
@@ -154,9 +154,9 @@ def revise(
                 "a started voucher's usage limit may only grow", "max_uses", "increase_only"
             )
         fields["max_uses"] = max_uses
-    if not isinstance(starts_at, _Unset):
+    if not isinstance(starts_at, Unset):
         fields["starts_at"] = starts_at
-    if not isinstance(ends_at, _Unset):
+    if not isinstance(ends_at, Unset):
         fields["ends_at"] = ends_at
     for name, value in terms.items():
         if value is not None and value < 0:

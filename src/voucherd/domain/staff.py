@@ -27,6 +27,7 @@ class Action(StrEnum):
     CHANGE_STATE = "change_state"  # activate, deactivate, end, extend validity
     CAMPAIGNS = "campaigns"
     EXPORT = "export"
+    READ_SECRETS = "read_secrets"  # see codes: in CSV downloads and printable card sheets
     REPORTS = "reports"
     AUDIT = "audit"
     USERS = "users"

@@ -229,8 +229,20 @@ def reinstate(v: VoucherState) -> Change:
     return _change(v, Action.REINSTATE, voided_at=None)
 
 
+def window_upcoming(v: VoucherState, now: datetime) -> bool:
+    """Not ended and not yet open: inactive, or starting later (Shopee's "upcoming")."""
+    if v.status in (VoucherStatus.EXPIRED, VoucherStatus.VOID, VoucherStatus.DELETED):
+        return False
+    if v.ends_at is not None and v.ends_at <= now:
+        return False
+    return v.status is VoucherStatus.INACTIVE or (v.starts_at is not None and v.starts_at > now)
+
+
 def delete(v: VoucherState, now: datetime, reason: str, policies: Policies = NONE) -> Change:
-    """Soft delete. Under ``DELETE_ONLY_INACTIVE`` (JTL) an active voucher is refused."""
+    """Soft delete. Under ``DELETE_ONLY_INACTIVE`` (JTL) an active voucher is refused; under
+    ``DELETE_ONLY_UPCOMING`` (Shopee) any voucher whose window has opened or ended is."""
+    if Policy.DELETE_ONLY_UPCOMING in policies and not window_upcoming(v, now):
+        raise errors.NotAllowedByPolicy(v.status, Action.DELETE, Policy.DELETE_ONLY_UPCOMING.value)
     if not reason.strip():
         raise errors.ValidationFailed("a reason is required to delete", field="reason")
     return _change(
@@ -295,6 +307,27 @@ def lock(
 
 def unlock(v: VoucherState) -> Change:
     return _change(v, Action.UNLOCK, locked_until=None, locking_code=None, lock_basket_code=None)
+
+
+def consume_lock(
+    v: VoucherState, now: datetime, locking_code: str | None, basket_code: str | None
+) -> Change | None:
+    """Spaaza's redeem of a locked voucher (``LOCK_BY_BASKET_CODE``): the till that locked it
+    names its lock (its locking code or its basket code), and the redeem consumes the lock.
+
+    None when the voucher is not locked (nothing to consume). Raises: VoucherLocked.
+    """
+    if not v.locked(now):
+        return None
+    named = bool(v.locking_code and locking_code == v.locking_code) or bool(
+        v.lock_basket_code and basket_code == v.lock_basket_code
+    )
+    if not named:
+        raise errors.VoucherLocked(
+            "the voucher is locked: name its locking code or basket code",
+            locked_until=v.locked_until,
+        )
+    return unlock(v)
 
 
 def update(v: VoucherState, **fields: Any) -> Change:
@@ -393,19 +426,63 @@ def charge(
     return replace(_change(v, action, **fields), ledger=ledger)
 
 
+class ReservationStatus(StrEnum):
+    OPEN = "open"
+    CAPTURED = "captured"
+    RELEASED = "released"
+    SUPERSEDED = "superseded"  # a newer reservation on the same voucher replaced it
+    EXPIRED = "expired"
+
+
+_CLOSED_MESSAGE = "the reservation was already captured or released"
+
+
+def _closed(status: ReservationStatus, policies: Policies) -> errors.VoucherdError:
+    """Why a reservation that is no longer open cannot be used (see RESERVATION_OUTCOMES)."""
+    if status is ReservationStatus.CAPTURED:
+        return errors.ReservationCaptured(_CLOSED_MESSAGE)
+    if status is ReservationStatus.RELEASED:
+        return errors.ReservationReleased(_CLOSED_MESSAGE)
+    if Policy.RESERVATION_OUTCOMES in policies:
+        return errors.ReservationExpired("the reservation has expired")
+    return errors.ReservationClosed(_CLOSED_MESSAGE)
+
+
+def check_capturable(
+    status: ReservationStatus, expires_at: datetime, now: datetime, policies: Policies = NONE
+) -> None:
+    """Raises: ReservationCaptured / ReservationReleased / ReservationClosed (not open),
+    ReservationExpired (its time is up; under ``RESERVATION_OUTCOMES`` also when lapsed)."""
+    if status is not ReservationStatus.OPEN:
+        raise _closed(status, policies)
+    if expires_at <= now:
+        raise errors.ReservationExpired("the reservation has expired")
+
+
+def releasable(status: ReservationStatus, policies: Policies = NONE) -> bool:
+    """Whether a release has anything to do. An open reservation: yes. A closed one is refused
+    (ReservationClosed); under ``RESERVATION_OUTCOMES`` releasing it again is a no-op (False)
+    unless it was captured (ReservationCaptured)."""
+    if status is ReservationStatus.OPEN:
+        return True
+    if Policy.RESERVATION_OUTCOMES in policies and status is not ReservationStatus.CAPTURED:
+        return False
+    raise _closed(status, NONE)
+
+
 def capture(
     v: VoucherState,
     now: datetime,
     reservation_id: int,
     amount: int,
-    reservation_open: bool,
+    reservation_status: ReservationStatus,
     reservation_expires_at: datetime,
+    policies: Policies = NONE,
     **kwargs: Any,
 ) -> Change:
     """Charge against a reservation: the hold is released and its value charged."""
-    if not reservation_open:
-        raise errors.ReservationClosed("the reservation was already captured or released")
-    if reservation_expires_at <= now or v.hold_id != reservation_id:
+    check_capturable(reservation_status, reservation_expires_at, now, policies)
+    if v.hold_id != reservation_id:
         raise errors.ReservationExpired("the reservation has expired")
     return charge(
         v,

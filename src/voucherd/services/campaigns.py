@@ -17,11 +17,11 @@ from voucherd.domain import codes, errors
 from voucherd.domain import vouchers as rules
 from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
-from voucherd.services import code_policy, secrets
+from voucherd.services import code_policy, hashing
 from voucherd.services import vouchers as voucher_service
 from voucherd.services.changes import VoucherRef, record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
-from voucherd.services.vouchers import NewVoucher, _row_values, validate
+from voucherd.services.vouchers import NewVoucher, row_values, validate
 
 BACKSLASH = "\\"
 TEMPLATE_FIELDS = (
@@ -62,7 +62,7 @@ def create(
     validate(template)
     spec = code_spec or codes.CodeSpec()
     spec.ensure_entropy(pin_protected)
-    key = key or "cmp_" + secrets.random_id(16, "0123456789abcdefghijklmnopqrstuvwxyz")
+    key = key or "cmp_" + hashing.random_id(16, "0123456789abcdefghijklmnopqrstuvwxyz")
     if repo.find_campaign(uow.conn, actor.tenant_id, key=key) is not None:
         raise errors.DuplicateId("a campaign with this key exists", field="key")
     values = {name_: getattr(template, name_) for name_ in TEMPLATE_FIELDS}
@@ -137,7 +137,7 @@ def template(row: repo.Row) -> NewVoucher:
 def _base_values(row: repo.Row, actor: Actor, now: datetime) -> dict[str, Any]:
     spec = template(row)
     validate(spec)
-    values = _row_values(spec, actor, now)
+    values = row_values(spec, actor, now)
     if spec.active:
         state = repo.voucher_state(
             {
@@ -186,7 +186,7 @@ def generate(
         # A code drawn twice within a chunk is staged once (the fast path below would otherwise
         # fail on it); the loop draws again for whatever the chunk did not create.
         drawn = list(dict.fromkeys(next(generator) for _ in range(wanted)))
-        batch = list(zip(drawn, secrets.random_ids(len(drawn)), strict=True))
+        batch = list(zip(drawn, hashing.random_ids(len(drawn)), strict=True))
         inserted = _insert_batch(uow, actor, base, batch)
         created += inserted
         misses = misses + 1 if inserted == 0 else 0
@@ -228,7 +228,7 @@ def import_codes(
     normalized = [codes.validate_custom(code) for code in custom_codes]
     if len(set(normalized)) != len(normalized):
         raise errors.DuplicateCode("the import lists a code twice", field="codes")
-    batch = list(zip(normalized, secrets.random_ids(len(normalized)), strict=True))
+    batch = list(zip(normalized, hashing.random_ids(len(normalized)), strict=True))
     inserted = 0
     for start in range(0, len(batch), 50_000):
         part = batch[start : start + 50_000]

@@ -111,6 +111,33 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def event_values(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    operation: str,
+    subject: str,
+    subject_id: str,
+    voucher_id: int | None = None,
+    reason: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The row of the audit event that ``record_event`` writes."""
+    return {
+        "tenant_id": actor.tenant_id,
+        "voucher_id": voucher_id,
+        "subject": subject,
+        "subject_id": subject_id,
+        "operation": operation,
+        "actor": actor.name,
+        "reason": reason,
+        "before": {k: jsonable(v) for k, v in (before or {}).items()},
+        "after": {k: jsonable(v) for k, v in (after or {}).items()},
+        "created_at": uow.now,
+    }
+
+
 def record_event(
     uow: UnitOfWork,
     actor: Actor,
@@ -125,18 +152,17 @@ def record_event(
 ) -> None:
     repo.insert_event(
         uow.conn,
-        {
-            "tenant_id": actor.tenant_id,
-            "voucher_id": voucher_id,
-            "subject": subject,
-            "subject_id": subject_id,
-            "operation": operation,
-            "actor": actor.name,
-            "reason": reason,
-            "before": {k: jsonable(v) for k, v in (before or {}).items()},
-            "after": {k: jsonable(v) for k, v in (after or {}).items()},
-            "created_at": uow.now,
-        },
+        event_values(
+            uow,
+            actor,
+            operation=operation,
+            subject=subject,
+            subject_id=subject_id,
+            voucher_id=voucher_id,
+            reason=reason,
+            before=before,
+            after=after,
+        ),
     )
 
 
@@ -165,29 +191,8 @@ def apply(
     updated = repo.update_voucher(uow.conn, actor.tenant_id, row["id"], row["version"], updates)
     if updated is None:
         raise errors.ConcurrentModification("the voucher was changed concurrently; retry")
-    entry = None
-    if change.ledger is not None:
-        delta = change.ledger
-        entry = repo.insert_ledger(
-            uow.conn,
-            {
-                "tenant_id": actor.tenant_id,
-                "voucher_id": row["id"],
-                "kind": delta.kind.value,
-                "amount": delta.amount,
-                "currency": row["currency"],
-                "balance_after": delta.balance_after,
-                "uses_delta": delta.uses_delta,
-                "uses_after": delta.uses_after,
-                "value": delta.value,
-                "client_id": actor.client_id,
-                "created_at": uow.now,
-                **(ledger or {}),
-            },
-        )
-        uow.moved.append((entry["kind"], entry["currency"], int(entry["amount"])))
     changed = {k: v for k, v in change.updates.items() if row[k] != v}
-    record_event(
+    event = event_values(
         uow,
         actor,
         operation=operation or change.action.value,
@@ -198,4 +203,28 @@ def apply(
         before={k: row[k] for k in changed},
         after=changed,
     )
+    if change.ledger is None:
+        repo.insert_event(uow.conn, event)
+        return Applied(updated, None)
+    delta = change.ledger
+    # The entry and its event travel together (one round trip on PostgreSQL).
+    entry = repo.insert_ledger_with_event(
+        uow.conn,
+        {
+            "tenant_id": actor.tenant_id,
+            "voucher_id": row["id"],
+            "kind": delta.kind.value,
+            "amount": delta.amount,
+            "currency": row["currency"],
+            "balance_after": delta.balance_after,
+            "uses_delta": delta.uses_delta,
+            "uses_after": delta.uses_after,
+            "value": delta.value,
+            "client_id": actor.client_id,
+            "created_at": uow.now,
+            **(ledger or {}),
+        },
+        event,
+    )
+    uow.moved.append((entry["kind"], entry["currency"], int(entry["amount"])))
     return Applied(updated, entry)

@@ -154,3 +154,16 @@ def run_step(engine: Engine, chunk_size: int) -> bool:
             )
             uow.commit()
     return True
+
+
+def for_campaign(
+    uow: UnitOfWork, actor: Actor, campaign_id: int, *, limit: int = 10
+) -> Sequence[repo.Row]:
+    """The campaign's latest jobs, newest first (the dashboard's campaign page lists them)."""
+    query = (
+        select(jobs)
+        .where(jobs.c.tenant_id == actor.tenant_id, jobs.c.campaign_id == campaign_id)
+        .order_by(jobs.c.id.desc())
+        .limit(limit)
+    )
+    return uow.conn.execute(query).mappings().all()

@@ -7,6 +7,7 @@ expire (a token's lifetime is in the token). ``revoke`` ends a key at once, for 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from voucherd.domain import errors
 from voucherd.services.unit_of_work import utcnow
 
 ALGORITHM = "HS256"
+log = logging.getLogger("voucherd.keys")
 
 
 def kek(settings: Settings) -> bytes:
@@ -69,10 +71,11 @@ def rotate(engine: Engine, kek: bytes) -> str:
 
 
 def ensure(engine: Engine, kek: bytes) -> None:
-    """A first key when there is none (a fresh instance); two processes racing may both add
-    one, which is harmless (the newer signs, both verify)."""
+    """A key this KEK opens, added when there is none (a fresh instance, or only keys sealed
+    under another KEK); two processes racing may both add one, which is harmless (the newer
+    signs, both verify)."""
     with engine.begin() as conn:
-        if conn.execute(select(signing_keys.c.kid).limit(1)).first() is None:
+        if not any(key.revoked_at is None for key in load(conn, kek)):
             _new(conn, kek, utcnow())
 
 
@@ -89,20 +92,23 @@ def revoke(engine: Engine, kid: str) -> None:
 
 
 def load(conn: Connection, kek: bytes) -> list[SigningKey]:
-    """Every key, newest first. Raises: sealed.Undecryptable (a key sealed under another KEK)."""
+    """Every key that opens under ``kek``, newest first. One that does not (sealed under another
+    KEK, or corrupted) is left out and logged by id: its tokens are refused, the others work,
+    and ``voucherd verify`` names it."""
     rows = conn.execute(
         select(signing_keys).order_by(signing_keys.c.created_at.desc(), signing_keys.c.kid)
     ).mappings()
-    return [
-        SigningKey(
-            row["kid"],
-            sealed.unseal(kek, row["secret"], where(row["kid"])).encode(),
-            row["created_at"],
-            row["retired_at"],
-            row["revoked_at"],
+    found = []
+    for row in rows:
+        try:
+            secret = sealed.unseal(kek, row["secret"], where(row["kid"])).encode()
+        except sealed.Undecryptable:
+            log.warning("signing key does not decrypt kid=%s", row["kid"])
+            continue
+        found.append(
+            SigningKey(row["kid"], secret, row["created_at"], row["retired_at"], row["revoked_at"])
         )
-        for row in rows
-    ]
+    return found
 
 
 def listing(engine: Engine) -> list[dict[str, object]]:

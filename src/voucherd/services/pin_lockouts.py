@@ -18,7 +18,7 @@ from sqlalchemy import Engine, delete, select, update
 from voucherd.db import repositories as repo
 from voucherd.db.tables import voucher_pin_failures as failures
 from voucherd.domain import errors
-from voucherd.services import secrets
+from voucherd.services import hashing
 from voucherd.services.attempts import Budget
 from voucherd.services.changes import record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -45,7 +45,7 @@ def verify(uow: UnitOfWork, row: repo.Row, pin: str | None) -> None:
             "too many wrong PINs: this voucher's PIN checks are locked",
             locked_until=state["locked_until"].isoformat(),
         )
-    if secrets.verify_pin(row["pin_hash"], pin):
+    if hashing.verify_pin(row["pin_hash"], pin):
         if state is not None:
             uow.conn.execute(
                 delete(failures).where(

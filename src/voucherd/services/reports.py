@@ -85,11 +85,12 @@ def parse_moment(text: str | None, field: str) -> datetime | None:
                 microseconds=1
             )
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # 9999-12-31 has no end of day
         raise errors.ValidationFailed(
             f"{field} must be an ISO 8601 date or date-time", field=field
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment
 
 
 def parse_period(text: str | None) -> Period:

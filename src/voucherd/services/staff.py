@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets as std_secrets
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,7 +21,7 @@ from voucherd.db.tables import staff_sessions, staff_users
 from voucherd.domain import errors
 from voucherd.domain.money import from_decimal
 from voucherd.domain.staff import Action, Role, allowed, normalize_email, parse_role, require
-from voucherd.services import secrets, value, vouchers
+from voucherd.services import hashing, value, vouchers
 from voucherd.services.changes import VoucherRef, find, record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -68,7 +68,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise errors.ValidationFailed(
             f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters", field="password"
@@ -90,8 +90,8 @@ def create_user(
     parsed = parse_role(role)
     generated = None
     if password is None:
-        generated = password = std_secrets.token_urlsafe(15)
-    _check_password(password)
+        generated = password = secrets.token_urlsafe(15)
+    check_password(password)
     taken = uow.conn.execute(select(staff_users.c.id).where(staff_users.c.email == address))
     if taken.first() is not None:
         raise errors.DuplicateId("a staff user with this address exists", field="email")
@@ -101,7 +101,7 @@ def create_user(
             tenant_id=actor.tenant_id,
             email=address,
             role=parsed.value,
-            password_hash=secrets.hash_password(password),
+            password_hash=hashing.hash_password(password),
             created_at=uow.now,
         )
         .returning(staff_users.c.id)
@@ -132,12 +132,12 @@ def login(uow: UnitOfWork, email: str, password: str, *, ttl: timedelta = SESSIO
         .first()
     )
     stored = row["password_hash"] if row is not None else None
-    if not secrets.verify_password(stored, password[:MAX_PASSWORD]) or row is None:
+    if not hashing.verify_password(stored, password[:MAX_PASSWORD]) or row is None:
         raise errors.InvalidCredentials("the address or the password is wrong")
     if row["disabled_at"] is not None:
         raise errors.InvalidCredentials("the address or the password is wrong")
-    token = std_secrets.token_urlsafe(32)
-    csrf = std_secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
     uow.conn.execute(
         insert(staff_sessions).values(
             id=_digest(token),
@@ -233,7 +233,7 @@ __all__ = ["NewUser", "Session", "StaffUser"]
 MAX_REASON = 500
 
 
-def _reason(text: str | None, *, required: bool) -> str | None:
+def check_reason(text: str | None, *, required: bool) -> str | None:
     reason = (text or "").strip() or None
     if required and reason is None:
         raise errors.ValidationFailed("give a reason", field="reason", rule="required")
@@ -273,7 +273,7 @@ def charge(
 def void(uow: UnitOfWork, user: StaffUser, public_id: str, reason: str | None) -> repo.Row:
     """Raises: Forbidden (clerk, auditor), ValidationFailed (no reason), NotFound, ..."""
     authorize(user, Action.VOID)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     return vouchers.void(uow, user.actor, VoucherRef(public_id=public_id), reason=why)
 
 
@@ -282,7 +282,7 @@ def reinstate(
 ) -> repo.Row:
     """Raises: Forbidden, ValidationFailed (no reason), InvalidPin, VoucherNotVoided, ..."""
     authorize(user, Action.REINSTATE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     return vouchers.reinstate(
         uow, user.actor, VoucherRef(public_id=public_id), pin=pin or None, reason=why
     )

@@ -4,7 +4,7 @@ action is an event naming ``user:<id>``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from voucherd.db import repositories as repo
 from voucherd.domain import errors
@@ -13,7 +13,7 @@ from voucherd.domain.staff import Action
 from voucherd.services import value, vouchers
 from voucherd.services.changes import VoucherRef, find
 from voucherd.services.reports import parse_moment
-from voucherd.services.staff import StaffUser, _reason, authorize
+from voucherd.services.staff import StaffUser, authorize, check_reason
 from voucherd.services.unit_of_work import UnitOfWork
 
 MAX_AMOUNT_TEXT = 32
@@ -34,19 +34,19 @@ def _amount(text: str | None, currency: str | None) -> int | None:
 
 def activate(uow: UnitOfWork, user: StaffUser, public_id: str, reason: str | None) -> repo.Row:
     authorize(user, Action.CHANGE_STATE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     return vouchers.activate(uow, user.actor, VoucherRef(public_id=public_id), why)
 
 
 def deactivate(uow: UnitOfWork, user: StaffUser, public_id: str, reason: str | None) -> repo.Row:
     authorize(user, Action.CHANGE_STATE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     return vouchers.deactivate(uow, user.actor, VoucherRef(public_id=public_id), why)
 
 
 def end(uow: UnitOfWork, user: StaffUser, public_id: str, reason: str | None) -> repo.Row:
     authorize(user, Action.CHANGE_STATE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     return vouchers.end(uow, user.actor, VoucherRef(public_id=public_id), why)
 
 
@@ -58,7 +58,7 @@ def extend(
     Raises: Forbidden, ValidationFailed, VoucherExpired, VoucherVoided, NotFound.
     """
     authorize(user, Action.CHANGE_STATE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     moment = _moment(ends_at)
     return vouchers.extend(uow, user.actor, VoucherRef(public_id=public_id), moment, why)
 
@@ -75,7 +75,7 @@ def recharge(
 ) -> repo.Row:
     """Raises: Forbidden, NotSupportedForKind, InvalidAmount, InvalidTransition, NotFound."""
     authorize(user, Action.RECHARGE)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     row = find(uow, user.actor, VoucherRef(public_id=public_id))
     minor = _amount(amount, row["currency"])
     if minor is None:
@@ -99,7 +99,7 @@ def refund(
     RefundExceedsCharge, InvalidAmount.
     """
     authorize(user, Action.REFUND)
-    why = _reason(reason, required=True)
+    why = check_reason(reason, required=True)
     row = find(uow, user.actor, VoucherRef(public_id=public_id))
     try:
         entry_number = int(entry_id)
@@ -110,3 +110,82 @@ def refund(
         raise errors.NotFound("charge", entry_id)
     minor = _amount(amount, row["currency"]) if (amount or "").strip() else None
     return value.refund(uow, user.actor, entry_number, amount=minor, reason=why).voucher
+
+
+# --- reservations (issue 12: a clerk may reserve) ---------------------------------------------
+
+MAX_RESERVATION_MINUTES = 7 * 24 * 60  # a week: a hold longer than that is a sale, not a hold
+
+
+def _minutes(text: str | None) -> timedelta:
+    """How long the hold lasts, in whole minutes as typed; empty: the engine's default (30).
+
+    Raises: ValidationFailed.
+    """
+    typed = (text or "").strip()
+    if not typed:
+        return value.RESERVATION_TTL
+    if not (typed.isdigit() and len(typed) <= 8) or not 1 <= int(typed) <= MAX_RESERVATION_MINUTES:
+        raise errors.ValidationFailed(
+            f"the hold lasts 1 to {MAX_RESERVATION_MINUTES} minutes",
+            field="minutes",
+            rule="between",
+        )
+    return timedelta(minutes=int(typed))
+
+
+def reserve(
+    uow: UnitOfWork, user: StaffUser, public_id: str, amount: str, minutes: str | None
+) -> value.Reserved:
+    """Hold ``amount`` (major units as typed; a voucher without a currency holds one use) for
+    ``minutes``; a new hold replaces the voucher's open one.
+
+    Raises: Forbidden (auditor), ValidationFailed, InvalidAmount, InsufficientBalance,
+    UsageLimitReached, InvalidTransition, NotFound.
+    """
+    authorize(user, Action.RESERVE)
+    ttl = _minutes(minutes)
+    ref = VoucherRef(public_id=public_id)
+    row = find(uow, user.actor, ref)
+    return value.reserve(
+        uow, user.actor, ref, amount=_amount(amount, row["currency"]), currency=None, ttl=ttl
+    )
+
+
+def _open_hold(uow: UnitOfWork, user: StaffUser, public_id: str, reservation_id: str) -> int:
+    """The reservation the page names, if it is this voucher's. Raises: NotFound."""
+    row = find(uow, user.actor, VoucherRef(public_id=public_id))
+    try:
+        number = int(reservation_id)
+    except ValueError:
+        raise errors.NotFound("reservation", reservation_id) from None
+    reservation = repo.find_reservation(uow.conn, user.tenant_id, number)
+    if reservation is None or reservation["voucher_id"] != row["id"]:
+        raise errors.NotFound("reservation", reservation_id)
+    return number
+
+
+def capture(
+    uow: UnitOfWork,
+    user: StaffUser,
+    public_id: str,
+    reservation_id: str,
+    order_number: str | None = None,
+) -> repo.Row:
+    """Charge an open reservation of this voucher, its whole amount (a charge: ``CHARGE``).
+
+    Raises: Forbidden, NotFound, ReservationClosed, ReservationExpired, ...
+    """
+    authorize(user, Action.CHARGE)
+    number = _open_hold(uow, user, public_id, reservation_id)
+    order = (order_number or "").strip()[:255] or None
+    return value.capture(uow, user.actor, number, order_number=order).voucher
+
+
+def release(uow: UnitOfWork, user: StaffUser, public_id: str, reservation_id: str) -> repo.Row:
+    """Cancel an open reservation of this voucher (who may reserve may cancel the hold).
+
+    Raises: Forbidden, NotFound, ReservationClosed.
+    """
+    authorize(user, Action.RESERVE)
+    return value.release(uow, user.actor, _open_hold(uow, user, public_id, reservation_id))

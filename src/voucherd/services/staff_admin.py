@@ -8,7 +8,7 @@ can be neither demoted nor disabled, so nobody locks the tenant out of its own d
 
 from __future__ import annotations
 
-import secrets as std_secrets
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,16 +18,16 @@ from voucherd.db import repositories as repo
 from voucherd.db.tables import staff_sessions, staff_users
 from voucherd.domain import errors
 from voucherd.domain.staff import Action, Role, parse_role
-from voucherd.services import secrets
+from voucherd.services import hashing
 from voucherd.services.changes import record_event
 from voucherd.services.staff import (
     MAX_PASSWORD,
     NewUser,
     StaffUser,
     authorize,
+    check_password,  # one password rule
     create_user,
 )
-from voucherd.services.staff import _check_password as check_password  # one password rule
 from voucherd.services.tenants import lock_tenant
 from voucherd.services.unit_of_work import UnitOfWork
 
@@ -226,7 +226,7 @@ def reset_password(uow: UnitOfWork, owner: StaffUser, user_id: int) -> str:
     """
     authorize(owner, Action.USERS)
     _member(uow, owner, user_id)
-    password = std_secrets.token_urlsafe(15)
+    password = secrets.token_urlsafe(15)
     _set_password(uow, owner.tenant_id, user_id, password)
     _revoke_sessions(uow, owner.tenant_id, user_id)
     record_event(
@@ -245,7 +245,7 @@ def change_own_password(uow: UnitOfWork, user: StaffUser, current: str, new: str
             staff_users.c.tenant_id == user.tenant_id, staff_users.c.id == user.id
         )
     ).scalar_one()
-    if not secrets.verify_password(stored, current[:MAX_PASSWORD]):
+    if not hashing.verify_password(stored, current[:MAX_PASSWORD]):
         raise errors.InvalidCredentials("the current password is wrong")
     check_password(new)
     if new == current:
@@ -274,7 +274,7 @@ def _set_password(uow: UnitOfWork, tenant_id: int, user_id: int, password: str) 
     uow.conn.execute(
         update(staff_users)
         .where(staff_users.c.tenant_id == tenant_id, staff_users.c.id == user_id)
-        .values(password_hash=secrets.hash_password(password))
+        .values(password_hash=hashing.hash_password(password))
     )
 
 

@@ -1,4 +1,5 @@
-"""Time-based transitions applied in bulk: expiry, lapsed reservations, old idempotency keys.
+"""Time-based transitions applied in bulk: expiry, lapsed reservations, old idempotency keys
+(and rate-limit counts past their window).
 
 Readers never depend on the sweep (``phase()`` already treats a voucher past its end as
 expired); the sweep makes the stored status and the event trail catch up.
@@ -26,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from voucherd.db.tables import events, reservations, vouchers
+from voucherd.db.tables import events, rate_limit_hits, reservations, vouchers
 from voucherd.services import idempotency
 from voucherd.services.unit_of_work import utcnow
 
@@ -63,6 +64,11 @@ def run(
         for table in purge:  # short-lived credentials of the API faces (PINs, nonces, ...)
             deleted = conn.execute(delete(table).where(table.c.expires_at <= now)).rowcount
             result.purged[table.name] = int(deleted)
+        # Counted failures that left their window (a key that is hit again drops its own).
+        dead = rate_limit_hits.c.expires_at <= int(now.timestamp() * 1000)
+        result.purged["rate_limit_hits"] = int(
+            conn.execute(delete(rate_limit_hits).where(dead)).rowcount
+        )
     return result
 
 

@@ -12,7 +12,7 @@ from voucherd.db import repositories as repo
 from voucherd.db.tables import clients, tenants
 from voucherd.domain import errors
 from voucherd.domain.scopes import Scope
-from voucherd.services import secrets
+from voucherd.services import hashing
 from voucherd.services.attempts import Budget
 from voucherd.services.changes import record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -78,14 +78,14 @@ def create_client(
 ) -> NewClient:
     get_tenant(uow, tenant_id)
     scope_set = frozenset(scopes)
-    client_id = "cl_" + secrets.random_id(20, "0123456789abcdefghijklmnopqrstuvwxyz")
-    secret = secrets.new_client_secret()
+    client_id = "cl_" + hashing.random_id(20, "0123456789abcdefghijklmnopqrstuvwxyz")
+    secret = hashing.new_client_secret()
     uow.conn.execute(
         insert(clients).values(
             id=client_id,
             tenant_id=tenant_id,
             name=name,
-            secret_hash=secrets.hash_client_secret(secret),
+            secret_hash=hashing.hash_client_secret(secret),
             scopes=" ".join(sorted(scope_set)),
             kind=kind,
             extra=dict(extra or {}),
@@ -122,9 +122,9 @@ def _authenticated(uow: UnitOfWork, client_id: str, secret: str) -> repo.Row | N
     else:
         row = uow.conn.execute(select(clients).where(clients.c.id == client_id)).mappings().first()
     if row is None or row["revoked_at"] is not None:
-        secrets.verify_client_secret("sha256$", secret)  # same work either way
+        hashing.verify_client_secret("sha256$", secret)  # same work either way
         return None
-    return row if secrets.verify_client_secret(row["secret_hash"], secret) else None
+    return row if hashing.verify_client_secret(row["secret_hash"], secret) else None
 
 
 # Client kinds whose id and secret alone are the credential, so they may take bearer tokens at

@@ -11,8 +11,8 @@ from voucherd.db import repositories as repo
 from voucherd.domain import errors
 from voucherd.domain import vouchers as rules
 from voucherd.domain.money import normalize_currency
-from voucherd.domain.policies import NONE, Policies
-from voucherd.domain.vouchers import LedgerKind, ValueKind
+from voucherd.domain.policies import NONE, Policies, Policy
+from voucherd.domain.vouchers import LedgerKind, ReservationStatus, ValueKind
 from voucherd.services import pin_lockouts, vouchers
 from voucherd.services.changes import Applied, Guard, VoucherRef, apply, find, locked, record_event
 from voucherd.services.unit_of_work import Actor, UnitOfWork
@@ -181,6 +181,23 @@ def _reservation(uow: UnitOfWork, actor: Actor, reservation_id: int) -> repo.Row
     return reservation
 
 
+def _locked_reservation(
+    uow: UnitOfWork, actor: Actor, reservation_id: int
+) -> tuple[repo.Row, repo.Row | None]:
+    """The reservation, read again after its voucher's row was locked (so of two requests
+    racing on one reservation the second sees what the first did), and that voucher (None
+    once deleted: its reservations were closed then)."""
+    reservation = _reservation(uow, actor, reservation_id)
+    row = repo.find_voucher(
+        uow.conn,
+        actor.tenant_id,
+        id=reservation["voucher_id"],
+        for_update=True,
+        include_deleted=True,
+    )
+    return _reservation(uow, actor, reservation_id), row
+
+
 def capture(
     uow: UnitOfWork,
     actor: Actor,
@@ -189,13 +206,22 @@ def capture(
     order_number: str | None = None,
     amount: int | None = None,
     customer_id: int | None = None,
+    policies: Policies = NONE,
 ) -> Charged:
     """Charge a reservation: by default its whole amount, at most that.
 
-    Raises: NotFound, ReservationClosed, ReservationExpired, InvalidAmount, ...
+    ``policies``: ``RESERVATION_OUTCOMES`` names how a closed reservation closed.
+
+    Raises: NotFound, ReservationClosed (ReservationCaptured, ReservationReleased),
+    ReservationExpired, InvalidAmount, ...
     """
-    reservation = _reservation(uow, actor, reservation_id)
-    row = find(uow, actor, VoucherRef(id=reservation["voucher_id"]), for_update=True)
+    reservation, row = _locked_reservation(uow, actor, reservation_id)
+    status = ReservationStatus(reservation["status"])
+    if Policy.RESERVATION_OUTCOMES in policies:
+        # Decided before the voucher is looked at: a deleted voucher's reservation was closed.
+        rules.check_capturable(status, reservation["expires_at"], uow.now, policies)
+    if row is None or row["deleted_at"] is not None:
+        raise errors.NotFound("voucher", VoucherRef(id=reservation["voucher_id"]))
     if amount is not None and amount > reservation["amount"]:
         raise errors.InvalidAmount("cannot charge more than the reservation holds")
     change = rules.capture(
@@ -203,8 +229,9 @@ def capture(
         uow.now,
         reservation_id,
         amount or reservation["amount"],
-        reservation["status"] == "open",
+        status,
         reservation["expires_at"],
+        policies,
     )
     applied = apply(
         uow,
@@ -224,21 +251,19 @@ def capture(
     return Charged(applied.voucher, applied.entry)
 
 
-def release(uow: UnitOfWork, actor: Actor, reservation_id: int) -> repo.Row:
+def release(
+    uow: UnitOfWork, actor: Actor, reservation_id: int, *, policies: Policies = NONE
+) -> repo.Row:
     """Cancel a reservation; the held value is free again.
 
-    Raises: NotFound, ReservationClosed.
+    ``policies``: under ``RESERVATION_OUTCOMES`` releasing a lapsed or released one again is a
+    no-op (the reservation is returned as it is).
+
+    Raises: NotFound, ReservationClosed (ReservationCaptured, ReservationReleased).
     """
-    reservation = _reservation(uow, actor, reservation_id)
-    if reservation["status"] != "open":
-        raise errors.ReservationClosed("the reservation was already captured or released")
-    row = repo.find_voucher(
-        uow.conn,
-        actor.tenant_id,
-        id=reservation["voucher_id"],
-        for_update=True,
-        include_deleted=True,
-    )
+    reservation, row = _locked_reservation(uow, actor, reservation_id)
+    if not rules.releasable(ReservationStatus(reservation["status"]), policies):
+        return reservation
     assert row is not None
     apply(uow, actor, row, rules.release(repo.voucher_state(row), reservation_id))
     repo.close_reservations(

@@ -16,7 +16,7 @@ from voucherd.domain.lifecycle import VoucherStatus
 from voucherd.domain.money import MAX_MINOR_UNITS, normalize_currency
 from voucherd.domain.policies import NONE, Policies
 from voucherd.domain.vouchers import LedgerKind, ValidityUnit, ValueKind
-from voucherd.services import pin_lockouts, secrets
+from voucherd.services import hashing, pin_lockouts
 from voucherd.services.changes import (
     Applied,
     Guard,
@@ -147,7 +147,7 @@ def validate(spec: NewVoucher) -> None:
     )
 
 
-def _row_values(spec: NewVoucher, actor: Actor, now: datetime) -> dict[str, Any]:
+def row_values(spec: NewVoucher, actor: Actor, now: datetime) -> dict[str, Any]:
     return {
         "tenant_id": actor.tenant_id,
         "campaign_id": spec.campaign_id,
@@ -207,14 +207,14 @@ def create(
     ):
         raise errors.NotFound("customer", spec.holder_id)
     pin = spec.pin if spec.pin is not None else (codes.random_pin() if spec.generate_pin else None)
-    values = _row_values(spec, actor, uow.now)
-    values["pin_hash"] = secrets.hash_pin(pin) if pin else None
+    values = row_values(spec, actor, uow.now)
+    values["pin_hash"] = hashing.hash_pin(pin) if pin else None
     custom_code = codes.validate_custom(spec.code) if spec.code is not None else None
     generator = (code_spec or codes.CodeSpec()).generate(10**6)
     row = None
     for _attempt in range(8):
         values["code"] = custom_code or next(generator)
-        values["public_id"] = spec.public_id or secrets.random_id()
+        values["public_id"] = spec.public_id or hashing.random_id()
         savepoint = uow.conn.begin_nested()
         try:
             row = repo.insert_voucher(uow.conn, values)
@@ -523,6 +523,27 @@ def unlock(
     uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, guard: Guard | None = None
 ) -> repo.Row:
     return _state_op(uow, actor, ref, rules.unlock, guard=guard)
+
+
+def consume_lock(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    locking_code: str | None,
+    basket_code: str | None,
+    guard: Guard | None = None,
+) -> repo.Row:
+    """Before a redeem (Spaaza, ``LOCK_BY_BASKET_CODE``): a locked voucher's lock must be named
+    by its locking code or basket code, and is consumed; an unlocked voucher is returned as is.
+
+    Raises: NotFound, VoucherLocked, what ``guard`` raises.
+    """
+    row = locked(uow, actor, ref, guard=guard)
+    change = rules.consume_lock(repo.voucher_state(row), uow.now, locking_code, basket_code)
+    if change is None:
+        return row
+    return apply(uow, actor, row, change).voucher
 
 
 def history(

@@ -35,6 +35,7 @@ from voucherd.db import sealed
 from voucherd.db.tables import deliveries, delivery_attempts, webhooks
 from voucherd.domain import errors
 from voucherd.services import outbox
+from voucherd.services.changes import record_event
 from voucherd.services.outbox import DELIVERED, DELIVERING, FAILED, PENDING
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -43,6 +44,10 @@ _TYPE = re.compile(r"^(\*|[a-z_]{1,32}\.(\*|[a-z_]{1,32}))$")
 # Fields of an event that never leave the service (codes and PIN hashes).
 _HIDDEN = frozenset({"code", "pin", "pin_hash", "secret"})
 MAX_SUBSCRIPTIONS = 20
+# Events about the webhook configuration itself (``webhook.create`` / ``webhook.delete``) are
+# audit-only: the trail shows who added or removed an endpoint, but no subscription is sent
+# them, not even ``*`` (another endpoint's URL is not a subscriber's business; docs/decisions.md).
+AUDIT_SUBJECT = "webhook"
 
 
 def subscriber(webhook_id: int) -> str:
@@ -122,6 +127,14 @@ def create(
     uow.conn.execute(
         update(webhooks).where(webhooks.c.id == row["id"]).values(secret=sealed_secret)
     )
+    record_event(
+        uow,
+        actor,
+        operation="create",
+        subject=AUDIT_SUBJECT,
+        subject_id=str(row["id"]),
+        after={"url": url, "event_types": row["event_types"], "description": description},
+    )
     return Created(row, secret)
 
 
@@ -160,7 +173,15 @@ def list_all(uow: UnitOfWork, actor: Actor) -> list[repo.Row]:
 
 def delete(uow: UnitOfWork, actor: Actor, webhook_id: int) -> None:
     """Stop the subscription; its pending deliveries are marked failed. Raises: NotFound."""
-    get(uow, actor, webhook_id)
+    row = get(uow, actor, webhook_id)
+    record_event(
+        uow,
+        actor,
+        operation="delete",
+        subject=AUDIT_SUBJECT,
+        subject_id=str(webhook_id),
+        before={"url": row["url"], "event_types": row["event_types"]},
+    )
     uow.conn.execute(
         update(webhooks)
         .where(webhooks.c.tenant_id == actor.tenant_id, webhooks.c.id == webhook_id)
@@ -300,6 +321,8 @@ class NativeWebhooks:
             return 0
         created = 0
         for event in batch:
+            if event.subject == AUDIT_SUBJECT:
+                continue
             kind = event_type(event)
             body: str | None = None
             for sub in subscriptions.get(int(event.tenant_id), ()):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets as std_secrets
+import secrets
 from collections.abc import Callable
 
 from fastapi import FastAPI
@@ -17,10 +17,12 @@ from voucherd.services import staff
 from voucherd.web import (
     account,
     audit,
+    campaigns,
     credentials,
     customers,
     kit,
     overview,
+    transfers,
     users,
     vouchers,
     webhooks,
@@ -55,7 +57,7 @@ async def _page(
 
 
 def _login_page(inbound: Inbound, message: str | None = None, status: int = 200) -> Page:
-    token = std_secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(32)
     return Page(
         "login.html",
         {"csrf": token, "message": message, "fmt": Formats.for_request(inbound.headers)},
@@ -74,7 +76,7 @@ async def login(request: Request) -> Response:
         fields = form(ctx.inbound)
         expected = ctx.inbound.request.cookies.get(LOGIN_CSRF_COOKIE)
         presented = fields.get("csrf")
-        if not expected or not presented or not std_secrets.compare_digest(expected, presented):
+        if not expected or not presented or not secrets.compare_digest(expected, presented):
             raise CsrfRefused()
         try:
             session = staff.login(ctx.uow, fields.get("email", ""), fields.get("password", ""))
@@ -127,6 +129,8 @@ def build(parent: FastAPI) -> FastAPI:
     credentials.register(sub)
     users.register(sub)
     webhooks.register(sub)
+    campaigns.register(sub)
+    transfers.register(sub)
     sub.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     guard.install(sub, FACE)
     sub.add_middleware(SecurityHeaders)

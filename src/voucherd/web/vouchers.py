@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 from urllib.parse import quote
 
@@ -94,6 +95,21 @@ def vendor_statuses(row: repo.Row, uow: UnitOfWork) -> list[tuple[str, str]]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    id: int
+    amount: int
+    expires_at: datetime | None
+
+
+def open_hold(row: repo.Row, uow: UnitOfWork) -> Hold | None:
+    """The voucher's reservation that can still be charged or cancelled, if any."""
+    state = repo.voucher_state(row)
+    if state.hold_id is None or not state.hold_active(uow.now):
+        return None
+    return Hold(state.hold_id, state.hold_amount, state.hold_expires_at)
+
+
 async def voucher(request: Request) -> Response:
     public_id = request.path_params["public_id"]
 
@@ -119,6 +135,7 @@ async def voucher(request: Request) -> Response:
                 campaign=campaign,
                 charges=charges,
                 vendors=vendor_statuses(row, ctx.uow),
+                hold=open_hold(row, ctx.uow),
                 done=DONE.get(done or ""),
                 url=voucher_url(row["public_id"]),
             ),
@@ -150,6 +167,9 @@ DONE: Final[Mapping[str, str]] = {
     "extend": "Validity extended.",
     "recharge": "Recharged.",
     "refund": "Refunded.",
+    "reserve": "Reserved.",
+    "capture": "Reservation charged.",
+    "release": "Reservation cancelled.",
 }
 
 
@@ -201,6 +221,22 @@ ACTIONS: Final[Mapping[str, VoucherAction]] = {
         lambda uow, u, pid, f: staff_actions.refund(
             uow, u, pid, f.get("entry", ""), f.get("amount", ""), f.get("reason")
         ),
+    ),
+    "reserve": VoucherAction(
+        Action.RESERVE,
+        lambda uow, u, pid, f: staff_actions.reserve(
+            uow, u, pid, f.get("amount", ""), f.get("minutes")
+        ),
+    ),
+    "capture": VoucherAction(
+        Action.CHARGE,
+        lambda uow, u, pid, f: staff_actions.capture(
+            uow, u, pid, f.get("reservation", ""), f.get("order_number")
+        ),
+    ),
+    "release": VoucherAction(
+        Action.RESERVE,
+        lambda uow, u, pid, f: staff_actions.release(uow, u, pid, f.get("reservation", "")),
     ),
 }
 """Every action of the voucher page: the permission checked first (before anything is read)

@@ -31,7 +31,7 @@ class KeyPair:
     public_pem: str
 
 
-def _key_pair(directory: Path, name: str) -> KeyPair:
+def make_key_pair(directory: Path, name: str) -> KeyPair:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -52,7 +52,7 @@ def _key_pair(directory: Path, name: str) -> KeyPair:
 def rm_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[KeyPair, KeyPair]:
     """Two client key pairs (generated once: RSA generation is slow)."""
     directory = tmp_path_factory.mktemp("rm_keys")
-    return _key_pair(directory, "a"), _key_pair(directory, "b")
+    return make_key_pair(directory, "a"), make_key_pair(directory, "b")
 
 
 @dataclass

@@ -41,7 +41,7 @@ def create_subapp() -> FastAPI:
 
 def mount(app: FastAPI) -> None:
     sub = create_subapp()
-    sub.state = app.state  # engine, settings and signing key appear here at startup
+    sub.state = app.state  # engine, settings and the token authority appear here at startup
     app.mount("/jtl", sub)
 
 

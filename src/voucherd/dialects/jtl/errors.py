@@ -158,6 +158,13 @@ TABLE: Final[ErrorTable] = {
     errors.ReservationClosed: _plain(
         409, "RESERVATION.CLOSED", "The reservation was already charged or cancelled."
     ),
+    # RESERVATION_OUTCOMES (policies.JTL): how a closed reservation closed.
+    errors.ReservationCaptured: _plain(
+        409, "RESERVATION.ALREADY_CHARGED", "The reservation has already been charged."
+    ),
+    errors.ReservationReleased: _plain(
+        409, "RESERVATION.CANCELLED", "The reservation has been cancelled."
+    ),
     errors.NotRefundable: _plain(
         409, "CHARGE.NOT_REFUNDABLE", "Only charges of type charge can be refunded."
     ),

@@ -22,7 +22,7 @@ from voucherd.domain.scopes import Scope
 from voucherd.services import tenants
 from voucherd.services.attempts import Budget
 from voucherd.services.changes import record_event
-from voucherd.services.secrets import random_id
+from voucherd.services.hashing import random_id
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
 PIN_TTL: Final = timedelta(minutes=30)

@@ -2,53 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from voucherd.config import Settings
-from voucherd.db.repositories import Row
 from voucherd.dialects.jtl import parse, render
 from voucherd.dialects.jtl.auth import bearer, documented
 from voucherd.dialects.jtl.common import created, no_content, stored_value
 from voucherd.dialects.jtl.docs import body_doc, errors_doc
-from voucherd.dialects.jtl.errors import FACE, JtlError, Unprocessable, not_found
+from voucherd.dialects.jtl.errors import FACE, Unprocessable, not_found
 from voucherd.dialects.jtl.responses import Charge, Reservation
 from voucherd.dialects.jtl.schemas import ChargeRequest, RefundRequest, ReservationRequest
 from voucherd.dialects.jtl.vouchers import MAX_BALANCE_ERROR
-from voucherd.domain import errors
+from voucherd.domain.policies import JTL
 from voucherd.domain.scopes import Scope
 from voucherd.faces.runtime import Context, call
 from voucherd.services import value
-from voucherd.services.changes import VoucherRef, find
-from voucherd.services.unit_of_work import Actor, UnitOfWork
+from voucherd.services.changes import VoucherRef
+from voucherd.services.unit_of_work import Actor
 
 router = APIRouter(prefix="/v1")
-
-ALREADY_CHARGED = JtlError(
-    409, "RESERVATION.ALREADY_CHARGED", "The reservation has already been charged."
-)
-CANCELLED = JtlError(409, "RESERVATION.CANCELLED", "The reservation has been cancelled.")
-
-
-def _locked_reservation(uow: UnitOfWork, actor: Actor, reservation_id: int) -> Row:
-    """The reservation, read again after locking its voucher, so that of two requests racing
-    on one reservation the second sees what the first did (and gets the right error)."""
-    reservation = value.get_reservation(uow, actor, reservation_id)
-    try:
-        find(uow, actor, VoucherRef(id=reservation["voucher_id"]), for_update=True)
-    except errors.NotFound:
-        return reservation  # the voucher was deleted; its reservations are closed
-    return value.get_reservation(uow, actor, reservation_id)
-
-
-def _lapsed(reservation: Row, now: datetime) -> bool:
-    """Expired by time, or replaced by a newer reservation on the same voucher."""
-    return reservation["status"] in ("superseded", "expired") or (
-        reservation["status"] == "open" and reservation["expires_at"] <= now
-    )
 
 
 @router.post(
@@ -103,17 +79,11 @@ async def charge(request: Request, id: str) -> Response:
     def charge(ctx: Context[Actor]) -> dict[str, Any]:
         reservation_id = parse.numeric_id(id, "reservation")
         body = parse.body(ChargeRequest, ctx.inbound)
-        reservation = _locked_reservation(ctx.uow, ctx.caller, reservation_id)
-        # ENGINE-POLICY: JTL tells "already charged", "cancelled" and "lapsed" apart; the
-        # engine's capture refuses all three as ReservationClosed/Expired. Checked here on the
-        # reservation read after its voucher was locked, until the engine names them.
-        if reservation["status"] == "captured":
-            raise ALREADY_CHARGED
-        if reservation["status"] == "released":
-            raise CANCELLED
-        if _lapsed(reservation, ctx.uow.now):
-            raise errors.ReservationExpired("the reservation has expired")
-        charged = value.capture(ctx.uow, ctx.caller, reservation_id, order_number=body.order_number)
+        # RESERVATION_OUTCOMES: "already charged", "cancelled" and "lapsed" are told apart by
+        # the engine on the reservation read after its voucher was locked (errors.TABLE).
+        charged = value.capture(
+            ctx.uow, ctx.caller, reservation_id, order_number=body.order_number, policies=JTL
+        )
         return render.charge(charged.entry, charged.voucher["public_id"])
 
     return await call(FACE, request, charge, authenticate=bearer(Scope.USE), render=created)
@@ -136,12 +106,9 @@ async def charge(request: Request, id: str) -> Response:
 async def cancel(request: Request, id: str) -> Response:
     def cancel(ctx: Context[Actor]) -> None:
         reservation_id = parse.numeric_id(id, "reservation")
-        reservation = _locked_reservation(ctx.uow, ctx.caller, reservation_id)
-        # ENGINE-POLICY: cancelling a closed reservation is a no-op for JTL (see charge above).
-        if reservation["status"] == "captured":
-            raise ALREADY_CHARGED
-        if reservation["status"] == "open":
-            value.release(ctx.uow, ctx.caller, reservation_id)
+        # RESERVATION_OUTCOMES: cancelling a closed reservation is a no-op, unless it was
+        # charged (RESERVATION.ALREADY_CHARGED).
+        value.release(ctx.uow, ctx.caller, reservation_id, policies=JTL)
 
     return await call(FACE, request, cancel, authenticate=bearer(Scope.USE), render=no_content)
 

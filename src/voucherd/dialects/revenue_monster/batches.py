@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 
 from voucherd.domain.vouchers import ValidityUnit, ValueKind
-from voucherd.services import campaigns, secrets
+from voucherd.services import campaigns, hashing
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 from voucherd.services.vouchers import NewVoucher
 
@@ -90,4 +90,4 @@ def create(
 
 
 def _key_suffix() -> str:
-    return secrets.random_id(24, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    return hashing.random_id(24, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")

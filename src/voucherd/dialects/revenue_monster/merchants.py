@@ -11,7 +11,7 @@ from voucherd.db import sealed
 from voucherd.db.tables import events
 from voucherd.dialects.revenue_monster import signing
 from voucherd.dialects.revenue_monster.tables import rm_merchants
-from voucherd.services import secrets, tenants
+from voucherd.services import hashing, tenants
 from voucherd.services.unit_of_work import UnitOfWork
 
 _UNSET: Any = object()
@@ -92,7 +92,7 @@ def configure(
             values["public_url"] = public_url.rstrip("/") if public_url else None
         if reinstate_pin is not _UNSET:
             values["reinstate_pin_hash"] = (
-                secrets.hash_pin(reinstate_pin) if reinstate_pin else None
+                hashing.hash_pin(reinstate_pin) if reinstate_pin else None
             )
         uow.conn.execute(
             update(rm_merchants).where(rm_merchants.c.tenant_id == tenant_id).values(**values)

@@ -18,7 +18,7 @@ from voucherd.dialects.revenue_monster.auth import Caller
 from voucherd.dialects.revenue_monster.errors import RmError
 from voucherd.domain import policies
 from voucherd.faces.runtime import Context
-from voucherd.services import campaigns, secrets, value
+from voucherd.services import campaigns, hashing, value
 from voucherd.services import vouchers as voucher_service
 from voucherd.services.attempts import Budget
 from voucherd.services.changes import VoucherRef
@@ -137,7 +137,7 @@ def reinstate(ctx: Ctx, code: str) -> dict[str, Any]:
             raise RmError("PIN_INVALID", "No reinstate PIN is set for this merchant")
         if pin_hash is not None:
             ctx.uow.attempts.guard(Budget.PIN)  # the merchant's PIN is guessable too
-            if not secrets.verify_pin(pin_hash, pin):
+            if not hashing.verify_pin(pin_hash, pin):
                 ctx.uow.attempts.failed(Budget.PIN)
                 raise RmError("PIN_INVALID")
 

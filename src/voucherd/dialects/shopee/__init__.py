@@ -33,7 +33,7 @@ def create_subapp() -> FastAPI:
 
 def mount(app: FastAPI) -> None:
     sub = create_subapp()
-    sub.state = app.state  # engine, settings, signing key appear here at startup
+    sub.state = app.state  # engine, settings, the token authority appear here at startup
     app.mount(PREFIX, sub)
 
 

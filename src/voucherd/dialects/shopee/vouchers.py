@@ -23,7 +23,7 @@ from voucherd.domain import policies, schedule
 from voucherd.faces.runtime import Context
 from voucherd.services import tenants, windows
 from voucherd.services import vouchers as voucher_service
-from voucherd.services.changes import Guard, VoucherRef
+from voucherd.services.changes import VoucherRef
 from voucherd.services.changes import find as find_voucher
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 
@@ -187,17 +187,12 @@ def update_voucher(ctx: Ctx) -> dict[str, int]:
     return {"voucher_id": request.voucher_id}
 
 
-def _guard(uow: UnitOfWork, *, upcoming_only: bool = False) -> Guard:
-    """The face's checks on the row the engine read for update (``changes.locked``)."""
-
-    def guard(row: repo.Row) -> None:
-        if row["kind"] not in rules.SHOPEE_KINDS:
-            raise not_found()
-        rules.ensure_operable(render.meta(row), row["campaign_id"])
-        if upcoming_only and render.status_of(row, uow.now) != "upcoming":
-            raise ShopeeError("voucher.delete_voucher_error")
-
-    return guard
+def _guard(row: repo.Row) -> None:
+    """The face's checks on the row the engine read for update (``changes.locked``): a voucher
+    this face can show and change (Shopee's own rules run in the engine: ``policies.SHOPEE``)."""
+    if row["kind"] not in rules.SHOPEE_KINDS:
+        raise not_found()
+    rules.ensure_operable(render.meta(row), row["campaign_id"])
 
 
 def end_voucher(ctx: Ctx) -> dict[str, int]:
@@ -209,13 +204,13 @@ def end_voucher(ctx: Ctx) -> dict[str, int]:
         VoucherRef(id=voucher_id),
         reason="shopee end_voucher",
         policies=policies.SHOPEE,
-        guard=_guard(ctx.uow),
+        guard=_guard,
     )
     return {"voucher_id": voucher_id}
 
 
 def delete_voucher(ctx: Ctx) -> dict[str, int]:
-    """Shopee deletes only an upcoming voucher: the face's guard on the locked row."""
+    """Shopee deletes only an upcoming voucher: policy DELETE_ONLY_UPCOMING."""
     voucher_id = parse.voucher_id(parse.body(ctx.inbound.body))
     voucher_service.delete(
         ctx.uow,
@@ -223,6 +218,6 @@ def delete_voucher(ctx: Ctx) -> dict[str, int]:
         VoucherRef(id=voucher_id),
         reason="shopee delete_voucher",
         policies=policies.SHOPEE,
-        guard=_guard(ctx.uow, upcoming_only=True),
+        guard=_guard,
     )
     return {"voucher_id": voucher_id}

@@ -163,12 +163,7 @@ def lock(uow: UnitOfWork, caller: Caller, row: repo.Row, params: Params) -> repo
     )
 
 
-def names_its_lock(row: repo.Row, params: Params) -> bool:
-    """ENGINE-POLICY (lock by basket code): the till that locked a voucher names its lock."""
-    return bool(
-        (row["locking_code"] and params.get("voucher_locking_code") == row["locking_code"])
-        or (
-            row["lock_basket_code"]
-            and params.get("retailer_basket_code") == row["lock_basket_code"]
-        )
-    )
+def text_param(params: Params, name: str) -> str | None:
+    """A lock's name as the till sent it (None when absent or empty)."""
+    value = params.get(name)
+    return str(value) if value else None

@@ -25,8 +25,7 @@ from voucherd.dialects.spaaza.tables import (
 )
 from voucherd.domain import errors
 from voucherd.domain.vouchers import ValueKind
-from voucherd.services import campaigns, tenants
-from voucherd.services import secrets as hashing
+from voucherd.services import campaigns, hashing, tenants
 from voucherd.services.unit_of_work import Actor, UnitOfWork
 from voucherd.services.vouchers import NewVoucher
 

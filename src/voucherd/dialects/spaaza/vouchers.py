@@ -18,6 +18,7 @@ from voucherd.dialects.spaaza.auth import Caller
 from voucherd.dialects.spaaza.errors import SpaazaError, warning
 from voucherd.dialects.spaaza.render import TEXT_FIELDS, Renderer, owner
 from voucherd.dialects.spaaza.replies import Vouchers, Warnings
+from voucherd.domain.errors import VoucherLocked
 from voucherd.domain.lifecycle import Phase
 from voucherd.domain.vouchers import ValueKind
 from voucherd.faces.runtime import Context
@@ -199,14 +200,21 @@ def redeem_voucher(ctx: Ctx, params: Params) -> Vouchers:
     rules.require_chain_param(caller, params)
     target = rules.target_user(uow, caller, params, required=False)
     row, ref = rules.load(uow, caller, params, rules.access(caller, target), rules.not_redeemed)
-    if repo.voucher_state(row).locked(uow.now):
-        # The till that locked the voucher names its lock; redeeming consumes the lock.
-        if not rules.names_its_lock(row, params):
-            raise SpaazaError(
-                E.VOUCHER_LOCKED,
-                "The voucher is locked: name its voucher_locking_code or retailer_basket_code",
-            )
-        row = vouchers_svc.unlock(uow, caller.actor, ref)
+    # The till that locked the voucher names its lock; redeeming consumes the lock (the
+    # engine's rule, LOCK_BY_BASKET_CODE, on the locked row).
+    try:
+        row = vouchers_svc.consume_lock(
+            uow,
+            caller.actor,
+            ref,
+            locking_code=rules.text_param(params, "voucher_locking_code"),
+            basket_code=rules.text_param(params, "retailer_basket_code"),
+        )
+    except VoucherLocked:
+        raise SpaazaError(
+            E.VOUCHER_LOCKED,
+            "The voucher is locked: name its voucher_locking_code or retailer_basket_code",
+        ) from None
     customer = owner(row) or (target.user_id if target else None)
     view = Renderer(uow, caller.chain_id)
     if ValueKind(row["kind"]) is not ValueKind.STORED_VALUE:

@@ -1,4 +1,6 @@
-"""Hashing of low-entropy secrets (PINs, passwords) and high-entropy ones (client secrets)."""
+"""Hashing of low-entropy secrets (PINs, passwords) and high-entropy ones (client secrets),
+and the random values they start from (client secrets, ids). Not named ``secrets``: it would
+shadow the standard library module it uses."""
 
 from __future__ import annotations
 
