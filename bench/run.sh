@@ -52,5 +52,10 @@ psql -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
 export BENCH_DATABASE_URL="postgresql://postgres@127.0.0.1:5432/${DB}"
 
 mkdir -p bench/out
+# Bulk generate + sweep alone (bench/bulk.py, its own database): BENCH_ONLY=bulk make bench.
+if [[ "${BENCH_ONLY:-}" == "bulk" ]]; then exec .venv/bin/python bench/bulk.py; fi
 # 4. Everything else (migrate, data, pgbench, server + wrk, generate, sweep, verify, summary).
-exec .venv/bin/python bench/bench.py
+.venv/bin/python bench/bench.py || status=$?
+# 5. The bulk targets (generate and sweep at BENCH_BULK_N, default 1,000,000; BENCH_BIG=1 for 10M).
+.venv/bin/python bench/bulk.py || status=$?
+exit "${status:-0}"
