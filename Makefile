@@ -45,8 +45,16 @@ run: $(RUN_STAMP) ## Migrate ./voucherd.db, create a demo client if none (./vouc
 	$(BIN)/voucherd bootstrap --url http://$(HOST):$(PORT)
 	$(BIN)/voucherd serve --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) ## Run the test suite but the crash test (PostgreSQL half needs VOUCHERD_TEST_DATABASE_URL)
-	$(BIN)/pytest -m "not crash"
+# The PostgreSQL half runs on VOUCHERD_TEST_DATABASE_URL; unset (a new clone), on a fresh
+# database voucherd_test of the local server when one answers on 127.0.0.1:5432.
+TEST_PG_DB := voucherd_test
+test: $(DEV_STAMP) ## Run the test suite but the crash test, on SQLite and (when it answers) PostgreSQL
+	@if [ -z "$$VOUCHERD_TEST_DATABASE_URL" ] && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
+	  psql -h 127.0.0.1 -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
+	    -c "DROP DATABASE IF EXISTS $(TEST_PG_DB) WITH (FORCE)" -c "CREATE DATABASE $(TEST_PG_DB)" \
+	  && export VOUCHERD_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:5432/$(TEST_PG_DB)"; \
+	fi; \
+	$(BIN)/pytest -m "not crash" $(PYTEST_ARGS)
 
 test-crash: $(DEV_STAMP) ## SIGKILL a loaded server 5 times on SQLite and a private PostgreSQL (slow)
 	$(BIN)/pytest -m crash
