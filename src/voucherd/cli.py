@@ -507,6 +507,13 @@ def report_aging(
     _report("aging", tenant, reports.Params(as_of=_moment(as_of, "as_of")), csv, database_url)
 
 
+def _per_period(since: str | None, until: str | None, period: reports.Period) -> reports.Params:
+    """The parameters of the per-period reports (breakage, redemptions, flow)."""
+    return reports.Params(
+        since=_moment(since, "since"), until=_moment(until, "until"), period=period
+    )
+
+
 @report_app.command("breakage")
 def report_breakage(
     tenant: TenantOption,
@@ -517,10 +524,7 @@ def report_breakage(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Value that expired unused, per period."""
-    params = reports.Params(
-        since=_moment(since, "since"), until=_moment(until, "until"), period=period
-    )
-    _report("breakage", tenant, params, csv, database_url)
+    _report("breakage", tenant, _per_period(since, until, period), csv, database_url)
 
 
 @report_app.command("redemptions")
@@ -533,10 +537,7 @@ def report_redemptions(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Charges (and refunds of charges) per period and currency."""
-    params = reports.Params(
-        since=_moment(since, "since"), until=_moment(until, "until"), period=period
-    )
-    _report("redemptions", tenant, params, csv, database_url)
+    _report("redemptions", tenant, _per_period(since, until, period), csv, database_url)
 
 
 @report_app.command("flow")
@@ -549,10 +550,7 @@ def report_flow(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Value issued (issue, recharge) and redeemed (charges) per period and currency."""
-    params = reports.Params(
-        since=_moment(since, "since"), until=_moment(until, "until"), period=period
-    )
-    _report("flow", tenant, params, csv, database_url)
+    _report("flow", tenant, _per_period(since, until, period), csv, database_url)
 
 
 # --- signing keys (issue 10) -------------------------------------------------------------------
