@@ -249,10 +249,26 @@ def _stage(
     return last_line
 
 
+STAGE_COLUMNS: Final = tuple(column.name for column in import_rows.columns)
+
+
 def _write_stage(uow: UnitOfWork, batch: list[dict[str, Any]]) -> None:
     for row, public_id in zip(batch, hashing.random_ids(len(batch)), strict=True):
         row["public_id"] = public_id
-    uow.conn.execute(insert(import_rows), batch)
+    if uow.conn.dialect.name != "postgresql":
+        uow.conn.execute(insert(import_rows), batch)
+        return
+    # COPY: a pipelined INSERT per row spent most of a 60,000-row import waiting on the
+    # database (30 of 48 s on a loaded machine). parse_row has checked every value (codes are
+    # printable ASCII, amounts fit in 64 bits), which the engine's parameter backstop would.
+    raw = uow.conn.connection.driver_connection
+    assert raw is not None
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY import_rows ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in batch:
+            copy.write_row([row[name] for name in STAGE_COLUMNS])
 
 
 def _check_across_rows(uow: UnitOfWork, actor: Actor, import_id: str, problems: _Errors) -> None:
