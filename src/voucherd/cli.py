@@ -45,7 +45,10 @@ client_app = typer.Typer(help="API clients.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Campaigns and bulk codes.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff users of the dashboard.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports from the ledger (JSON, or CSV).", no_args_is_help=True)
-keys_app = typer.Typer(help="Access-token signing keys (JWT kid).", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Access-token signing keys (JWT kid); resealing under a new key-encryption key.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(client_app, name="client")
@@ -581,6 +584,20 @@ def keys_revoke(
     with database(database_url) as engine:
         keys.revoke(engine, kid)
     print_json({"kid": kid, "revoked": True})
+
+
+@keys_app.command("reseal")
+def keys_reseal(database_url: DatabaseUrl = None) -> None:
+    """Finish a change of key-encryption key: seal every stored secret under the key in
+    VOUCHERD_SECRET_KEY(_FILE), reading it under that key or VOUCHERD_PREVIOUS_SECRET_KEY(_FILE).
+    All or nothing; safe to run again."""
+    sealing = kek(database_url)
+    with database(database_url) as engine:
+        try:
+            done = keys.reseal(engine, sealing)
+        except keys.Unreadable as exc:
+            fail(f"{exc}; nothing was changed: " + ", ".join(exc.places))
+    print_json({"resealed": done.resealed, "already_current": done.current})
 
 
 @app.command()

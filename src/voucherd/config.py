@@ -15,6 +15,10 @@ class Settings(BaseSettings):
     # ``<database file>.key`` (0600). Unset with PostgreSQL: the server refuses to start.
     secret_key: SecretStr | None = None
     secret_key_file: str | None = None
+    # While the KEK changes: the key it replaces, still opening stored values until
+    # ``voucherd keys reseal`` has sealed them all under the new one (docs/operations.md).
+    previous_secret_key: SecretStr | None = None
+    previous_secret_key_file: str | None = None
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     reservation_ttl_seconds: int = Field(default=1800, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=24)

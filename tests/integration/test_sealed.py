@@ -8,16 +8,20 @@ them again; the embedded default keeps a generated key file with mode 0600.
 
 from __future__ import annotations
 
+import json
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from sqlalchemy import Engine, select, text, update
+from typer.testing import CliRunner
 
 from tests.conftest import make_tenant
 from tests.support import blank_database
+from voucherd.cli import app
 from voucherd.db import migrate, sealed
 from voucherd.db.engine import make_engine
 from voucherd.db.tables import signing_keys, webhooks
@@ -193,3 +197,99 @@ def test_the_embedded_default_keeps_a_private_key_file(tmp_path: Path) -> None:
     assert sealed.load_kek(None, str(key_file), url) == sealed.derive(b"from a file")
     with pytest.raises(sealed.KeyMissing):
         sealed.load_kek(None, None, "postgresql://u@127.0.0.1:1/x")
+
+
+# --- a change of key-encryption key (``voucherd keys reseal``) ----------------------------------
+
+OLD_KEY = "blank-database-test-key"  # what the ``blank`` fixture registers (derive(OLD_KEY))
+
+
+def _reseal(url: str, **env: str) -> Result:
+    """``voucherd keys reseal`` in-process, with only the given key settings."""
+    settings = {"VOUCHERD_DATABASE_URL": url, **env}
+    return CliRunner().invoke(app, ["keys", "reseal"], env=settings)
+
+
+def _all_sealed(engine: Engine) -> dict[str, str]:
+    found: dict[str, str] = {}
+    with engine.connect() as conn:
+        for table, key, column in sealed.COLUMNS:
+            for place_key, value in conn.execute(text(f"SELECT {key}, {column} FROM {table}")):
+                found[sealed.place(table, column, place_key)] = value
+    return found
+
+
+def test_changing_the_key_encryption_key(blank: tuple[str, Engine]) -> None:
+    """New key plus the previous one: everything opens; reseal moves every value to the new
+    key in one go; then the new key alone opens everything and the old one nothing."""
+    url, engine = blank
+    stored = _store_secrets(engine)
+    before = _all_sealed(engine)
+    assert len(before) == 4  # webhook, Shopee partner, RM key, signing key
+
+    # The new key alone opens nothing: reseal refuses, names every place, changes nothing.
+    refused = _reseal(url, VOUCHERD_SECRET_KEY="the-new-key")
+    assert refused.exit_code == 2
+    assert f"webhooks.secret:{stored.webhook_id}" in refused.output
+    assert stored.webhook_secret not in refused.output
+    assert _all_sealed(engine) == before
+
+    ring = {"VOUCHERD_SECRET_KEY": "the-new-key", "VOUCHERD_PREVIOUS_SECRET_KEY": OLD_KEY}
+    done = _reseal(url, **ring)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"resealed": len(before), "already_current": 0}
+    after = _all_sealed(engine)
+    assert after.keys() == before.keys()
+    assert all(after[p] != before[p] and after[p].startswith(sealed.PREFIX) for p in after)
+
+    new = sealed.derive(b"the-new-key")
+    place = accounts.key_place(stored.partner_id)
+    for where, value in after.items():
+        sealed.unseal(new, value, where)  # raises if it does not open
+        with pytest.raises(sealed.Undecryptable):
+            sealed.unseal(sealed.derive(OLD_KEY.encode()), value, where)
+    sealed.register(url, new)
+    assert _check(engine).ok
+    with UnitOfWork(engine) as uow:  # the services read them under the new key
+        partner = {"partner_id": stored.partner_id, "partner_key": after[place]}
+        assert accounts.partner_key(uow, partner) == stored.partner_key
+        assert keys.load(uow.conn, new)  # the signing key opens: its tokens keep verifying
+
+    again = _reseal(url, **ring)
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == {"resealed": 0, "already_current": len(before)}
+    assert _all_sealed(engine) == after
+
+
+def test_reseal_is_all_or_nothing(blank: tuple[str, Engine]) -> None:
+    """One value that opens under neither key stops the reseal before anything is written."""
+    url, engine = blank
+    stored = _store_secrets(engine)
+    place = f"shopee_partners.partner_key:{stored.partner_id}"
+    foreign = sealed.seal(sealed.derive(b"a third key"), "x", place)
+    with engine.begin() as conn:
+        conn.execute(
+            update(shopee_partners)
+            .where(shopee_partners.c.partner_id == stored.partner_id)
+            .values(partner_key=foreign)
+        )
+    before = _all_sealed(engine)
+    refused = _reseal(url, VOUCHERD_SECRET_KEY="the-new-key", VOUCHERD_PREVIOUS_SECRET_KEY=OLD_KEY)
+    assert refused.exit_code == 2
+    assert place in refused.output
+    assert f"webhooks.secret:{stored.webhook_id}" not in refused.output
+    assert _all_sealed(engine) == before
+
+
+def test_a_key_ring_seals_under_the_new_key_and_opens_under_both() -> None:
+    old, new = sealed.derive(b"old"), sealed.derive(b"new")
+    ring = sealed.KeyRing(new, (old,))
+    under_old = sealed.seal(old, "secret", "webhooks.secret:1")
+    assert sealed.unseal(ring, under_old, "webhooks.secret:1") == "secret"
+    assert not sealed.opens_under_current(ring, under_old, "webhooks.secret:1")
+    under_ring = sealed.seal(ring, "secret", "webhooks.secret:1")
+    assert sealed.unseal(new, under_ring, "webhooks.secret:1") == "secret"
+    with pytest.raises(sealed.Undecryptable):
+        sealed.unseal(old, under_ring, "webhooks.secret:1")
+    with pytest.raises(sealed.Undecryptable):
+        sealed.unseal(ring, under_old, "webhooks.secret:2")  # the place still binds

@@ -12,6 +12,11 @@ key file kept next to the database (``<database file>.key``, created once with m
 A server database (PostgreSQL) without a configured key is refused: every host must share the
 same KEK, and a key generated on one host would make the others' secrets unreadable.
 
+Changing the KEK (docs/operations.md, "Changing the key-encryption key"): configure the new
+key, with the old one as ``VOUCHERD_PREVIOUS_SECRET_KEY`` (or ``..._FILE``); values then open
+under either key and new ones are sealed under the new key; ``voucherd keys reseal`` seals every
+stored value under the new key in one transaction; then the previous key is removed.
+
 This module sits with the storage layer because migrations seal and open rows too.
 """
 
@@ -20,7 +25,7 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -28,6 +33,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from voucherd.config import Settings
 
 PREFIX: Final = "enc1:"
 _NONCE: Final = 12
@@ -46,6 +54,18 @@ COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
 
 def place(table: str, column: str, key: object) -> str:
     return f"{table}.{column}:{key}"
+
+
+class KeyRing(bytes):
+    """The KEK (its bytes: everything that seals or derives from the KEK uses them unchanged),
+    plus the keys it replaces, which still open values during a change of key."""
+
+    previous: tuple[bytes, ...]
+
+    def __new__(cls, current: bytes, previous: tuple[bytes, ...] = ()) -> KeyRing:
+        ring = super().__new__(cls, current)
+        ring.previous = tuple(p for p in previous if p != current)
+        return ring
 
 
 class KeyMissing(Exception):
@@ -91,6 +111,26 @@ def _read_or_create(path: Path) -> bytes:
         out.flush()
         os.fsync(out.fileno())
     return material
+
+
+def load_ring(
+    secret: str | None,
+    secret_file: str | None,
+    database_url: str,
+    previous: str | None = None,
+    previous_file: str | None = None,
+) -> KeyRing:
+    """The KEK for this database with the previous one, when one is configured (a change of
+    key in progress). Raises: KeyMissing."""
+    current = load_kek(secret, secret_file, database_url)
+    if previous:
+        return KeyRing(current, (derive(previous.encode()),))
+    if previous_file:
+        material = Path(previous_file).expanduser().read_bytes().strip()
+        if not material:
+            raise KeyMissing(f"VOUCHERD_PREVIOUS_SECRET_KEY_FILE {previous_file} is empty")
+        return KeyRing(current, (derive(material),))
+    return KeyRing(current)
 
 
 def load_kek(secret: str | None, secret_file: str | None, database_url: str) -> bytes:
@@ -140,11 +180,24 @@ def kek_for(database_url: str) -> bytes:
         return found
     from voucherd.config import Settings  # settings are read here, not at import
 
-    settings = Settings()
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
-    kek = load_kek(secret, settings.secret_key_file, database_url)
+    kek = ring_from(Settings(), database_url)
     register(database_url, kek)
     return kek
+
+
+def ring_from(settings: Settings, database_url: str) -> KeyRing:
+    """The key ring these settings name for this database. Raises: KeyMissing, OSError."""
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    previous = (
+        settings.previous_secret_key.get_secret_value() if settings.previous_secret_key else None
+    )
+    return load_ring(
+        secret,
+        settings.secret_key_file,
+        database_url,
+        previous,
+        settings.previous_secret_key_file,
+    )
 
 
 def url_of(engine_url: object) -> str:
@@ -169,17 +222,33 @@ def is_sealed(value: str | None) -> bool:
 
 
 def unseal(kek: bytes, stored: str, where: str) -> str:
-    """Raises: Undecryptable (also for a value that was never sealed)."""
+    """Opens under the KEK or, for a ``KeyRing``, under a key it replaces.
+
+    Raises: Undecryptable (also for a value that was never sealed)."""
     if not is_sealed(stored):
         raise Undecryptable(where)
     text = stored[len(PREFIX) :]
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        if len(raw) <= _NONCE:
-            raise ValueError("short")
-        return AESGCM(kek).decrypt(raw[:_NONCE], raw[_NONCE:], where.encode()).decode()
-    except (InvalidTag, ValueError, UnicodeDecodeError):
+    except ValueError:
         raise Undecryptable(where) from None
+    if len(raw) <= _NONCE:
+        raise Undecryptable(where)
+    for key in (bytes(kek), *getattr(kek, "previous", ())):
+        try:
+            return AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], where.encode()).decode()
+        except (InvalidTag, UnicodeDecodeError):
+            continue
+    raise Undecryptable(where)
+
+
+def opens_under_current(kek: bytes, stored: str, where: str) -> bool:
+    """Whether the value opens under the KEK itself (not only under a key it replaces)."""
+    try:
+        unseal(bytes(kek), stored, where)
+    except Undecryptable:
+        return False
+    return True
 
 
 def sealed_length(plain_length: int) -> int:

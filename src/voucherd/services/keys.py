@@ -1,5 +1,8 @@
 """The instance's key-encryption key and its access-token signing keys.
 
+``reseal`` finishes a change of KEK: every stored secret sealed under the key being replaced is
+sealed again under the new one (``db/sealed.py`` describes the change step by step).
+
 Signing keys live in ``signing_keys``, sealed under the KEK. The newest key signs new tokens;
 ``rotate`` adds one, and the keys it replaces keep verifying the tokens they signed until those
 expire (a token's lifetime is in the token). ``revoke`` ends a key at once, for a leaked one.
@@ -12,7 +15,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, column, insert, inspect, select, update
+from sqlalchemy import table as sql_table
 
 from voucherd.config import Settings
 from voucherd.db import sealed
@@ -26,8 +30,7 @@ log = logging.getLogger("voucherd.keys")
 
 def kek(settings: Settings) -> bytes:
     """The KEK these settings name. Raises: sealed.KeyMissing."""
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
-    found = sealed.load_kek(secret, settings.secret_key_file, settings.database_url)
+    found = sealed.ring_from(settings, settings.database_url)
     sealed.register(settings.database_url, found)  # for code that holds only the engine
     return found
 
@@ -123,3 +126,59 @@ def listing(engine: Engine) -> list[dict[str, object]]:
             ).order_by(signing_keys.c.created_at.desc())
         ).mappings()
         return [dict(row) for row in rows]
+
+
+# --- a change of key-encryption key --------------------------------------------------------------
+
+
+class Unreadable(Exception):
+    """Stored secrets that open under no configured key; ``reseal`` changed nothing."""
+
+    def __init__(self, places: list[str]) -> None:
+        super().__init__(f"{len(places)} stored secret(s) open under no configured key")
+        self.places = places
+
+
+@dataclass(frozen=True, slots=True)
+class Resealed:
+    resealed: int  # sealed under the previous key, now under the KEK
+    current: int  # already under the KEK, left as they were
+
+
+def reseal(engine: Engine, kek: bytes) -> Resealed:
+    """Seal every stored secret under ``kek`` itself, reading each under it or under a key it
+    replaces (``sealed.KeyRing``). One transaction, rows locked as they are read; a value that
+    opens under no key stops it with nothing changed. Run again, it reseals nothing.
+
+    Raises: Unreadable (naming the places, never the secrets)."""
+    resealed = current = 0
+    unreadable: list[str] = []
+    with engine.begin() as conn:
+        present = set(inspect(conn).get_table_names())
+        for table_name, key_name, column_name in sealed.COLUMNS:
+            if table_name not in present:
+                continue
+            table = sql_table(table_name, column(key_name), column(column_name))
+            query = select(table.c[key_name], table.c[column_name]).order_by(table.c[key_name])
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            for key, value in conn.execute(query).all():
+                where = sealed.place(table_name, column_name, key)
+                if sealed.opens_under_current(kek, str(value), where):
+                    current += 1
+                    continue
+                try:
+                    plain = sealed.unseal(kek, str(value), where)
+                except sealed.Undecryptable:
+                    unreadable.append(where)
+                    continue
+                conn.execute(
+                    update(table)
+                    .where(table.c[key_name] == key)
+                    .values({column_name: sealed.seal(kek, plain, where)})
+                )
+                resealed += 1
+        if unreadable:
+            raise Unreadable(unreadable)  # leaving the block rolls every reseal back
+    log.info("secrets resealed count=%d already=%d", resealed, current)
+    return Resealed(resealed, current)
