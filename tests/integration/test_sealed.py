@@ -26,10 +26,11 @@ from voucherd.db import migrate, sealed
 from voucherd.db.engine import make_engine
 from voucherd.db.tables import signing_keys, webhooks
 from voucherd.dialects.revenue_monster import merchants
+from voucherd.dialects.revenue_monster import render as rm_render
 from voucherd.dialects.revenue_monster.tables import rm_merchants
 from voucherd.dialects.shopee import accounts
 from voucherd.dialects.shopee.tables import shopee_partners
-from voucherd.services import keys, verify
+from voucherd.services import keys, qr, verify
 from voucherd.services import webhooks as webhook_service
 from voucherd.services.unit_of_work import UnitOfWork
 
@@ -293,3 +294,25 @@ def test_a_key_ring_seals_under_the_new_key_and_opens_under_both() -> None:
         sealed.unseal(old, under_ring, "webhooks.secret:1")
     with pytest.raises(sealed.Undecryptable):
         sealed.unseal(ring, under_old, "webhooks.secret:2")  # the place still binds
+
+
+def test_qr_urls_signed_before_a_change_of_key_open_until_the_previous_key_goes(
+    blank: tuple[str, Engine],
+) -> None:
+    url, engine = blank
+    old, new = sealed.derive(OLD_KEY.encode()), sealed.derive(b"the-new-key")
+    path = rm_render.qr_path(1, "CODE")
+    expires = 4_000_000_000
+    signed = qr.sign(qr.url_key(old), path, expires)
+    sig = signed.split("sig=")[1]
+
+    def opens() -> bool:
+        with engine.connect() as conn:
+            keys_now = rm_render.qr_keys(conn)
+        return any(qr.check(key, path, str(expires), sig, 0) for key in keys_now)
+
+    assert opens()  # the old key alone
+    sealed.register(url, sealed.KeyRing(new, (old,)))
+    assert opens()  # during the change
+    sealed.register(url, new)
+    assert not opens()  # after it

@@ -55,6 +55,13 @@ def qr_key(conn: Connection) -> bytes:
     return qr.url_key(sealed.kek_of(conn))
 
 
+def qr_keys(conn: Connection) -> list[bytes]:
+    """The keys a qrUrl may be signed with: ``qr_key``'s, and during a change of KEK the one
+    derived from the key it replaces (URLs handed out before the change keep working)."""
+    kek = sealed.kek_of(conn)
+    return [qr.url_key(bytes(kek)), *(qr.url_key(old) for old in getattr(kek, "previous", ()))]
+
+
 def qr_url(key: bytes, base_url: str, tenant_id: int, code: str, now: datetime) -> str:
     """The voucher's image URL, signed and expiring (``services/qr.py``)."""
     expires = -(-(int(now.timestamp()) + QR_URL_TTL_SECONDS) // 3600) * 3600

@@ -155,7 +155,8 @@ def _qr_merchant(tenant_text: str, code: str) -> Callable[[Inbound, UnitOfWork],
         path = render.qr_path(tenant_text, _without_suffix(code)[0])
         query = inbound.query
         now = int(uow.now.timestamp())
-        if not qr.check(render.qr_key(uow.conn), path, query.get("exp"), query.get("sig"), now):
+        exp, sig = query.get("exp"), query.get("sig")
+        if not any(qr.check(key, path, exp, sig, now) for key in render.qr_keys(uow.conn)):
             raise RmError("VOUCHER_NOT_FOUND")
         return Actor(parse.merchant_id(tenant_text), "rm:qr")
 
