@@ -7,10 +7,13 @@ bench/bulk.py for the 1,000,000-voucher targets).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+import pytest
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import TenantFixture
+from tests.conftest import TenantFixture, make_tenant
 from voucherd.db.tables import events, ledger_entries, vouchers
 from voucherd.domain import codes
 from voucherd.services import campaigns, sweep
@@ -141,3 +144,51 @@ def test_sweep_of_many_due_vouchers_writes_one_event_each(
     sweep.run(engine, now=soon + timedelta(seconds=2), batch_size=3_000)
     again = _per_voucher(engine, tenant, campaign_id, _voucher_events(tenant, "expire"))
     assert set(again) == {1}
+
+
+def test_the_sweep_finds_due_vouchers_through_its_partial_index(engine: Engine) -> None:
+    """``ix_vouchers_ends_at`` holds only the vouchers the sweep can still expire; the sweep's
+    selection states that condition so the database can use it (SQLite matches a partial
+    index only against the same literals, so a bound-parameter IN would scan the table)."""
+    query = sweep.due_vouchers(datetime.now(UTC), 100)
+    with engine.connect() as conn:
+        compiled = query.compile(dialect=conn.dialect)
+        if conn.dialect.name == "sqlite":
+            params: Any = tuple(compiled.params[k] for k in compiled.positiontup or ())
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).all()
+            plan = " ".join(str(r[-1]) for r in rows)
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # this session only
+            rows = conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
+            plan = " ".join(str(r[0]) for r in rows)
+            conn.rollback()
+    assert "ix_vouchers_ends_at" in plan, plan
+
+
+def test_a_ledger_entry_cannot_name_another_tenants_voucher(
+    engine: Engine, tenant: TenantFixture
+) -> None:
+    """Ledger entries have no key of their own to ``tenants`` (core_0008_bulk_keys): the
+    composite key to the voucher still refuses an entry whose tenant is not the voucher's."""
+    other = make_tenant(engine, "other")
+    campaign_id = _campaign(engine, tenant)
+    assert _generate(engine, tenant, campaign_id, 1, chunk=1) == 1
+    with engine.connect() as conn:
+        voucher_id = conn.execute(
+            select(vouchers.c.id).where(vouchers.c.campaign_id == campaign_id)
+        ).scalar_one()
+    entry = {
+        "voucher_id": voucher_id,
+        "kind": "recharge",
+        "amount": 100,
+        "currency": "EUR",
+        "balance_after": 800,
+        "created_at": datetime.now(UTC),
+    }
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(ledger_entries).values(tenant_id=other.id, **entry))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(ledger_entries).values(tenant_id=10**9, **entry))
+    with engine.connect() as conn:  # under the voucher's own tenant it is accepted (then
+        conn.execute(insert(ledger_entries).values(tenant_id=tenant.id, **entry))
+        conn.rollback()  # rolled back: the shared database's ledger stays balanced)

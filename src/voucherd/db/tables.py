@@ -38,6 +38,11 @@ metadata = MetaData(
 )
 
 
+# Partial-index predicates, the same text in the migration that creates them (core_0008).
+DUE_FOR_SWEEP = "status IN ('active', 'inactive') AND ends_at IS NOT NULL"
+REFUNDS_ONLY = "refund_of IS NOT NULL"
+
+
 def tenant_column() -> Column[int]:
     """The ``tenant_id`` every table carries (dialect tables use it too)."""
     return Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False)
@@ -172,7 +177,14 @@ vouchers = Table(
     ForeignKeyConstraint(["tenant_id", "campaign_id"], ["campaigns.tenant_id", "campaigns.id"]),
     ForeignKeyConstraint(["tenant_id", "holder_id"], ["customers.tenant_id", "customers.id"]),
     Index(None, "tenant_id", "campaign_id"),
-    Index(None, "status", "ends_at"),
+    # The sweep's due vouchers: only those it can still expire (a voucher without an end, or
+    # one already ended, gets no entry; core_0008_bulk_keys).
+    Index(
+        None,
+        "ends_at",
+        postgresql_where=text(DUE_FOR_SWEEP),
+        sqlite_where=text(DUE_FOR_SWEEP),
+    ),
 )
 
 reservations = Table(
@@ -198,7 +210,9 @@ ledger_entries = Table(
     "ledger_entries",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    tenant_column(),
+    # No foreign key of its own: (tenant_id, voucher_id) names a voucher of this tenant
+    # (voucher_id is NOT NULL), and the voucher's tenant_id refers to tenants (core_0008).
+    Column("tenant_id", BigInteger, nullable=False),
     Column("voucher_id", BigInteger, nullable=False),
     Column("kind", String(16), nullable=False),  # issue charge refund recharge
     Column("amount", BigInteger, nullable=False),  # signed change of the balance
@@ -220,7 +234,14 @@ ledger_entries = Table(
         ["tenant_id", "refund_of"], ["ledger_entries.tenant_id", "ledger_entries.id"]
     ),
     Index(None, "tenant_id", "voucher_id", "id"),
-    Index(None, "tenant_id", "refund_of"),
+    # Only the refunds: issues and charges (nearly every entry) have no refund_of.
+    Index(
+        None,
+        "tenant_id",
+        "refund_of",
+        postgresql_where=text(REFUNDS_ONLY),
+        sqlite_where=text(REFUNDS_ONLY),
+    ),
 )
 
 events = Table(
@@ -241,7 +262,8 @@ events = Table(
     # subscriber. It commits with the event itself, so an event whose transaction commits
     # late is still pending when the dispatcher next looks; nothing is skipped by id order.
     Column("dispatched", Boolean, nullable=False, default=False, server_default=false()),
-    UniqueConstraint("tenant_id", "id"),
+    # No UNIQUE (tenant_id, id): no foreign key refers to an event, and the primary key
+    # already makes id unique (core_0008_bulk_keys).
     Index(None, "tenant_id", "voucher_id", "id"),
     Index(
         "ix_events_undispatched",
