@@ -662,8 +662,9 @@ def bootstrap(
 
 def main() -> None:
     for dialect, command in dialects.load(Settings().dialects):
-        if hasattr(dialect, "cli"):
-            app.add_typer(dialect.cli, name=command)
+        commands = dialects.commands(dialect)
+        if commands is not None:
+            app.add_typer(commands, name=command)
     app()
 
 

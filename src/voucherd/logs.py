@@ -22,10 +22,29 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
 
 
+# The last second formatted by ``utc_stamp``: [epoch second, "YYYY-MM-DDTHH:MM:SS"].
+_SECOND: list[Any] = [None, ""]
+
+
+def utc_stamp(created: float) -> str:
+    """``datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")``, with the
+    date and time of day formatted once per second: it was the dearest line of an access line
+    (docs/benchmarks.md, "Session 4")."""
+    second = int(created)
+    micro = round((created - second) * 1_000_000)  # as datetime rounds it (half to even)
+    if micro >= 1_000_000:
+        second, micro = second + 1, micro - 1_000_000
+    cached = _SECOND  # threads racing here at most format the same second twice
+    if cached[0] != second:
+        cached[1] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        cached[0] = second
+    return f"{cached[1]}.{micro // 1000:03d}+00:00"
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": utc_stamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

@@ -29,7 +29,7 @@ from voucherd.api.routes import (
 from voucherd.config import Settings
 from voucherd.db import migrate, sealed
 from voucherd.db.engine import make_engine
-from voucherd.faces import guard
+from voucherd.faces import direct, guard
 from voucherd.faces.access_log import AccessLog
 from voucherd.faces.limits import build as build_limiter
 from voucherd.faces.request_ids import RequestIds
@@ -172,6 +172,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # (URL-encoded) newline would fall through to the native 404. Everything under a
             # dialect's prefix is that dialect's, answered in its own error shape.
             route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    # The two hottest operations skip FastAPI's routing and dependency solving when the
+    # request is plainly fine; anything else goes to their routes as before (faces/direct.py).
+    direct.install(
+        app,
+        (
+            direct.route_for(app.router.routes, "POST", "/v1/charges", value.charge_direct),
+            direct.route_for(
+                app.router.routes, "GET", "/v1/vouchers/{voucher_id}", vouchers.get_voucher_direct
+            ),
+        ),
+    )
     guard.install(app, errors.NATIVE)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, exempt=IMPORT_PATHS)
     app.add_middleware(RequestIds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from voucherd.api.errors import ApiError
 from voucherd.config import Settings
 from voucherd.domain.scopes import Scope
+from voucherd.faces.runtime import hop
 from voucherd.services import tokens
 from voucherd.services.unit_of_work import Actor
 
@@ -61,16 +63,27 @@ def settings(request: Request) -> Settings:
 async def principal(
     request: Request, authorization: Annotated[str | None, Depends(_oauth2)]
 ) -> Principal:
+    authority: tokens.Authority = request.app.state.tokens
+    try:  # from the in-memory cache, without a thread-pool hop ...
+        return principal_of(authority, authorization)
+    except tokens.NeedsRead:  # ... unless it is due for its read (about once a second)
+        return await run_in_threadpool(principal_of, authority, authorization, io=True)
+
+
+def principal_of(
+    authority: tokens.Authority, authorization: str | None, *, io: bool = False
+) -> Principal:
+    """The caller named by an ``Authorization`` header's bearer token.
+
+    Raises: ApiError (401), and ``tokens.NeedsRead`` when ``io`` is False and the token cache
+    is due for its read.
+    """
     challenge = {"WWW-Authenticate": 'Bearer realm="voucherd"'}
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "a Bearer access token is required", challenge)
-    authority: tokens.Authority = request.app.state.tokens
     try:
-        try:  # from the in-memory cache, without a thread-pool hop ...
-            claims = authority.verify(token.strip(), AUDIENCE, io=False)
-        except tokens.NeedsRead:  # ... unless it is due for its read (about once a second)
-            claims = await run_in_threadpool(authority.verify, token.strip(), AUDIENCE)
+        claims = authority.verify(token.strip(), AUDIENCE, io=io)
     except tokens.TokenInvalid as exc:
         detail = (
             "the access token has expired"
@@ -87,25 +100,45 @@ async def principal(
     return Principal(actor, claims.scopes)
 
 
+def allowed(who: Principal, needed: tuple[Scope, ...]) -> Actor:
+    """The actor, if the token carries every scope in ``needed``; else ApiError (403)."""
+    missing = [s.value for s in needed if s not in who.scopes]
+    if missing:
+        raise ApiError(
+            403,
+            "insufficient_scope",
+            f"this operation needs the scope(s): {', '.join(missing)}",
+            {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(missing)}"'},
+        )
+    return who.actor
+
+
 def require(*needed: Scope) -> Callable[[Principal], Awaitable[Actor]]:
     """A dependency giving the actor if the token carries every scope in ``needed``."""
 
     async def dependency(who: Annotated[Principal, Depends(principal)]) -> Actor:
-        missing = [s.value for s in needed if s not in who.scopes]
-        if missing:
-            raise ApiError(
-                403,
-                "insufficient_scope",
-                f"this operation needs the scope(s): {', '.join(missing)}",
-                {
-                    "WWW-Authenticate": f'Bearer error="insufficient_scope", '
-                    f'scope="{" ".join(missing)}"'
-                },
-            )
-        return who.actor
+        return allowed(who, needed)
 
     return dependency
 
 
 def scoped(*needed: Scope) -> Any:
     return Security(require(*needed), scopes=[s.value for s in needed])
+
+
+async def direct_actor(request: Request, needed: tuple[Scope, ...]) -> Actor | None:
+    """For a direct route (``faces/direct.py``): the actor when the request is plainly allowed.
+
+    None when it is not: the framework's route then answers the request with the dependencies
+    above (a 401 or 403 in the native shape), exactly as without the direct route.
+    """
+    authority: tokens.Authority = request.app.state.tokens
+    authorization = request.headers.get("authorization")
+    try:
+        try:
+            who = principal_of(authority, authorization)
+        except tokens.NeedsRead:  # the token cache's read, about once a second, off the loop
+            who = await hop(functools.partial(principal_of, authority, authorization, io=True))
+        return allowed(who, needed)
+    except ApiError:
+        return None

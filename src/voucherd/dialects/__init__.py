@@ -1,7 +1,8 @@
 """Vendor-compatible faces. Each dialect package exposes:
 
 - ``mount(app: FastAPI) -> None``: adds its routes (under its own prefix) to the main app;
-- optionally ``cli: typer.Typer``: its admin commands, added as ``voucherd <name> ...``;
+- optionally a ``cli`` module with ``cli: typer.Typer``: its admin commands, added as
+  ``voucherd <name> ...`` (imported by the CLI only: a server never loads typer);
 - optionally ``EXPIRING``: tables of short-lived rows the sweep deletes past ``expires_at``;
 - optionally ``CREDENTIALS``: ``voucherd.faces.credentials.CredentialKind``s the dashboard's
   credentials page offers (created and revoked there by the functions the CLI uses);
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -51,6 +53,18 @@ def load(enabled: str | None = None) -> list[tuple[ModuleType, str]]:
             continue
         found.append((module, command))
     return found
+
+
+def commands(module: ModuleType) -> Any | None:
+    """A dialect's admin commands (``typer.Typer``): ``cli`` in its ``cli`` module, or None."""
+    name = f"{module.__name__}.cli"
+    try:
+        commands_module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+    return getattr(commands_module, "cli", None)
 
 
 def worker_parts(engine: Engine, enabled: str | None = None) -> Parts:

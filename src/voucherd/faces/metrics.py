@@ -63,9 +63,20 @@ POOL_SIZE = Gauge(
 MOVEMENTS = frozenset({"charge", "refund", "recharge"})
 
 
+# The labelled children of the two per-request metrics, by (face, route template, status):
+# ``labels()`` validates and locks on every call, about half of a request's metrics cost. Route
+# templates and statuses are few, so this stays small.
+_REQUEST_CHILDREN: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(face: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(face, route, str(status)).inc()
-    LATENCY.labels(face, route).observe(seconds)
+    key = (face, route, status)
+    children = _REQUEST_CHILDREN.get(key)
+    if children is None:
+        children = (REQUESTS.labels(face, route, str(status)), LATENCY.labels(face, route))
+        _REQUEST_CHILDREN[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_ledger(entries: Iterable[tuple[str, str, int]]) -> None:
@@ -75,13 +86,24 @@ def observe_ledger(entries: Iterable[tuple[str, str, int]]) -> None:
             VALUE_MOVED.labels(kind, currency).inc(abs(amount))  # charges are negative entries
 
 
+# What this process last wrote to the two pool gauges: a gauge is written (a locked write to
+# its multiprocess file) only when its value changed, not twice on every request.
+_pool_seen: dict[str, int] = {}
+
+
 def observe_pool(engine: Engine) -> None:
     pool = engine.pool
     checked_out = getattr(pool, "checkedout", None)
     size = getattr(pool, "checkedin", None)
     if callable(checked_out) and callable(size):
-        POOL_IN_USE.set(checked_out())
-        POOL_SIZE.set(checked_out() + size())
+        in_use = int(checked_out())
+        open_ = in_use + int(size())
+        if _pool_seen.get("in_use") != in_use:
+            _pool_seen["in_use"] = in_use
+            POOL_IN_USE.set(in_use)
+        if _pool_seen.get("open") != open_:
+            _pool_seen["open"] = open_
+            POOL_SIZE.set(open_)
 
 
 class DatabaseFacts(Collector):

@@ -11,14 +11,18 @@ request id and without SQL parameters (engines are created with ``hide_parameter
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import logging
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -162,7 +166,32 @@ async def call(
         idempotent=idempotent,
         fingerprint=fingerprint,
     )
-    return await run_in_threadpool(execute, plan, inbound)
+    return await hop(execute, plan, inbound)
+
+
+# The threads requests' units of work run in: as many as Starlette's thread pool allows (anyio's
+# default limiter), through asyncio's executor hand-off, which costs about half the CPU of
+# ``run_in_threadpool`` (docs/benchmarks.md, "Session 4").
+HOP_THREADS = 40
+_hops: ThreadPoolExecutor | None = None
+_hops_guard = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _hops
+    if _hops is None:
+        with _hops_guard:
+            if _hops is None:
+                _hops = ThreadPoolExecutor(HOP_THREADS, thread_name_prefix="voucherd-request")
+    return _hops
+
+
+async def hop(fn: Callable[..., T], *args: object) -> T:
+    """Run the blocking ``fn(*args)`` in a request thread, with this task's context."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        _executor(), functools.partial(context.run, fn, *args)
+    )
 
 
 def execute(plan: Call[C, T], inbound: Inbound) -> Response:
@@ -283,4 +312,5 @@ __all__ = [
     "as_caller",
     "call",
     "execute",
+    "hop",
 ]

@@ -15,8 +15,6 @@ import hmac
 import io
 from typing import Final, Literal
 
-import segno
-
 Format = Literal["png", "svg"]
 
 FORMATS: Final = ("png", "svg")
@@ -29,12 +27,16 @@ _BORDER: Final = 4
 
 
 def png(data: str, scale: int = _SCALE) -> bytes:
+    import segno  # on first use: a server that renders no QR code does not hold it
+
     out = io.BytesIO()
     segno.make(data, error=_ERROR).save(out, kind="png", scale=scale, border=_BORDER)
     return out.getvalue()
 
 
 def svg(data: str, scale: int = _SCALE) -> bytes:
+    import segno
+
     out = io.BytesIO()
     segno.make(data, error=_ERROR).save(out, kind="svg", scale=scale, border=_BORDER, xmldecl=True)
     return out.getvalue()

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from tests.compat.revenue_monster.conftest import KeyPair
 from tests.conftest import TenantFixture
 from voucherd.db.tables import campaigns, clients, vouchers
-from voucherd.dialects.revenue_monster import cli
+from voucherd.dialects.revenue_monster.cli import cli
 from voucherd.services import tenants
 from voucherd.services.unit_of_work import UnitOfWork
 

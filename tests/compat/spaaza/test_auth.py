@@ -19,7 +19,7 @@ from tests.compat.spaaza.conftest import (
     ok_envelope,
 )
 from tests.conftest import LiveServer
-from voucherd.dialects.spaaza import cli as spaaza_cli
+from voucherd.dialects.spaaza.cli import cli as spaaza_cli
 
 NO_VALID_SESSION = {
     "result": {"code": 2, "status": "error"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -9,8 +10,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from voucherd.api import pagination
-from voucherd.api.deps import scoped
-from voucherd.api.execute import run
+from voucherd.api.deps import direct_actor, scoped
+from voucherd.api.execute import direct_body, run
 from voucherd.api.routes.vouchers import ERRORS
 from voucherd.api.schemas import (
     CaptureRequest,
@@ -66,6 +67,10 @@ def _result(charged: value.Charged, now: datetime) -> ChargeResult:
 async def charge(
     request: Request, body: ChargeRequest, actor: Actor = scoped(Scope.USE)
 ) -> Response:
+    return await _charge(request, body, actor)
+
+
+async def _charge(request: Request, body: ChargeRequest, actor: Actor) -> Response:
     def op(uow: UnitOfWork) -> ChargeResult:
         charged = value.charge(
             uow,
@@ -82,6 +87,17 @@ async def charge(
         return _result(charged, uow.now)
 
     return await run(request, actor, op, status_code=201, payload=body)
+
+
+async def charge_direct(request: Request, _params: Mapping[str, str]) -> Response | None:
+    """``POST /v1/charges`` answered directly (``faces/direct.py``); None leaves it to FastAPI."""
+    actor = await direct_actor(request, (Scope.USE,))
+    if actor is None:
+        return None
+    body = await direct_body(request, ChargeRequest)
+    if body is None:
+        return None
+    return await _charge(request, body, actor)
 
 
 @router.get(

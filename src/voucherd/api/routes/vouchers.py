@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from voucherd.api import pagination
-from voucherd.api.deps import scoped
+from voucherd.api.deps import direct_actor, scoped
 from voucherd.api.errors import NATIVE, ApiError
 from voucherd.api.execute import run
 from voucherd.api.schemas import (
@@ -131,6 +131,18 @@ async def lookup(request: Request, body: Lookup, actor: Actor = scoped(Scope.REA
 async def get_voucher(
     request: Request, voucher_id: str, actor: Actor = scoped(Scope.READ)
 ) -> Response:
+    return await _get_voucher(request, voucher_id, actor)
+
+
+async def get_voucher_direct(request: Request, params: Mapping[str, str]) -> Response | None:
+    """``GET /v1/vouchers/{voucher_id}`` answered directly (``faces/direct.py``)."""
+    actor = await direct_actor(request, (Scope.READ,))
+    if actor is None:
+        return None
+    return await _get_voucher(request, params["voucher_id"], actor)
+
+
+async def _get_voucher(request: Request, voucher_id: str, actor: Actor) -> Response:
     return await run(
         request,
         actor,

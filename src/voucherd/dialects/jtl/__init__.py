@@ -8,7 +8,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from voucherd.dialects.jtl import auth, clients, docs, errors, tables, value, vouchers
-from voucherd.dialects.jtl.cli import cli
 from voucherd.dialects.jtl.credentials import CREDENTIALS
 from voucherd.faces import guard
 
@@ -48,4 +47,4 @@ def mount(app: FastAPI) -> None:
 # Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
 EXPIRING = (tables.jtl_connect_pins,)
 
-__all__ = ["CREDENTIALS", "EXPIRING", "cli", "mount", "tables"]
+__all__ = ["CREDENTIALS", "EXPIRING", "mount", "tables"]

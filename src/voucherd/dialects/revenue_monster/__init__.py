@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from voucherd.dialects.revenue_monster import callbacks, errors, routes, tables
-from voucherd.dialects.revenue_monster.cli import cli
 from voucherd.dialects.revenue_monster.credentials import CREDENTIALS
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.faces import guard
@@ -21,7 +20,7 @@ from voucherd.services.worker import Parts
 
 PREFIX = "/rm"
 
-__all__ = ["CREDENTIALS", "PREFIX", "cli", "mount", "tables", "worker_parts"]
+__all__ = ["CREDENTIALS", "PREFIX", "mount", "tables", "worker_parts"]
 
 
 def mount(app: FastAPI) -> None:

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from voucherd.dialects.shopee import auth_routes, errors, routes
 from voucherd.dialects.shopee import tables as tables  # registers the tables on the metadata
-from voucherd.dialects.shopee.cli import cli
 from voucherd.dialects.shopee.credentials import CREDENTIALS
 
 PREFIX = "/shopee"
@@ -40,4 +39,4 @@ def mount(app: FastAPI) -> None:
 # Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
 EXPIRING = (tables.shopee_auth_codes, tables.shopee_tokens)
 
-__all__ = ["CREDENTIALS", "EXPIRING", "cli", "mount"]
+__all__ = ["CREDENTIALS", "EXPIRING", "mount"]

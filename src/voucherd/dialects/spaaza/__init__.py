@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from voucherd.dialects.spaaza import tables as tables  # registers the tables on the metadata
-from voucherd.dialects.spaaza.cli import cli
 from voucherd.dialects.spaaza.credentials import CREDENTIALS
 from voucherd.dialects.spaaza.routes import build
 
@@ -19,4 +18,4 @@ def mount(app: FastAPI) -> None:
 # Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
 EXPIRING = (tables.spaaza_sessions,)
 
-__all__ = ["CREDENTIALS", "EXPIRING", "cli", "mount"]
+__all__ = ["CREDENTIALS", "EXPIRING", "mount"]
