@@ -130,7 +130,7 @@ def _issuer(form: dict[str, str]) -> Callable[[Context[None]], Response]:
             return oauth_error(
                 400, "invalid_request", f"client_type may be at most {MAX_CLIENT_TYPE} characters"
             )
-        result = issue_token(request, form, basic, AUDIENCE, ctx.uow.attempts)
+        result = issue_token(request, form, basic, AUDIENCE, ctx.uow)
         if isinstance(result, Response):
             return result
         tenant_id, body = result
