@@ -115,7 +115,7 @@ def issue_token(
         audience,
         int(utcnow().timestamp()) + ttl,
     )
-    token = authority(request).issue(claims)
+    token = authority(request).issue(claims, uow.conn if uow is not None else True)
     return int(client["tenant_id"]), {
         "access_token": token,
         "token_type": "Bearer",

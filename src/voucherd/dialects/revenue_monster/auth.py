@@ -178,7 +178,7 @@ def issue_tokens(ctx: Context[TokenClient]) -> dict[str, Any] | OAuthError:
         int(uow.now.timestamp()) + ttl,
     )
     return {
-        "accessToken": authority(ctx.inbound.request).issue(claims),
+        "accessToken": authority(ctx.inbound.request).issue(claims, uow.conn),
         "tokenType": "Bearer",
         "expiresIn": ttl,
         "refreshToken": refresh_token,
@@ -244,7 +244,7 @@ def signed(inbound: Inbound, uow: UnitOfWork) -> Caller:
     state = request.app.state
     settings: RmSettings = state.rm_settings
     try:
-        claims = authority(request).verify(_bearer(request), AUDIENCE, now)
+        claims = authority(request).verify(_bearer(request), AUDIENCE, now, io=uow.conn)
     except tokens.TokenInvalid as exc:
         raise RmError("TOKEN_EXPIRED" if exc.reason == "expired" else "TOKEN_INVALID") from None
     timestamp = request.headers.get("x-timestamp")
