@@ -7,18 +7,22 @@ other server to run. It supports the moving window strategy: one row per counted
 the time it leaves the window; a key's window is its rows that have not expired. Only failed
 attempts are counted, so the rows stay few; a key's expired rows go when it is next hit.
 
-Each call runs in its own short transaction on its own pooled connection: a failure is
-counted even when the refused operation's transaction rolls back. Reads take no write lock
-on SQLite (a check runs while the request's own writing unit may hold it).
+A check reads every key of a request in one statement (``windows``), on the connection the
+request already holds (``faces/limits.py``): a request never waits for a second pooled
+connection while it holds one. Counting (``acquire_entry``) runs after the request's unit of
+work has ended, in its own short transaction: a failure is counted even when the refused
+operation's transaction rolls back. The library's own calls (``get_moving_window`` ...) take a
+pooled connection of their own; their reads take no write lock on SQLite.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from limits.storage import Storage
 from limits.storage.base import MovingWindowSupport
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select
 from sqlalchemy import exc as sa_exc
 
 from voucherd.db.tables import rate_limit_hits as hits
@@ -26,6 +30,14 @@ from voucherd.db.tables import rate_limit_hits as hits
 
 def _ms(seconds: float) -> int:
     return int(seconds * 1000)
+
+
+# Hits in the window and the earliest expiry, per key, for all of a check's keys at once.
+_WINDOWS = (
+    select(hits.c.key, func.count(), func.min(hits.c.expires_at))
+    .where(hits.c.key.in_(bindparam("keys", expanding=True)), hits.c.expires_at > bindparam("now"))
+    .group_by(hits.c.key)
+)
 
 
 class SqlStorage(Storage, MovingWindowSupport):
@@ -57,6 +69,23 @@ class SqlStorage(Storage, MovingWindowSupport):
         conn.execute(delete(hits).where(hits.c.key == key, hits.c.expires_at <= now))
         expires = now + _ms(expiry)
         conn.execute(insert(hits), [{"key": key, "expires_at": expires}] * amount)
+
+    def windows(
+        self, conn: Connection | None, keys: Sequence[str], expiry: int
+    ) -> list[tuple[float, int]]:
+        """``get_moving_window`` of every key in ``keys`` (in order), in one statement.
+
+        ``conn``: the connection to read on (the request's own); None takes one from the pool.
+        """
+        now = time.time()
+        if conn is None:
+            with self._reading() as own:
+                return self.windows(own, keys, expiry)
+        found = {
+            row[0]: (row[2] / 1000 - expiry, int(row[1]))
+            for row in conn.execute(_WINDOWS, {"keys": list(keys), "now": _ms(now)})
+        }
+        return [found.get(key, (now, 0)) for key in keys]
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = _ms(time.time())

@@ -293,23 +293,36 @@ def list_events(
     return conn.execute(query.order_by(events.c.id).limit(limit)).mappings().all()
 
 
+# Built once, like the vouchers' statements above (every JTL and Shopee reservation uses them).
+_INSERT_RESERVATION = insert(reservations).returning(*reservations.c)
+_FIND_RESERVATION = select(
+    reservations,
+    select(vouchers.c.public_id)
+    .where(
+        vouchers.c.tenant_id == bindparam("b_tenant_id"),
+        vouchers.c.id == reservations.c.voucher_id,
+    )
+    .scalar_subquery()
+    .label("voucher_public_id"),
+).where(
+    reservations.c.tenant_id == bindparam("b_tenant_id"), reservations.c.id == bindparam("b_id")
+)
+_CLOSE_RESERVATIONS = update(reservations).where(
+    reservations.c.tenant_id == bindparam("b_tenant_id"),
+    reservations.c.voucher_id == bindparam("b_voucher_id"),
+    reservations.c.status == "open",
+)
+_CLOSE_RESERVATION = _CLOSE_RESERVATIONS.where(reservations.c.id == bindparam("b_id"))
+
+
 def insert_reservation(conn: Connection, values: Mapping[str, Any]) -> Row:
-    statement = insert(reservations).values(**values).returning(*reservations.c)
-    return conn.execute(statement).mappings().one()
+    return conn.execute(_INSERT_RESERVATION, dict(values)).mappings().one()
 
 
 def find_reservation(conn: Connection, tenant_id: int, reservation_id: int) -> Row | None:
     """The reservation, plus ``voucher_public_id`` (how every face names its voucher)."""
-    public_id = (
-        select(vouchers.c.public_id)
-        .where(vouchers.c.tenant_id == tenant_id, vouchers.c.id == reservations.c.voucher_id)
-        .scalar_subquery()
-        .label("voucher_public_id")
-    )
-    query = select(reservations, public_id).where(
-        reservations.c.tenant_id == tenant_id, reservations.c.id == reservation_id
-    )
-    return conn.execute(query).mappings().first()
+    parameters = {"b_tenant_id": tenant_id, "b_id": reservation_id}
+    return conn.execute(_FIND_RESERVATION, parameters).mappings().first()
 
 
 def close_reservations(
@@ -321,27 +334,35 @@ def close_reservations(
     only_id: int | None = None,
 ) -> None:
     """Mark the voucher's open reservation(s) as ``status``."""
-    statement = update(reservations).where(
-        reservations.c.tenant_id == tenant_id,
-        reservations.c.voucher_id == voucher_id,
-        reservations.c.status == "open",
-    )
-    if only_id is not None:
-        statement = statement.where(reservations.c.id == only_id)
-    conn.execute(statement.values(status=status, closed_at=now))
+    parameters: dict[str, Any] = {
+        "b_tenant_id": tenant_id,
+        "b_voucher_id": voucher_id,
+        "status": status,
+        "closed_at": now,
+    }
+    if only_id is None:
+        conn.execute(_CLOSE_RESERVATIONS, parameters)
+    else:
+        conn.execute(_CLOSE_RESERVATION, {**parameters, "b_id": only_id})
 
 
 # --- campaigns and customers -----------------------------------------------------------------
 
 
+_FIND_CAMPAIGN = {
+    by: select(campaigns).where(
+        campaigns.c.tenant_id == bindparam("b_tenant_id"), column == bindparam("b_key")
+    )
+    for by, column in (("id", campaigns.c.id), ("key", campaigns.c.key))
+}
+
+
 def find_campaign(
     conn: Connection, tenant_id: int, *, id: int | None = None, key: str | None = None
 ) -> Row | None:
-    query = select(campaigns).where(campaigns.c.tenant_id == tenant_id)
-    query = (
-        query.where(campaigns.c.id == id) if id is not None else query.where(campaigns.c.key == key)
-    )
-    return conn.execute(query).mappings().first()
+    by, value = ("id", id) if id is not None else ("key", key)
+    parameters = {"b_tenant_id": tenant_id, "b_key": value}
+    return conn.execute(_FIND_CAMPAIGN[by], parameters).mappings().first()
 
 
 def list_campaigns(

@@ -11,7 +11,9 @@ budget of its address or of its credential is spent, until enough of the window 
 The algorithm is the ``limits`` library's moving window: a budget of N failures per W seconds
 refuses the next attempt until the oldest of the last N failures is W seconds old. The
 counters live where every worker and host sees them: in the service's database
-(``db/limit_store.py``), or in Redis when ``VOUCHERD_REDIS_URL`` is set.
+(``db/limit_store.py``), or in Redis when ``VOUCHERD_REDIS_URL`` is set. In the database, a
+check reads all of its keys in one statement on the connection of the request's unit of work
+(``reads_on``): a request never holds one pooled connection while waiting for another.
 
 A client's address is the peer's, unless the peer is a trusted proxy
 (``VOUCHERD_TRUSTED_PROXIES``): then it is the right-most ``X-Forwarded-For`` entry that is
@@ -28,12 +30,12 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.storage import RedisStorage, Storage
+from limits.storage import MovingWindowSupport, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.requests import Request
 
 from voucherd.config import Settings
@@ -71,24 +73,36 @@ class Limiter:
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategy", MovingWindowRateLimiter(self.storage))
 
-    def check(self, budget: Budget, keys: Sequence[str]) -> None:
+    def check(self, budget: Budget, keys: Sequence[str], conn: Connection | None = None) -> None:
         """Raises: TooManyAttempts when any of ``keys`` has spent ``budget``.
 
-        A storage that cannot be reached lets the attempt through (logged): the service
-        stays up when Redis is down, and its own database being down is refused anyway.
+        With counters in the database, ``conn`` (the request's own connection) is where they
+        are read, in one statement; a failure there is the request's own database failing and
+        is raised. A storage of its own that cannot be reached (Redis) lets the attempt through
+        (logged): the service stays up when Redis is down.
         """
         item = self.items[budget]
-        try:
-            spent = [key for key in keys if not self.strategy.test(item, budget.value, key)]
-            if not spent:
+        names = [item.key_for(budget.value, key) for key in keys]
+        expiry = item.get_expiry()
+        if isinstance(self.storage, SqlStorage) and conn is not None:
+            windows = self.storage.windows(conn, names, expiry)
+        else:
+            try:
+                windows = self._windows(names, item.amount, expiry)
+            except Exception as exc:
+                log.warning("rate limit not checked budget=%s error=%s", budget, type(exc).__name__)
                 return
-            reset = max(
-                self.strategy.get_window_stats(item, budget.value, key).reset_time for key in spent
-            )
-        except Exception as exc:
-            log.warning("rate limit not checked budget=%s error=%s", budget, type(exc).__name__)
-            return
-        raise TooManyAttempts(budget.value, max(1, math.ceil(reset - time.time())))
+        # The moving window's test: one more attempt fits while a key has fewer than N hits.
+        spent = [start for start, count in windows if count >= item.amount]
+        if spent:
+            reset = max(spent) + expiry
+            raise TooManyAttempts(budget.value, max(1, math.ceil(reset - time.time())))
+
+    def _windows(self, names: list[str], amount: int, expiry: int) -> list[tuple[float, int]]:
+        if isinstance(self.storage, SqlStorage):
+            return self.storage.windows(None, names, expiry)
+        storage = cast(MovingWindowSupport, self.storage)
+        return [storage.get_moving_window(name, amount, expiry) for name in names]
 
     def count(self, budget: Budget, keys: Iterable[str]) -> None:
         item = self.items[budget]
@@ -157,6 +171,7 @@ class RequestAttempts(Attempts):
         self.pin_lockout_seconds = limiter.pin_lockout_seconds
         self._failures: list[tuple[Budget, list[str]]] = []
         self._later: list[Callable[[Engine], None]] = []
+        self._conn: Connection | None = None
 
     def _keys(self, subject: str | None) -> list[str]:
         keys = ["addr:" + _digest(self.limiter.address(self.request))]
@@ -168,8 +183,11 @@ class RequestAttempts(Attempts):
             keys.append("subj:" + _digest(subject))
         return keys
 
+    def reads_on(self, conn: Connection | None) -> None:
+        self._conn = conn
+
     def guard(self, budget: Budget, subject: str | None = None) -> None:
-        self.limiter.check(budget, self._keys(subject))
+        self.limiter.check(budget, self._keys(subject), self._conn)
 
     def failed(self, budget: Budget, subject: str | None = None) -> None:
         self._failures.append((budget, self._keys(subject)))

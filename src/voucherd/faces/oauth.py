@@ -18,7 +18,6 @@ from voucherd.domain.scopes import parse_scopes
 from voucherd.faces import limits
 from voucherd.faces.errors import TooManyAttempts
 from voucherd.services import tenants, tokens
-from voucherd.services.attempts import Attempts
 from voucherd.services.unit_of_work import UnitOfWork, utcnow
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -56,16 +55,28 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     return unquote_plus(user), unquote_plus(password)
 
 
+def _authenticate(request: Request, client_id: str, secret: str) -> Any:
+    """The client, in a unit of work of its own, with the request's budgets settled after it."""
+    engine = request.app.state.engine
+    attempts = limits.for_request(request)
+    try:
+        with UnitOfWork(engine, readonly=True, attempts=attempts) as uow:
+            return tenants.authenticate_client(uow, client_id, secret)
+    finally:
+        limits.settle(attempts, engine)  # a failed secret counts against the budget
+
+
 def issue_token(
     request: Request,
     form: dict[str, str],
     basic: tuple[str, str] | None,
     audience: str,
-    attempts: Attempts | None = None,
+    uow: UnitOfWork | None = None,
 ) -> tuple[int, dict[str, Any]] | Response:
     """Shared by every face that speaks standard OAuth2 client credentials.
 
-    ``attempts``: the budgets of the runtime call this runs in, if any (``faces/limits.py``).
+    ``uow``: the unit of work of the runtime call this runs in, if any: the client is
+    authenticated in it (no second pooled connection), and the runtime settles its budgets.
     """
     if form.get("grant_type") != "client_credentials":
         if "grant_type" not in form:
@@ -76,19 +87,13 @@ def issue_token(
     client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
     if not client_id or not secret:
         return oauth_error(401, "invalid_client", "client authentication failed", bool(basic))
-    engine = request.app.state.engine
-    # Inside a runtime call the runtime settles the budgets, after its own unit has ended.
-    settle = attempts is None
-    attempts = limits.for_request(request) if attempts is None else attempts
     try:
-        with UnitOfWork(engine, readonly=True) as uow:
-            uow.attempts = attempts
+        if uow is not None:
             client = tenants.authenticate_client(uow, client_id, secret)
+        else:
+            client = _authenticate(request, client_id, secret)
     except TooManyAttempts as exc:
         return too_many(exc)
-    finally:
-        if settle:
-            limits.settle(attempts, engine)  # a failed secret counts against the budget
     if client is None or not tenants.may_take_bearer_token(client):
         # An RM client's secret is refused here like a wrong one: it signs its calls at /rm.
         return oauth_error(401, "invalid_client", "client authentication failed", bool(basic))
@@ -110,7 +115,7 @@ def issue_token(
         audience,
         int(utcnow().timestamp()) + ttl,
     )
-    token = authority(request).issue(claims)
+    token = authority(request).issue(claims, uow.conn if uow is not None else True)
     return int(client["tenant_id"]), {
         "access_token": token,
         "token_type": "Bearer",

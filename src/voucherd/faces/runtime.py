@@ -201,8 +201,7 @@ def execute(plan: Call[C, T], inbound: Inbound) -> Response:
     claim: idempotency.Claim | None = None
     attempts = limits.for_request(inbound.request)
     try:
-        with UnitOfWork(engine, readonly=not plan.write) as uow:
-            uow.attempts = attempts
+        with UnitOfWork(engine, readonly=not plan.write, attempts=attempts) as uow:
             caller = plan.authenticate(inbound, uow)
             # None: an anonymous operation (a token or PIN exchange), which keeps no key.
             actor = actor_of(caller) if caller is not None else None

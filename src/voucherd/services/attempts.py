@@ -7,6 +7,10 @@ gives each request's unit of work an implementation that knows the caller and th
 address: ``guard`` refuses with 429 once a budget is spent, and failures are counted after
 the unit of work has ended, outside the transaction that the failure rolls back.
 
+While its unit of work is open, the budgets are handed the unit's connection (``reads_on``):
+a guard whose counters live in the database reads them there, in one statement, so a request
+never needs a second pooled connection while it holds one.
+
 Outside a request (the CLI, the worker) the default does nothing: no budget applies there.
 """
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 
 class Budget(StrEnum):
@@ -34,6 +38,12 @@ class Attempts:
 
         ``subject`` is a further key the budget is kept for, such as the client id a token
         request names. It is hashed before it is stored.
+        """
+
+    def reads_on(self, conn: Connection | None) -> None:
+        """The connection of the unit of work these budgets serve while it is open; None after.
+
+        ``UnitOfWork`` calls it on entering and on leaving.
         """
 
     def failed(self, budget: Budget, subject: str | None = None) -> None:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Final
 
 import jwt
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from voucherd.db.tables import clients
 from voucherd.domain.scopes import Scope
@@ -70,6 +70,11 @@ class _Snapshot:
 
 _EMPTY = _Snapshot({}, None, frozenset(), float("-inf"))
 
+# How a call may do the cache's read when it is due: False, not at all (``NeedsRead``); True,
+# on a pooled connection of its own; a Connection, on it: the caller's unit of work holds it,
+# so a request never waits for a second pooled connection while it holds one.
+Reading = bool | Connection
+
 
 class Authority:
     """Issues and verifies one process's tokens, with the cache described above."""
@@ -83,24 +88,25 @@ class Authority:
 
     # --- the cache ------------------------------------------------------------------------
 
-    def read(self) -> None:
-        """Read keys and revoked clients from the database (one connection, two queries)."""
-        # A reader (DEFERRED on SQLite): it may run while this request's own unit of work
-        # holds the write lock, and must not wait for it.
-        with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            found = keys.load(conn, self.kek)
-            revoked = frozenset(
-                str(cid)
-                for cid in conn.execute(
-                    select(clients.c.id).where(clients.c.revoked_at.is_not(None))
-                )
-                .scalars()
-                .all()
-            )
+    def read(self, io: Reading = True) -> None:
+        """Read keys and revoked clients from the database (two queries), on ``io`` if it is
+        a connection, else on one of its own."""
+        if not isinstance(io, Connection):
+            # A reader (DEFERRED on SQLite): it may run while another unit of work of this
+            # request holds the write lock, and must not wait for it.
+            with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+                return self.read(conn)
+        found = keys.load(io, self.kek)
+        revoked = frozenset(
+            str(cid)
+            for cid in io.execute(select(clients.c.id).where(clients.c.revoked_at.is_not(None)))
+            .scalars()
+            .all()
+        )
         newest = next((k for k in found if k.revoked_at is None), None)
         self._snapshot = _Snapshot({k.kid: k for k in found}, newest, revoked, time.monotonic())
 
-    def _current(self, io: bool) -> _Snapshot:
+    def _current(self, io: Reading) -> _Snapshot:
         snapshot = self._snapshot
         if time.monotonic() - snapshot.read_at <= CACHE_SECONDS:
             return snapshot
@@ -108,10 +114,10 @@ class Authority:
             raise NeedsRead
         with self._lock:  # one thread reads; the others wait for its result
             if time.monotonic() - self._snapshot.read_at > CACHE_SECONDS:
-                self.read()
+                self.read(io)
             return self._snapshot
 
-    def _key(self, kid: str, io: bool) -> SigningKey | None:
+    def _key(self, kid: str, io: Reading) -> SigningKey | None:
         snapshot = self._current(io)
         key = snapshot.by_kid.get(kid)
         if key is None and time.monotonic() - snapshot.read_at > UNKNOWN_KID_PAUSE:
@@ -119,17 +125,17 @@ class Authority:
                 raise NeedsRead
             with self._lock:
                 if time.monotonic() - self._snapshot.read_at > UNKNOWN_KID_PAUSE:
-                    self.read()
+                    self.read(io)
             key = self._snapshot.by_kid.get(kid)
         return key
 
-    def is_revoked(self, client_id: str, io: bool = True) -> bool:
+    def is_revoked(self, client_id: str, io: Reading = True) -> bool:
         return client_id in self._current(io).revoked_clients
 
     # --- tokens ---------------------------------------------------------------------------
 
-    def issue(self, claims: Claims) -> str:
-        newest = self._current(io=True).newest
+    def issue(self, claims: Claims, io: Reading = True) -> str:
+        newest = self._current(io).newest
         if newest is None:
             keys.ensure(self.engine, self.kek)
             with self._lock:
@@ -152,9 +158,12 @@ class Authority:
         )
 
     def verify(
-        self, token: str, audience: str, now: datetime | None = None, *, io: bool = True
+        self, token: str, audience: str, now: datetime | None = None, *, io: Reading = True
     ) -> Claims:
-        """Raises: TokenInvalid; NeedsRead when ``io`` is false and the cache is due."""
+        """Raises: TokenInvalid; NeedsRead when ``io`` is false and the cache is due.
+
+        ``io``: a request's unit of work passes its connection (``Reading``).
+        """
         known = self._verified.get((token, audience))
         if known is not None:
             known_key = self._current(io).by_kid.get(known[0])
@@ -203,7 +212,7 @@ class Authority:
         self._verified[(token, audience)] = (kid, claims)
         return self._still_valid(claims, now, io)
 
-    def _still_valid(self, claims: Claims, now: datetime | None, io: bool) -> Claims:
+    def _still_valid(self, claims: Claims, now: datetime | None, io: Reading) -> Claims:
         if claims.expires_at <= (now or utcnow()).timestamp():
             raise TokenInvalid("expired")
         if self.is_revoked(claims.client_id, io):

@@ -33,15 +33,20 @@ class UnitOfWork:
     ``readonly`` unit runs without a transaction (autocommit): use it only for reads.
 
     ``attempts`` is the request's budgets of failed attempts (``services/attempts.py``); the
-    request runtime sets it, elsewhere no budget applies.
+    request runtime passes them, elsewhere no budget applies. They read their counters on this
+    unit's connection while it is open.
     """
 
-    attempts: Attempts = NO_LIMITS
-
     def __init__(
-        self, engine: Engine, *, readonly: bool = False, clock: Callable[[], datetime] = utcnow
+        self,
+        engine: Engine,
+        *,
+        readonly: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+        attempts: Attempts = NO_LIMITS,
     ) -> None:
         self.engine = engine
+        self.attempts = attempts
         self.readonly = readonly
         self.clock = clock
         self._conn: Connection | None = None
@@ -67,6 +72,7 @@ class UnitOfWork:
         self._conn = conn
         self._tx = conn.begin()
         self.now = self.clock()
+        self.attempts.reads_on(conn)
         return self
 
     def commit(self) -> None:
@@ -83,7 +89,10 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.rollback()
-        if self._conn is not None:
-            self._conn.close()
-        self._conn = None
+        self.attempts.reads_on(None)
+        try:
+            self.rollback()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None

@@ -135,13 +135,15 @@ def reserve(
     pin: str | None = None,
     require_pin: bool = False,
     locking_code: str | None = None,
+    guard: Guard | None = None,
 ) -> Reserved:
     """Hold value (or a use); a voucher has one hold at a time and a new one replaces it.
 
-    Raises: NotFound, InvalidPin, and everything ``domain.vouchers.reserve`` raises.
+    Raises: NotFound, InvalidPin, whatever ``guard`` raises, and everything
+    ``domain.vouchers.reserve`` raises.
     """
     currency = _currency(currency)
-    row = find(uow, actor, ref, for_update=True)
+    row = locked(uow, actor, ref, guard=guard)
     _check_pin(uow, row, pin, require_pin)
     state = repo.voucher_state(row)
     reservation = repo.insert_reservation(

@@ -6,8 +6,9 @@ import base64
 import json
 import secrets
 import time
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from tests.compat.revenue_monster.conftest import (
     DATA,
@@ -21,6 +22,7 @@ from tests.conftest import LiveServer, authority
 from tests.ports import free_port
 from voucherd.db.tables import vouchers
 from voucherd.dialects.revenue_monster import signing
+from voucherd.dialects.revenue_monster.tables import rm_nonces
 
 # The doc's worked example (doc-v2 quickstart/signature-algorithm.md, "Use API to get
 # Signature"): its body, headers, the private key it publishes, and the expected outputs.
@@ -139,6 +141,25 @@ def test_replayed_nonce_is_refused(rm: RmClient, merchant: RmMerchant, engine: E
     assert error_code(replay) == "INVALID_REQUEST_SIGNATURE"
     assert "nonce" in replay.json()["error"]["message"]
     assert _count(engine, merchant.tenant_id, "active") == 1
+
+
+def test_a_nonce_is_taken_again_once_its_window_has_passed(
+    rm: RmClient, merchant: RmMerchant, engine: Engine
+) -> None:
+    """One statement records a nonce: a live one refuses the request, an expired one (not yet
+    purged by the sweep) is replaced."""
+    nonce = secrets.token_hex(16)
+    assert rm.call("get", "/v3/voucher-batches", nonce=nonce).status_code == 200
+    with engine.begin() as conn:
+        passed = conn.execute(
+            update(rm_nonces)
+            .where(rm_nonces.c.tenant_id == merchant.tenant_id, rm_nonces.c.nonce == nonce)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        ).rowcount
+    assert passed == 1
+    assert rm.call("get", "/v3/voucher-batches", nonce=nonce).status_code == 200
+    again = rm.call("get", "/v3/voucher-batches", nonce=nonce)
+    assert again.status_code == 401 and "nonce" in again.json()["error"]["message"]
 
 
 def test_stale_or_future_timestamp_is_refused(rm: RmClient) -> None:

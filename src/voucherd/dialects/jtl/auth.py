@@ -63,12 +63,12 @@ def bearer(scope: Scope) -> Authenticate[Actor]:
     token carries that scope and its client is not revoked (the token authority's cache: a
     database read about once a second per process, not per request)."""
 
-    def authenticate(inbound: Inbound, _uow: UnitOfWork) -> Actor:
+    def authenticate(inbound: Inbound, uow: UnitOfWork) -> Actor:
         scheme, _, token = inbound.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise JtlError(401, "AUTH.UNAUTHENTICATED", "Unauthenticated.", UNAUTHENTICATED)
         try:
-            claims = authority(inbound.request).verify(token.strip(), AUDIENCE)
+            claims = authority(inbound.request).verify(token.strip(), AUDIENCE, io=uow.conn)
         except tokens.TokenInvalid as exc:
             expired = exc.reason == "expired"
             raise JtlError(
@@ -130,7 +130,7 @@ def _issuer(form: dict[str, str]) -> Callable[[Context[None]], Response]:
             return oauth_error(
                 400, "invalid_request", f"client_type may be at most {MAX_CLIENT_TYPE} characters"
             )
-        result = issue_token(request, form, basic, AUDIENCE, ctx.uow.attempts)
+        result = issue_token(request, form, basic, AUDIENCE, ctx.uow)
         if isinstance(result, Response):
             return result
         tenant_id, body = result

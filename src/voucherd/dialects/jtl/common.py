@@ -27,13 +27,24 @@ def no_content(_result: object = None) -> Response:
     return Response(status_code=204)
 
 
+def storable_ref(ref: VoucherRef) -> None:
+    """VOUCHER.NOT_FOUND for an id or code no stored voucher can have (checked before the
+    database is asked)."""
+    if not all(storable(text) for text in (ref.public_id, ref.code) if text is not None):
+        raise not_found("voucher")
+
+
+def only_stored_value(row: Row) -> None:
+    """A guard (``services.changes.Guard``): JTL shows stored-value cards only."""
+    if row["kind"] != ValueKind.STORED_VALUE.value:
+        raise not_found("voucher")
+
+
 def stored_value(
     uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, for_update: bool = False
 ) -> Row:
     """The voucher, if it is one JTL can show (a stored-value card); else VOUCHER.NOT_FOUND."""
-    if not all(storable(text) for text in (ref.public_id, ref.code) if text is not None):
-        raise not_found("voucher")  # no stored id or code holds such characters
+    storable_ref(ref)
     row = find(uow, actor, ref, for_update=for_update)
-    if row["kind"] != ValueKind.STORED_VALUE.value:
-        raise not_found("voucher")
+    only_stored_value(row)
     return row

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from voucherd.config import Settings
 from voucherd.dialects.jtl import parse, render
 from voucherd.dialects.jtl.auth import bearer, documented
-from voucherd.dialects.jtl.common import created, no_content, stored_value
+from voucherd.dialects.jtl.common import created, no_content, only_stored_value, storable_ref
 from voucherd.dialects.jtl.docs import body_doc, errors_doc
 from voucherd.dialects.jtl.errors import FACE, Unprocessable, not_found
 from voucherd.dialects.jtl.responses import Charge, Reservation
@@ -47,7 +47,7 @@ async def reserve(request: Request) -> Response:
         body = parse.body(ReservationRequest, ctx.inbound)
         ref = VoucherRef(code=body.code)
         amount = render.parse_money(body.amount, body.currency)
-        stored_value(ctx.uow, ctx.caller, ref, for_update=True)
+        storable_ref(ref)
         reserved = value.reserve(
             ctx.uow,
             ctx.caller,
@@ -56,6 +56,7 @@ async def reserve(request: Request) -> Response:
             currency=body.currency,
             pin=body.pin,
             ttl=timedelta(seconds=settings.reservation_ttl_seconds),
+            guard=only_stored_value,  # on the row the service locks: one lookup, not two
         )
         return render.reservation(reserved.reservation, reserved.voucher)
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from starlette.requests import Request
 
 from voucherd.db.tables import clients
@@ -178,7 +178,7 @@ def issue_tokens(ctx: Context[TokenClient]) -> dict[str, Any] | OAuthError:
         int(uow.now.timestamp()) + ttl,
     )
     return {
-        "accessToken": authority(ctx.inbound.request).issue(claims),
+        "accessToken": authority(ctx.inbound.request).issue(claims, uow.conn),
         "tokenType": "Bearer",
         "expiresIn": ttl,
         "refreshToken": refresh_token,
@@ -244,7 +244,7 @@ def signed(inbound: Inbound, uow: UnitOfWork) -> Caller:
     state = request.app.state
     settings: RmSettings = state.rm_settings
     try:
-        claims = authority(request).verify(_bearer(request), AUDIENCE, now)
+        claims = authority(request).verify(_bearer(request), AUDIENCE, now, io=uow.conn)
     except tokens.TokenInvalid as exc:
         raise RmError("TOKEN_EXPIRED" if exc.reason == "expired" else "TOKEN_INVALID") from None
     timestamp = request.headers.get("x-timestamp")
@@ -288,27 +288,49 @@ def signed(inbound: Inbound, uow: UnitOfWork) -> Caller:
     return Caller(claims.tenant_id, claims.client_id, value)
 
 
+def _nonce_insert(dialect: str) -> Any:
+    """Record a nonce unless a live one of the client has it; an expired one is replaced."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(rm_nonces).values(
+        tenant_id=bindparam("tenant_id"),
+        client_id=bindparam("client_id"),
+        nonce=bindparam("nonce"),
+        expires_at=bindparam("expires_at"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[rm_nonces.c.tenant_id, rm_nonces.c.client_id, rm_nonces.c.nonce],
+        set_={"expires_at": statement.excluded.expires_at},
+        where=rm_nonces.c.expires_at < bindparam("now"),
+    ).returning(rm_nonces.c.nonce)
+
+
+# Built once per dialect: one statement per signed request (expired nonces are purged by the
+# sweep, ``EXPIRING`` in ``__init__.py``, not by each request).
+_NONCE_INSERT = {name: _nonce_insert(name) for name in ("postgresql", "sqlite")}
+
+
 def _consume_nonce(
     uow: UnitOfWork, tenant_id: int, client_id: str, nonce: str, expires_at: datetime
 ) -> None:
-    """Record the nonce; the primary key refuses it if any process has seen it in the window."""
-    uow.conn.execute(
-        delete(rm_nonces).where(
-            rm_nonces.c.tenant_id == tenant_id,
-            rm_nonces.c.client_id == client_id,
-            rm_nonces.c.expires_at < uow.now,
-        )
-    )
-    try:
-        uow.conn.execute(
-            insert(rm_nonces).values(
-                tenant_id=tenant_id, client_id=client_id, nonce=nonce, expires_at=expires_at
-            )
-        )
-    except IntegrityError:
+    """Record the nonce in one statement; refused if any process has seen it in the window.
+
+    The primary key decides: a nonce of the client that is still live is not replaced, so
+    the statement writes no row (also when another transaction recorded it first and commits).
+    """
+    recorded = uow.conn.execute(
+        _NONCE_INSERT[uow.conn.dialect.name],
+        {
+            "tenant_id": tenant_id,
+            "client_id": client_id,
+            "nonce": nonce,
+            "expires_at": expires_at,
+            "now": uow.now,
+        },
+    ).first()
+    if recorded is None:
         raise RmError(
             "INVALID_REQUEST_SIGNATURE", "The nonce string was already used (replayed request)"
-        ) from None
+        )
 
 
 def purge_expired_nonces(engine: Engine, now: datetime) -> int:
