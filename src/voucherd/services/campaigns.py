@@ -158,6 +158,22 @@ def _base_values(row: repo.Row, actor: Actor, now: datetime) -> dict[str, Any]:
 
 Progress = Callable[[int], None]
 ANALYZE_AFTER = 100_000  # vouchers generated in one call past which statistics are refreshed
+ANALYZE_BEFORE = 10_000  # vouchers written in one call from which statistics are refreshed first
+
+
+def refresh_voucher_statistics(uow: UnitOfWork, count: int) -> None:
+    """Before ``count`` new vouchers (each with a ledger entry) are written in bulk on
+    PostgreSQL: fresh statistics for ``vouchers``, which also drop the plans this connection
+    cached on old ones.
+
+    Why: the foreign-key check of every ledger entry (``(tenant_id, voucher_id) -> vouchers``)
+    is planned once per connection and kept. Planned while ``vouchers`` looked empty, every
+    index starting with ``tenant_id`` costs the same as the primary key, the smallest wins
+    (``(tenant_id, campaign_id)``), and each check then reads all of the tenant's vouchers:
+    a 100,000-row import after a 10,000-row one ran for minutes instead of seconds.
+    """
+    if uow.conn.dialect.name == "postgresql" and count >= ANALYZE_BEFORE:
+        uow.conn.execute(text("ANALYZE vouchers"))
 
 
 def generate(
@@ -179,6 +195,7 @@ def generate(
     spec = code_spec(row)
     spec.ensure_room(count, repo.campaign_voucher_count(uow.conn, actor.tenant_id, row["id"]))
     base = _base_values(row, actor, uow.now)
+    refresh_voucher_statistics(uow, count)
     generator = spec.generate(count * 4)
     created, misses = 0, 0
     while created < count:
@@ -229,6 +246,7 @@ def import_codes(
     if len(set(normalized)) != len(normalized):
         raise errors.DuplicateCode("the import lists a code twice", field="codes")
     batch = list(zip(normalized, hashing.random_ids(len(normalized)), strict=True))
+    refresh_voucher_statistics(uow, len(batch))
     inserted = 0
     for start in range(0, len(batch), 50_000):
         part = batch[start : start + 50_000]

@@ -216,6 +216,7 @@ def import_vouchers(
             [e.as_dict() for e in kept],
             problems.count,
         )
+    campaigns.refresh_voucher_statistics(uow, staged)
     created = _insert(uow, actor, import_id, staged, active, campaign_id, progress)
     uow.conn.execute(delete(import_rows).where(import_rows.c.import_id == import_id))
     record_event(
