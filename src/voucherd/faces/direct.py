@@ -30,7 +30,9 @@ from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from voucherd.faces.replay import replaying
 
 # The request (a handler reads its body with ``await request.body()``) and the path parameters; a
 # response, or None to leave the request to the framework.
@@ -119,16 +121,7 @@ class DirectRoutes:
             scope.pop(key, None)
         body = getattr(request, "_body", None)
         if body is not None:
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, send)
+            await self.app(scope, replaying(body, receive), send)
             return True
         return False
 
