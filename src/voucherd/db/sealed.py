@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -31,7 +33,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Connection
+from sqlalchemy import Connection, TableClause, column, inspect, select, update
+from sqlalchemy import table as sql_table
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
@@ -54,6 +57,41 @@ COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
 
 def place(table: str, column: str, key: object) -> str:
     return f"{table}.{column}:{key}"
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One sealed value as stored, with what it takes to write it back."""
+
+    table: TableClause
+    key_column: str
+    column: str  # the sealed column
+    key: object
+    value: str
+    where: str  # its place (the associated data)
+
+    def rewrite(self, conn: Connection, value: str) -> None:
+        conn.execute(
+            update(self.table)
+            .where(self.table.c[self.key_column] == self.key)
+            .values({self.column: value})
+        )
+
+
+def stored_values(conn: Connection, *, lock: bool = False) -> Iterator[Stored]:
+    """Every sealed value in the database (the tables of dialects not migrated are skipped);
+    ``lock``: rows locked for update on PostgreSQL."""
+    present = set(inspect(conn).get_table_names())
+    for table_name, key_name, column_name in COLUMNS:
+        if table_name not in present:
+            continue
+        table = sql_table(table_name, column(key_name), column(column_name))
+        query = select(table.c[key_name], table.c[column_name]).order_by(table.c[key_name])
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for key, value in conn.execute(query).all():
+            where = place(table_name, column_name, key)
+            yield Stored(table, key_name, column_name, key, str(value), where)
 
 
 class KeyRing(bytes):

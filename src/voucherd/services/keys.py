@@ -15,8 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, column, insert, inspect, select, update
-from sqlalchemy import table as sql_table
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from voucherd.config import Settings
 from voucherd.db import sealed
@@ -154,30 +153,17 @@ def reseal(engine: Engine, kek: bytes) -> Resealed:
     resealed = current = 0
     unreadable: list[str] = []
     with engine.begin() as conn:
-        present = set(inspect(conn).get_table_names())
-        for table_name, key_name, column_name in sealed.COLUMNS:
-            if table_name not in present:
+        for item in sealed.stored_values(conn, lock=True):
+            if sealed.opens_under_current(kek, item.value, item.where):
+                current += 1
                 continue
-            table = sql_table(table_name, column(key_name), column(column_name))
-            query = select(table.c[key_name], table.c[column_name]).order_by(table.c[key_name])
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            for key, value in conn.execute(query).all():
-                where = sealed.place(table_name, column_name, key)
-                if sealed.opens_under_current(kek, str(value), where):
-                    current += 1
-                    continue
-                try:
-                    plain = sealed.unseal(kek, str(value), where)
-                except sealed.Undecryptable:
-                    unreadable.append(where)
-                    continue
-                conn.execute(
-                    update(table)
-                    .where(table.c[key_name] == key)
-                    .values({column_name: sealed.seal(kek, plain, where)})
-                )
-                resealed += 1
+            try:
+                plain = sealed.unseal(kek, item.value, item.where)
+            except sealed.Undecryptable:
+                unreadable.append(item.where)
+                continue
+            item.rewrite(conn, sealed.seal(kek, plain, item.where))
+            resealed += 1
         if unreadable:
             raise Unreadable(unreadable)  # leaving the block rolls every reseal back
     log.info("secrets resealed count=%d already=%d", resealed, current)

@@ -10,8 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, column, func, inspect, select, text
-from sqlalchemy import table as sql_table
+from sqlalchemy import Connection, func, select, text
 
 from voucherd.db import sealed
 from voucherd.db.tables import ledger_entries, vouchers
@@ -130,23 +129,17 @@ def _secrets_decrypt(conn: Connection, sample: int) -> CheckResult:
     A violation names the secret's place (``table.column:key``), never the secret; a value
     stored in plain text is one too."""
     bad: list[int | str] = []
-    present = set(inspect(conn).get_table_names())
     try:
         kek = sealed.kek_of(conn)
     except (sealed.KeyMissing, OSError):
         kek = None
-    for table_name, key_name, column_name in sealed.COLUMNS:
-        if table_name not in present:
-            continue
-        table = sql_table(table_name, column(key_name), column(column_name))
-        for key, value in conn.execute(select(table.c[key_name], table.c[column_name])):
-            where = sealed.place(table_name, column_name, key)
-            try:
-                if kek is None:
-                    raise sealed.Undecryptable(where)
-                sealed.unseal(kek, str(value), where)
-            except sealed.Undecryptable:
-                bad.append(where)
+    for item in sealed.stored_values(conn):
+        try:
+            if kek is None:
+                raise sealed.Undecryptable(item.where)
+            sealed.unseal(kek, item.value, item.where)
+        except sealed.Undecryptable:
+            bad.append(item.where)
     return CheckResult(
         "secrets_decrypt",
         "every stored secret is sealed and opens with the key-encryption key",
