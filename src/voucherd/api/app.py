@@ -174,15 +174,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
     # The two hottest operations skip FastAPI's routing and dependency solving when the
     # request is plainly fine; anything else goes to their routes as before (faces/direct.py).
-    direct.install(
-        app,
-        (
-            direct.route_for(app.router.routes, "POST", "/v1/charges", value.charge_direct),
-            direct.route_for(
-                app.router.routes, "GET", "/v1/vouchers/{voucher_id}", vouchers.get_voucher_direct
-            ),
-        ),
-    )
+    # Dialects may declare theirs (``direct_routes``): matched here, before the main router,
+    # which walks every native route before it reaches a mount.
+    routes = app.router.routes
+    fast = [
+        direct.route_for(routes, "POST", "/v1/charges", value.charge_direct),
+        direct.route_for(routes, "GET", "/v1/vouchers/{voucher_id}", vouchers.get_voucher_direct),
+    ]
+    for dialect, _command in loaded:
+        declare = getattr(dialect, "direct_routes", None)
+        if declare is not None:
+            fast.extend(declare(routes))
+    direct.install(app, fast)
     guard.install(app, errors.NATIVE)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, exempt=IMPORT_PATHS)
     app.add_middleware(RequestIds)

@@ -6,6 +6,9 @@
 - optionally ``EXPIRING``: tables of short-lived rows the sweep deletes past ``expires_at``;
 - optionally ``CREDENTIALS``: ``voucherd.faces.credentials.CredentialKind``s the dashboard's
   credentials page offers (created and revoked there by the functions the CLI uses);
+- optionally ``direct_routes(routes) -> list[faces.direct.DirectRoute]``: its hottest routes,
+  answered before the main router (``faces.direct.mounted``), given the main app's routes
+  after every dialect is mounted;
 - optionally ``worker_parts(engine, parts)``: adds its outbox subscribers and per-pass tasks
   to the built-in worker's ``Parts`` (``services/worker.py``).
 

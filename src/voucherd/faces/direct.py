@@ -19,6 +19,12 @@ Matching is exact: the path template is compiled the way the framework compiles 
 parameter value that an earlier-declared literal route would have taken (e.g. ``export`` in
 ``/v1/vouchers/{voucher_id}`` next to ``/v1/vouchers/export``) is left to the framework
 (``shadowed``).
+
+A route of a face mounted under a prefix (a dialect's sub-application, ``mounted``) is matched
+here too, before the main app's router: reaching a mount walks every native route first, which
+cost 0.3-0.7 ms per request (docs/benchmarks.md, "Session 5"). The request then looks to the
+handler as it would under the mount (root path, app), and what escapes the handler is answered
+by that face's error table, as its guard (``faces/guard.py``) would.
 """
 
 from __future__ import annotations
@@ -29,10 +35,11 @@ from dataclasses import dataclass, field
 from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, compile_path
+from starlette.routing import BaseRoute, Mount, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from voucherd.faces.replay import replaying
+from voucherd.faces.runtime import Face, Inbound
 
 # The request (a handler reads its body with ``await request.body()``) and the path parameters; a
 # response, or None to leave the request to the framework.
@@ -48,6 +55,10 @@ class DirectRoute:
     route: BaseRoute | None = None
     # Values of a parameter that an earlier literal route answers instead.
     shadowed: frozenset[str] = field(default_factory=frozenset)
+    # Under a mount (``mounted``): its prefix, its app and the face whose guard it has.
+    mount: str = ""
+    app: ASGIApp | None = None
+    face: Face | None = None
 
 
 class _Compiled:
@@ -106,24 +117,50 @@ class DirectRoutes:
         send: Send,
     ) -> bool:
         """Answer through ``direct``; False (and the body kept for replay) if it declines."""
+        outer = {key: scope[key] for key in _UNDER_MOUNT if key in scope}
+        if direct.mount:
+            # As the framework's mount would show it (Starlette's ``Mount.matches``).
+            root_path = scope.get("root_path", "")
+            scope["app_root_path"] = scope.get("app_root_path", root_path)
+            scope["root_path"] = root_path + direct.mount
+            scope["app"] = direct.app
         request = Request(scope, receive)
         if direct.route is not None:
             scope["route"] = direct.route
             scope["endpoint"] = getattr(direct.route, "endpoint", None)
         scope["path_params"] = params
-        response = await direct.handler(request, params)
+        if direct.face is None:
+            response = await direct.handler(request, params)
+        else:
+            response = await _guarded(direct.face, direct.handler, request, params)
         if response is not None:
             await response(scope, receive, send)
             return True
         # Declined: the framework gets the request as it came, with the body already read
         # (``Request.body`` keeps it) handed over again.
-        for key in ("route", "endpoint", "path_params"):
+        for key in ("route", "endpoint", "path_params", *_UNDER_MOUNT):
             scope.pop(key, None)
+        scope.update(outer)
         body = getattr(request, "_body", None)
         if body is not None:
             await self.app(scope, replaying(body, receive), send)
             return True
         return False
+
+
+# What a mount changes in the scope (restored when a mounted route declines).
+_UNDER_MOUNT = ("root_path", "app_root_path", "app")
+
+
+async def _guarded(
+    face: Face, handler: Handler, request: Request, params: Mapping[str, str]
+) -> Response | None:
+    """``handler``'s answer; what escapes it answered as the face's guard would answer it."""
+    request.scope.setdefault("state", {})["face"] = face.name  # the access line's face
+    try:
+        return await handler(request, params)
+    except Exception as exc:
+        return face.refusal_response(exc, Inbound(request, b""))
 
 
 def _declared(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
@@ -144,6 +181,39 @@ def _is_param(segment: str) -> bool:
     return segment.startswith("{") and segment.endswith("}")
 
 
+def _taken(route: BaseRoute, method: str, path: str) -> list[str] | None:
+    """What ``route``, declared earlier, takes of the requests ``method path`` matches: the
+    parameter values it answers itself (literal segments where ``path`` has a parameter), or
+    None if it takes none of them.
+
+    Raises: ValueError if it could answer any request ``path`` matches.
+    """
+    template = getattr(route, "path", None)
+    if not isinstance(template, str):
+        return None
+    methods = getattr(route, "methods", None)
+    if methods is None:  # a mount: everything under its prefix is its own
+        if path.startswith(template.rstrip("/") + "/"):
+            raise ValueError(f"{path} is under the mount {template}")
+        return None
+    if method not in methods:
+        return None
+    wanted, theirs = _segments(path), _segments(template)
+    if len(theirs) != len(wanted):
+        return None
+    literals: list[str] = []
+    for mine, other in zip(wanted, theirs, strict=True):
+        if _is_param(other):
+            continue
+        if _is_param(mine):
+            literals.append(other)
+        elif mine != other:
+            return None
+    if not literals:
+        raise ValueError(f"{template} answers every request for {path}")
+    return literals
+
+
 def route_for(routes: Iterable[BaseRoute], method: str, path: str, handler: Handler) -> DirectRoute:
     """A direct route for the framework's route ``method path`` among ``routes``.
 
@@ -153,37 +223,42 @@ def route_for(routes: Iterable[BaseRoute], method: str, path: str, handler: Hand
     Raises: ValueError if the route is not there, or an earlier route or mount could answer
     any request it matches (then it cannot be answered directly).
     """
-    wanted = _segments(path)
     shadowed: set[str] = set()
     for route in _declared(routes):
-        template = getattr(route, "path", None)
-        if not isinstance(template, str):
-            continue
-        methods = getattr(route, "methods", None)
-        if methods is None:  # a mount: everything under its prefix is its own
-            if path.startswith(template.rstrip("/") + "/"):
-                raise ValueError(f"{path} is under the mount {template}")
-            continue
-        if method not in methods:
-            continue
-        if template == path:
+        if getattr(route, "path", None) == path and method in (
+            getattr(route, "methods", None) or ()
+        ):
             return DirectRoute(method, path, handler, route, frozenset(shadowed))
-        theirs = _segments(template)
-        if len(theirs) != len(wanted):
-            continue
-        literals: list[str] = []
-        for mine, other in zip(wanted, theirs, strict=True):
-            if _is_param(other):
-                continue
-            if _is_param(mine):
-                literals.append(other)
-            elif mine != other:
-                break
-        else:
-            if not literals:
-                raise ValueError(f"{template} answers every request for {path}")
-            shadowed.update(literals)
+        shadowed.update(_taken(route, method, path) or ())
     raise ValueError(f"no route {method} {path}")
+
+
+def mounted(
+    routes: Iterable[BaseRoute], prefix: str, method: str, path: str, handler: Handler, face: Face
+) -> DirectRoute:
+    """A direct route for ``method path`` of the app mounted at ``prefix`` among ``routes``,
+    answered before the main router as that app would answer it (``face``'s guard included).
+
+    Raises: ValueError as ``route_for`` does, for the mounted app's routes and for the routes
+    declared before the mount.
+    """
+    full = prefix + path
+    shadowed: set[str] = set()
+    for route in _declared(routes):
+        if isinstance(route, Mount) and route.path == prefix:
+            inner = route_for(route.routes, method, path, handler)
+            return DirectRoute(
+                method,
+                full,
+                handler,
+                inner.route,
+                frozenset(shadowed | inner.shadowed),
+                mount=prefix,
+                app=route.app,
+                face=face,
+            )
+        shadowed.update(_taken(route, method, full) or ())
+    raise ValueError(f"no mount {prefix}")
 
 
 def install(app: ASGIApp, routes: Iterable[DirectRoute]) -> None:

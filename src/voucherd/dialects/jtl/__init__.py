@@ -5,11 +5,16 @@ Token at ``/jtl/oauth/token``, API at ``/jtl/v1/...``, OpenAPI at ``/jtl/openapi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 
 from voucherd.dialects.jtl import auth, clients, docs, errors, tables, value, vouchers
 from voucherd.dialects.jtl.credentials import CREDENTIALS
-from voucherd.faces import guard
+from voucherd.faces import direct, guard
+
+PREFIX = "/jtl"
 
 DESCRIPTION = """
 A wire-compatible implementation of the JTL-Voucher Cloud API 1.8 on voucherd.
@@ -41,10 +46,21 @@ def create_subapp() -> FastAPI:
 def mount(app: FastAPI) -> None:
     sub = create_subapp()
     sub.state = app.state  # engine, settings and the token authority appear here at startup
-    app.mount("/jtl", sub)
+    app.mount(PREFIX, sub)
+
+
+def direct_routes(declared: Iterable[BaseRoute]) -> list[direct.DirectRoute]:
+    """The charge's two requests (reserve, then charge), answered before the main router
+    (``faces/direct.py``)."""
+    routes = list(declared)
+    reserve, charge = "/v1/reservations", "/v1/reservations/{id}/charge"
+    return [
+        direct.mounted(routes, PREFIX, "POST", reserve, value.reserve_direct, errors.FACE),
+        direct.mounted(routes, PREFIX, "POST", charge, value.charge_direct, errors.FACE),
+    ]
 
 
 # Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.
 EXPIRING = (tables.jtl_connect_pins,)
 
-__all__ = ["CREDENTIALS", "EXPIRING", "mount", "tables"]
+__all__ = ["CREDENTIALS", "EXPIRING", "direct_routes", "mount", "tables"]

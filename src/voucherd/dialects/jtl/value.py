@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +42,10 @@ router = APIRouter(prefix="/v1")
     openapi_extra=body_doc(ReservationRequest),
 )
 async def reserve(request: Request) -> Response:
+    return await _reserve(request)
+
+
+async def _reserve(request: Request) -> Response:
     settings: Settings = request.app.state.settings
 
     def reserve(ctx: Context[Actor]) -> dict[str, Any]:
@@ -77,6 +82,10 @@ async def reserve(request: Request) -> Response:
     openapi_extra=body_doc(ChargeRequest),
 )
 async def charge(request: Request, id: str) -> Response:
+    return await _charge(request, id)
+
+
+async def _charge(request: Request, id: str) -> Response:
     def charge(ctx: Context[Actor]) -> dict[str, Any]:
         reservation_id = parse.numeric_id(id, "reservation")
         body = parse.body(ChargeRequest, ctx.inbound)
@@ -88,6 +97,26 @@ async def charge(request: Request, id: str) -> Response:
         return render.charge(charged.entry, charged.voucher["public_id"])
 
     return await call(FACE, request, charge, authenticate=bearer(Scope.USE), render=created)
+
+
+# --- direct (``faces/direct.py``) ------------------------------------------------------------
+# The routes above parse and authenticate inside the runtime call, so a direct answer is the
+# route's own: the direct path only skips the framework's routing. It takes the body type the
+# bench and the SDKs send (``application/json`` exactly) and leaves anything else to the route.
+
+
+async def reserve_direct(request: Request, _params: Mapping[str, str]) -> Response | None:
+    """``POST /v1/reservations`` answered directly; None leaves it to the route."""
+    if request.headers.get("content-type") != "application/json":
+        return None
+    return await _reserve(request)
+
+
+async def charge_direct(request: Request, params: Mapping[str, str]) -> Response | None:
+    """``POST /v1/reservations/{id}/charge`` answered directly; None leaves it to the route."""
+    if request.headers.get("content-type") != "application/json":
+        return None
+    return await _charge(request, params["id"])
 
 
 @router.delete(

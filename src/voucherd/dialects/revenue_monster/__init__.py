@@ -7,20 +7,23 @@ OAuth at ``/rm/v1/token``, the signed Open API at ``/rm/v3/...``, voucher QR ima
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 
 from voucherd.dialects.revenue_monster import callbacks, errors, routes, tables
 from voucherd.dialects.revenue_monster.credentials import CREDENTIALS
 from voucherd.dialects.revenue_monster.settings import RmSettings
-from voucherd.faces import guard
+from voucherd.faces import direct, guard
 from voucherd.services.worker import Parts
 
 PREFIX = "/rm"
 
-__all__ = ["CREDENTIALS", "PREFIX", "mount", "tables", "worker_parts"]
+__all__ = ["CREDENTIALS", "PREFIX", "direct_routes", "mount", "tables", "worker_parts"]
 
 
 def mount(app: FastAPI) -> None:
@@ -46,6 +49,12 @@ def mount(app: FastAPI) -> None:
     sub.add_exception_handler(StarletteHTTPException, http_error)
     guard.install(sub, errors.FACE)
     app.mount(PREFIX, sub)
+
+
+def direct_routes(declared: Iterable[BaseRoute]) -> list[direct.DirectRoute]:
+    """The redeem the bench measures, answered before the main router (``faces/direct.py``)."""
+    redeem = routes.redeem_vouchers_direct
+    return [direct.mounted(declared, PREFIX, "POST", "/v3/vouchers/redeem", redeem, errors.FACE)]
 
 
 # Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.

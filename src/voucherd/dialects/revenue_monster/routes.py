@@ -7,7 +7,7 @@ operation of ``ops.py`` and a renderer of ``render.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -107,6 +107,15 @@ async def reinstate_voucher(request: Request, code: str) -> Response:
 
 @router.post("/v3/vouchers/redeem", summary="Redeem vouchers in bulk (all or none)")
 async def redeem_vouchers(request: Request) -> Response:
+    return await _open_api(request, ops.bulk_redeem)
+
+
+async def redeem_vouchers_direct(request: Request, _params: Mapping[str, str]) -> Response | None:
+    """``POST /v3/vouchers/redeem`` answered directly (``faces/direct.py``); None leaves it to
+    the route. The route verifies and parses inside the runtime call, so the direct answer is
+    the route's own; only the body type the SDKs send (``application/json`` exactly) is taken."""
+    if request.headers.get("content-type") != "application/json":
+        return None
     return await _open_api(request, ops.bulk_redeem)
 
 
