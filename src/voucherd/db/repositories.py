@@ -69,23 +69,43 @@ def voucher_state(row: Mapping[Any, Any]) -> VoucherState:
 # The hot path's statements are built once, with bound parameters, and reused: building a Core
 # statement and its cache key on every call was 10-15% of a charge's CPU (docs/benchmarks.md).
 _FIND_BY = {"id": vouchers.c.id, "public_id": vouchers.c.public_id, "code": vouchers.c.code}
-_FIND: dict[tuple[str, bool, bool], Any] = {}
+_FIND: dict[tuple[str, bool, bool, bool], Any] = {}
+# A voucher read may bring its campaign's columns, named ``campaign__<column>`` (RM renders
+# every voucher with its batch): one statement where a face would need two. Only the voucher's
+# row is locked (``FOR UPDATE OF vouchers``); the campaign is read as of the statement.
+CAMPAIGN_PREFIX = "campaign__"
+_WITH_CAMPAIGN = vouchers.outerjoin(
+    campaigns,
+    and_(campaigns.c.id == vouchers.c.campaign_id, campaigns.c.tenant_id == vouchers.c.tenant_id),
+)
 
 
-def _find_statement(by: str, for_update: bool, include_deleted: bool) -> Any:
-    key = (by, for_update, include_deleted)
+def _find_statement(by: str, for_update: bool, include_deleted: bool, with_campaign: bool) -> Any:
+    key = (by, for_update, include_deleted, with_campaign)
     statement = _FIND.get(key)
     if statement is None:
-        statement = select(vouchers).where(
+        statement = select(vouchers)
+        if with_campaign:
+            labelled = (c.label(f"{CAMPAIGN_PREFIX}{c.name}") for c in campaigns.c)
+            statement = select(vouchers, *labelled).select_from(_WITH_CAMPAIGN)
+        statement = statement.where(
             vouchers.c.tenant_id == bindparam("b_tenant_id"),
             _FIND_BY[by] == bindparam("b_key"),
         )
         if not include_deleted:
             statement = statement.where(vouchers.c.deleted_at.is_(None))
         if for_update:
-            statement = statement.with_for_update()
+            statement = statement.with_for_update(of=vouchers if with_campaign else None)
         _FIND[key] = statement
     return statement
+
+
+def campaign_of(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The campaign read with a voucher (``find_voucher(with_campaign=True)``); None for a
+    voucher of no campaign."""
+    if row.get(f"{CAMPAIGN_PREFIX}id") is None:
+        return None
+    return {name: row[f"{CAMPAIGN_PREFIX}{name}"] for name in campaigns.c.keys()}  # noqa: SIM118
 
 
 def find_voucher(
@@ -97,7 +117,9 @@ def find_voucher(
     code: str | None = None,
     for_update: bool = False,
     include_deleted: bool = False,
+    with_campaign: bool = False,
 ) -> Row | None:
+    """The voucher (with its campaign's columns when ``with_campaign``: ``campaign_of``)."""
     key: int | str
     if id is not None:
         by, key = "id", id
@@ -107,7 +129,7 @@ def find_voucher(
         by, key = "code", code
     else:
         raise ValueError("find_voucher needs id, public_id or code")
-    statement = _find_statement(by, for_update, include_deleted)
+    statement = _find_statement(by, for_update, include_deleted, with_campaign)
     return conn.execute(statement, {"b_tenant_id": tenant_id, "b_key": key}).mappings().first()
 
 

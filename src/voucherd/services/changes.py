@@ -51,8 +51,11 @@ def find(
     *,
     for_update: bool = False,
     count_miss: bool = True,
+    with_campaign: bool = False,
 ) -> repo.Row:
     """Raises: NotFound (also for another tenant's voucher, or a deleted one).
+
+    ``with_campaign``: the row brings its campaign's columns too (``repo.campaign_of``).
 
     A lookup by code is a guess until it finds something: it is refused once the caller's
     guess budget is spent (TooManyAttempts), and a miss counts against that budget (unless
@@ -75,6 +78,7 @@ def find(
         public_id=ref.public_id,
         code=code,
         for_update=for_update,
+        with_campaign=with_campaign,
     )
     if row is None:
         if guessed and count_miss:
@@ -87,7 +91,12 @@ Guard: TypeAlias = Callable[[repo.Row], None]
 
 
 def locked(
-    uow: UnitOfWork, actor: Actor, ref: VoucherRef, *, guard: Guard | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: VoucherRef,
+    *,
+    guard: Guard | None = None,
+    with_campaign: bool = False,
 ) -> repo.Row:
     """The voucher read for update in this unit of work, after ``guard`` accepted it.
 
@@ -97,7 +106,7 @@ def locked(
 
     Raises: NotFound, and whatever ``guard`` raises.
     """
-    row = find(uow, actor, ref, for_update=True)
+    row = find(uow, actor, ref, for_update=True, with_campaign=with_campaign)
     if guard is not None:
         guard(row)
     return row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,6 +24,9 @@ RESERVATION_TTL = timedelta(minutes=30)
 class Charged:
     voucher: repo.Row
     entry: repo.Row
+    # The voucher's campaign as it was read with the voucher, when the caller asked for it
+    # (``charge(with_campaign=True)``); None otherwise, or for a voucher of no campaign.
+    campaign: Mapping[str, Any] | None = None
 
 
 def _check_pin(uow: UnitOfWork, row: repo.Row, pin: str | None, require_pin: bool) -> None:
@@ -53,6 +56,7 @@ def charge(
     for_holder: bool = False,
     policies: Policies = NONE,
     guard: Guard | None = None,
+    with_campaign: bool = False,
 ) -> Charged:
     """Redeem value or one use, atomically, never past the balance or the usage limit.
 
@@ -62,13 +66,15 @@ def charge(
     one held by another customer is refused (AlreadyClaimed).
     ``for_holder``: book the charge for the voucher's holder on the locked row (no customer).
     ``policies``: vendor rules, e.g. ``MIN_SPEND_WAIVED`` when the caller has no order amount.
+    ``with_campaign``: the voucher's campaign comes with the voucher's read (``Charged.campaign``).
 
     Raises:
         NotFound, InvalidPin, AlreadyClaimed, whatever ``guard`` raises, and everything
         ``domain.vouchers.charge`` raises.
     """
     currency = _currency(currency)
-    row = locked(uow, actor, ref, guard=guard)
+    row = locked(uow, actor, ref, guard=guard, with_campaign=with_campaign)
+    campaign = repo.campaign_of(row) if with_campaign else None
     _check_pin(uow, row, pin, require_pin)
     if claim and customer_id is not None and row["holder_id"] != customer_id:
         if repo.find_customer(uow.conn, actor.tenant_id, id=customer_id) is None:
@@ -115,7 +121,7 @@ def charge(
         # A hold that had already lapsed is closed by the charge that overrode it.
         repo.close_reservations(uow.conn, actor.tenant_id, row["id"], "expired", uow.now)
     assert applied.entry is not None
-    return Charged(applied.voucher, applied.entry)
+    return Charged(applied.voucher, applied.entry, campaign)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from voucherd.dialects.revenue_monster import callbacks, errors, routes, tables
+from voucherd.dialects.revenue_monster.client_keys import ClientKeys
 from voucherd.dialects.revenue_monster.credentials import CREDENTIALS
 from voucherd.dialects.revenue_monster.settings import RmSettings
 from voucherd.faces import direct, guard
@@ -36,6 +37,7 @@ def mount(app: FastAPI) -> None:
     )
     sub.state = app.state
     app.state.rm_settings = settings
+    app.state.rm_client_keys = ClientKeys()
     sub.include_router(routes.router)
 
     async def http_error(_request: Request, exc: Exception) -> Response:

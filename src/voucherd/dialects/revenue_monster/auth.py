@@ -13,11 +13,11 @@ from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from starlette.requests import Request
 
-from voucherd.db.tables import clients
 from voucherd.dialects.revenue_monster import parse, signing
+from voucherd.dialects.revenue_monster.client_keys import ClientKeys
 from voucherd.dialects.revenue_monster.errors import OAuthError, RmError
 from voucherd.dialects.revenue_monster.settings import RmSettings
-from voucherd.dialects.revenue_monster.tables import rm_clients, rm_nonces, rm_refresh_tokens
+from voucherd.dialects.revenue_monster.tables import rm_nonces, rm_refresh_tokens
 from voucherd.domain.scopes import parse_scopes
 from voucherd.faces.oauth import authority, basic_credentials
 from voucherd.faces.runtime import Context, Inbound
@@ -259,21 +259,8 @@ def signed(inbound: Inbound, uow: UnitOfWork) -> Caller:
     if signature is None:
         raise RmError("INVALID_REQUEST_SIGNATURE")
     value = parse.body(inbound.body)
-    row = uow.conn.execute(
-        select(rm_clients.c.public_key_pem, clients.c.revoked_at)
-        .select_from(
-            clients.outerjoin(
-                rm_clients,
-                (rm_clients.c.client_id == clients.c.id)
-                & (rm_clients.c.tenant_id == clients.c.tenant_id),
-            )
-        )
-        .where(clients.c.tenant_id == claims.tenant_id, clients.c.id == claims.client_id)
-    ).first()
-    if row is None or row.revoked_at is not None:
-        raise RmError("TOKEN_INVALID")
-    if not row.public_key_pem:
-        raise RmError("CLIENT_NOT_SET_PUBLIC_KEY")
+    keys: ClientKeys = state.rm_client_keys
+    public_key = keys.key(uow.conn, claims.tenant_id, claims.client_id)
     candidates = [
         signing.plaintext(
             data=data, method=request.method, nonce_str=nonce, request_url=url, timestamp=timestamp
@@ -281,7 +268,7 @@ def signed(inbound: Inbound, uow: UnitOfWork) -> Caller:
         for data in signing.data_variants(value, inbound.body)
         for url in request_urls(request)
     ]
-    if signing.verify(signing.load_public_key(row.public_key_pem), signature, candidates) is None:
+    if signing.verify(public_key, signature, candidates) is None:
         raise RmError("INVALID_REQUEST_SIGNATURE")
     expires_at = now + timedelta(seconds=2 * settings.timestamp_window_seconds)
     _consume_nonce(uow, claims.tenant_id, claims.client_id, nonce, expires_at)

@@ -152,14 +152,15 @@ def reinstate(ctx: Ctx, code: str) -> dict[str, Any]:
     return _renderer(ctx).voucher(row)
 
 
-def _redeem(ctx: Ctx, code: str, member_id: int | None) -> repo.Row:
+def _redeem(ctx: Ctx, renderer: render.Renderer, code: str, member_id: int | None) -> repo.Row:
     """RM "redeem" (the member collects the voucher): one use, a CASH voucher's whole value.
 
     RM sends no order amount, so none is invented: the minimum spend is waived by the named
     policy (``MIN_SPEND_WAIVED``), and a percentage is worth 0 in the ledger. With a member,
-    an unheld voucher is claimed for them; one held by another member is refused.
+    an unheld voucher is claimed for them; one held by another member is refused. The batch
+    ``renderer`` shows comes with the voucher's read.
     """
-    return value.charge(
+    charged = value.charge(
         ctx.uow,
         ctx.caller.actor,
         VoucherRef(code=code),
@@ -168,7 +169,10 @@ def _redeem(ctx: Ctx, code: str, member_id: int | None) -> repo.Row:
         claim=member_id is not None,
         for_holder=member_id is None,
         policies=policies.REVENUE_MONSTER,
-    ).voucher
+        with_campaign=True,
+    )
+    renderer.knows(charged.campaign)
+    return charged.voucher
 
 
 def bulk_redeem(ctx: Ctx) -> list[dict[str, Any]]:
@@ -177,7 +181,7 @@ def bulk_redeem(ctx: Ctx) -> list[dict[str, Any]]:
     renderer = _renderer(ctx)
     redeemed = []
     for code in wanted:
-        redeemed.append(renderer.voucher(_redeem(ctx, code, None)))
+        redeemed.append(renderer.voucher(_redeem(ctx, renderer, code, None)))
     return redeemed
 
 
@@ -211,4 +215,5 @@ def member_voucher(ctx: Ctx, code: str) -> dict[str, Any]:
 def member_redeem(ctx: Ctx, code: str) -> dict[str, Any]:
     """The member redeems (collects) a voucher: an unheld one is first claimed for them."""
     member = members.get_or_create(ctx.uow, ctx.caller.actor, *_member_query(ctx))
-    return _renderer(ctx).voucher(_redeem(ctx, code, member["id"]))
+    renderer = _renderer(ctx)
+    return renderer.voucher(_redeem(ctx, renderer, code, member["id"]))

@@ -188,6 +188,11 @@ class Renderer:
             self._qr_key = qr_key(self.uow.conn)
         return self._qr_key
 
+    def knows(self, campaign: Mapping[Any, Any] | None) -> None:
+        """A campaign read already (with its voucher): not read again."""
+        if campaign is not None:
+            self._campaigns[campaign["id"]] = campaign
+
     def campaign(self, campaign_id: int | None) -> Mapping[Any, Any] | None:
         if campaign_id is None:
             return None
