@@ -159,6 +159,45 @@ def update_voucher(
     return conn.execute(_UPDATE_VOUCHER, parameters).mappings().first()
 
 
+def _recorded() -> Any:
+    """The event insert as a data-modifying CTE, its values named ``ev_<column>``."""
+    return (
+        insert(events)
+        .values({c: bindparam(f"ev_{c}", type_=events.c[c].type) for c in _EVENT_COLUMNS})
+        .cte("recorded")
+    )
+
+
+def update_voucher_with_event(
+    conn: Connection,
+    tenant_id: int,
+    voucher_id: int,
+    version: int,
+    values: Mapping[str, Any],
+    event: Mapping[str, Any],
+) -> Row | None:
+    """``update_voucher`` and the event describing the change; on PostgreSQL one statement
+    (the event is a data-modifying CTE of the update), elsewhere two.
+
+    A lost race (None) has written the event all the same on PostgreSQL: the caller refuses,
+    and the refusal rolls the transaction (or its savepoint) back, event included.
+    """
+    if conn.dialect.name != "postgresql":
+        updated = update_voucher(conn, tenant_id, voucher_id, version, values)
+        if updated is not None:
+            insert_event(conn, event)
+        return updated
+    parameters = {
+        **values,
+        "version": version + 1,
+        "b_tenant_id": tenant_id,
+        "b_id": voucher_id,
+        "b_version": version,
+    }
+    parameters.update({f"ev_{c}": event.get(c) for c in _EVENT_COLUMNS})
+    return conn.execute(_UPDATE_VOUCHER_WITH_EVENT, parameters).mappings().first()
+
+
 def insert_voucher(conn: Connection, values: Mapping[str, Any]) -> Row:
     row = conn.execute(insert(vouchers).values(**values).returning(*vouchers.c)).mappings().one()
     return row
@@ -269,16 +308,13 @@ _EVENT_COLUMNS = (
     "created_at",
 )
 _LEDGER_WITH_EVENT: dict[frozenset[str], Any] = {}
+_UPDATE_VOUCHER_WITH_EVENT = _UPDATE_VOUCHER.add_cte(_recorded())
 
 
 def _ledger_with_event(columns: frozenset[str]) -> Any:
     statement = _LEDGER_WITH_EVENT.get(columns)
     if statement is None:
-        recorded = (
-            insert(events)
-            .values({c: bindparam(f"ev_{c}", type_=events.c[c].type) for c in _EVENT_COLUMNS})
-            .cte("recorded")
-        )
+        recorded = _recorded()
         statement = (
             insert(ledger_entries)
             .values(
@@ -339,6 +375,33 @@ _CLOSE_RESERVATION = _CLOSE_RESERVATIONS.where(reservations.c.id == bindparam("b
 
 def insert_reservation(conn: Connection, values: Mapping[str, Any]) -> Row:
     return conn.execute(_INSERT_RESERVATION, dict(values)).mappings().one()
+
+
+# The voucher of a reservation, locked, in one statement. Correct under READ COMMITTED as a
+# whole: a reservation's voucher never changes, so the subquery's answer cannot go stale while
+# the statement waits for the lock (PostgreSQL re-checks only the locked row). What the
+# reservation says (its status) can: callers read it again after this (``find_reservation``).
+_LOCK_RESERVED_VOUCHER = (
+    select(vouchers)
+    .where(
+        vouchers.c.tenant_id == bindparam("b_tenant_id"),
+        vouchers.c.id
+        == select(reservations.c.voucher_id)
+        .where(
+            reservations.c.tenant_id == bindparam("b_tenant_id"),
+            reservations.c.id == bindparam("b_id"),
+        )
+        .scalar_subquery(),
+    )
+    .with_for_update()
+)
+
+
+def lock_reserved_voucher(conn: Connection, tenant_id: int, reservation_id: int) -> Row | None:
+    """The voucher a reservation holds value on, read for update (a deleted one too); None if
+    there is no such reservation (or, impossibly, no such voucher)."""
+    parameters = {"b_tenant_id": tenant_id, "b_id": reservation_id}
+    return conn.execute(_LOCK_RESERVED_VOUCHER, parameters).mappings().first()
 
 
 def find_reservation(conn: Connection, tenant_id: int, reservation_id: int) -> Row | None:

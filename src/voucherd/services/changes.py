@@ -197,9 +197,6 @@ def apply(
         ConcurrentModification: somebody changed the voucher in between.
     """
     updates = {**change.updates, "updated_at": uow.now}
-    updated = repo.update_voucher(uow.conn, actor.tenant_id, row["id"], row["version"], updates)
-    if updated is None:
-        raise errors.ConcurrentModification("the voucher was changed concurrently; retry")
     changed = {k: v for k, v in change.updates.items() if row[k] != v}
     event = event_values(
         uow,
@@ -213,8 +210,16 @@ def apply(
         after=changed,
     )
     if change.ledger is None:
-        repo.insert_event(uow.conn, event)
+        # The update and its event travel together (one round trip on PostgreSQL).
+        updated = repo.update_voucher_with_event(
+            uow.conn, actor.tenant_id, row["id"], row["version"], updates, event
+        )
+        if updated is None:
+            raise errors.ConcurrentModification("the voucher was changed concurrently; retry")
         return Applied(updated, None)
+    updated = repo.update_voucher(uow.conn, actor.tenant_id, row["id"], row["version"], updates)
+    if updated is None:
+        raise errors.ConcurrentModification("the voucher was changed concurrently; retry")
     delta = change.ledger
     # The entry and its event travel together (one round trip on PostgreSQL).
     entry = repo.insert_ledger_with_event(

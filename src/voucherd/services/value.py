@@ -192,17 +192,11 @@ def _reservation(uow: UnitOfWork, actor: Actor, reservation_id: int) -> repo.Row
 def _locked_reservation(
     uow: UnitOfWork, actor: Actor, reservation_id: int
 ) -> tuple[repo.Row, repo.Row | None]:
-    """The reservation, read again after its voucher's row was locked (so of two requests
-    racing on one reservation the second sees what the first did), and that voucher (None
-    once deleted: its reservations were closed then)."""
-    reservation = _reservation(uow, actor, reservation_id)
-    row = repo.find_voucher(
-        uow.conn,
-        actor.tenant_id,
-        id=reservation["voucher_id"],
-        for_update=True,
-        include_deleted=True,
-    )
+    """The reservation, read after its voucher's row was locked (so of two requests racing on
+    one reservation the second sees what the first did), and that voucher (a deleted one too:
+    its reservations were closed then). The voucher is found and locked by the reservation's
+    id in one statement (``repo.lock_reserved_voucher``)."""
+    row = repo.lock_reserved_voucher(uow.conn, actor.tenant_id, reservation_id)
     return _reservation(uow, actor, reservation_id), row
 
 
