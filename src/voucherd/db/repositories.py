@@ -100,7 +100,7 @@ def _find_statement(by: str, for_update: bool, include_deleted: bool, with_campa
     return statement
 
 
-def campaign_of(row: Mapping[str, Any]) -> dict[str, Any] | None:
+def campaign_of(row: Mapping[Any, Any]) -> dict[str, Any] | None:
     """The campaign read with a voucher (``find_voucher(with_campaign=True)``); None for a
     voucher of no campaign."""
     if row.get(f"{CAMPAIGN_PREFIX}id") is None:
