@@ -170,6 +170,9 @@ def test_a_direct_rm_redeem_answers_as_the_route_does(
     assert [item["status"] for item in items[0]] == ["REDEEMED", "REDEEMED"]
     assert items[0][0]["voucherBatchKey"] == key and items[0][0]["amount"] == 1000
     assert [item["code"] for item in direct.json()["item"]] == codes[:2]
+    # The face's base URL is the mount's, as the route sees it.
+    for answer in (direct, routed):
+        assert answer.json()["item"][0]["qrUrl"].startswith(f"{rm.base}/qr/"), answer.text
 
     # Redeemed already: refused alike.
     again = [_redeem(rm, {"codes": codes[:1]}, kind) for kind in (DIRECT, FRAMEWORK)]

@@ -21,8 +21,8 @@ parameter value that an earlier-declared literal route would have taken (e.g. ``
 (``shadowed``).
 
 A route of a face mounted under a prefix (a dialect's sub-application, ``mounted``) is matched
-here too, before the main app's router: reaching a mount walks every native route first, which
-cost 0.3-0.7 ms per request (docs/benchmarks.md, "Session 5"). The request then looks to the
+here too, before the main app's router: reaching a mount walks every native route first
+(70-100 us of CPU per request, docs/benchmarks.md, "Session 5"). The request then looks to the
 handler as it would under the mount (root path, app), and what escapes the handler is answered
 by that face's error table, as its guard (``faces/guard.py``) would.
 """
