@@ -893,7 +893,7 @@ def embedded(dialects: str) -> dict[str, Any]:
     folder = OUT / "sqlite"
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "voucherd.db"
-    for suffix in ("", "-wal", "-shm", ".worker-lock"):
+    for suffix in ("", "-wal", "-shm", ".worker-lock", ".write-lock"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{db}"
     s = setup_product(url)

@@ -130,16 +130,8 @@ def serve(
     if refusal is not None:
         fail(refusal)
     kek(database_url)  # no key-encryption key: one line and exit 2, before uvicorn starts
-    if engine.dialect.name == "sqlite" and workers > 1:
-        # SQLite has one writer at a time: writers in one process queue on a lock
-        # (db/engine.py), writers in several processes poll SQLite's busy handler, which took
-        # charges to a p99 of ~1 s under light load (docs/benchmarks.md). One process it is.
-        print(
-            f"voucherd: SQLite is served by one process (--workers {workers} ignored);"
-            " use PostgreSQL to scale out",
-            file=sys.stderr,
-        )
-        workers = 1
+    # On SQLite several workers queue their writes on one lock per database file, in-process
+    # and across processes (db/engine.py ``FileWriteLock``), never in SQLite's busy handler.
     # uvicorn's own command replaces this process (same pid, so signals and supervisors are
     # unaffected): its supervisor then does not carry this CLI's imports (about 60 MB, see
     # docs/benchmarks.md) next to its workers, which import the app themselves.

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.pool import StaticPool
 
@@ -120,29 +123,88 @@ def _postgres_engine(url: str, pool_size: int, echo: bool, pre_ping: bool) -> En
     )
 
 
-# How long a writer waits for the in-process write lock: the same as SQLite's busy timeout.
+# How long a writer waits for the write lock: the same as SQLite's busy timeout.
 SQLITE_WRITE_WAIT_SECONDS = 30.0
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
+# While another process holds the file's lock, a writer retries after this long, doubling up to
+# the cap: the wait ends within about a millisecond of the other's commit.
+_FILE_LOCK_FIRST_WAIT, _FILE_LOCK_MAX_WAIT = 0.00005, 0.001
+
+
+class FileWriteLock:
+    """The write lock of one database file, for this process's writers and across processes.
+
+    Writers of this process queue on a ``threading.Lock``; the one at its head then takes an
+    exclusive ``flock`` on ``<database>.write-lock``, which serve's other worker processes take
+    the same way. The kernel releases a dead process's ``flock``, so a killed worker never
+    leaves the file locked. The lock file's descriptor is opened per process (a descriptor
+    inherited across ``fork`` would share one lock between the two processes).
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.local = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _descriptor(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path or "", os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self) -> bool:
+        deadline = time.monotonic() + SQLITE_WRITE_WAIT_SECONDS
+        if not self.local.acquire(timeout=SQLITE_WRITE_WAIT_SECONDS):
+            return False
+        if self.path is None:
+            return True
+        try:
+            fd = self._descriptor()
+            wait = _FILE_LOCK_FIRST_WAIT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        self.local.release()
+                        return False
+                    time.sleep(wait)
+                    wait = min(wait * 2, _FILE_LOCK_MAX_WAIT)
+        except BaseException:
+            self.local.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self.path is not None and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self.local.release()
+
+
+_WRITE_LOCKS: dict[str, FileWriteLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
 class SerialisedWrites(sqlite3.Connection):
-    """A SQLite connection whose write transactions take this process's lock for the file.
+    """A SQLite connection whose write transactions take the database file's write lock.
 
     SQLite admits one writer at a time; the others wait in its busy handler, which sleeps in
     growing steps (up to 100 ms) and polls, so under load a charge waited up to a second behind
-    others that had long finished (docs/benchmarks.md, "The embedded default"). Writers of one
-    process instead queue on a lock taken before ``BEGIN IMMEDIATE`` and released right after
-    ``COMMIT``/``ROLLBACK``: the next writer starts the moment the previous one ends, and no
-    thread spins. (Writers in other processes still meet SQLite's busy handler; ``serve``
-    runs one process on SQLite for that reason.) ``writer`` is set per database file.
+    others that had long finished (docs/benchmarks.md, "The embedded default"). Writers instead
+    queue on ``FileWriteLock``, taken before ``BEGIN IMMEDIATE`` and released right after
+    ``COMMIT``/``ROLLBACK``: in this process on a lock (the next writer starts the moment the
+    previous one ends), across serve's worker processes on an ``flock`` of a lock file beside
+    the database. Processes that do not take it (a CLI command) still meet SQLite's busy
+    handler. ``writer`` is set per database file.
     """
 
-    writer: threading.Lock
+    writer: FileWriteLock
     holding = False
 
     def begin_write(self) -> None:
-        if not self.writer.acquire(timeout=SQLITE_WRITE_WAIT_SECONDS):
+        if not self.writer.acquire():
             raise sqlite3.OperationalError("database is locked")
         self.holding = True
 
@@ -170,10 +232,10 @@ class SerialisedWrites(sqlite3.Connection):
             self.end_write()
 
 
-def _serialised_writes(database: str) -> type[SerialisedWrites]:
+def _serialised_writes(database: str, lock_file: str | None) -> type[SerialisedWrites]:
     """The connection class sharing one write lock among all connections to ``database``."""
     with _WRITE_LOCKS_GUARD:
-        lock = _WRITE_LOCKS.setdefault(database, threading.Lock())
+        lock = _WRITE_LOCKS.setdefault(database, FileWriteLock(lock_file))
     return type("SerialisedWrites", (SerialisedWrites,), {"writer": lock})
 
 
@@ -185,7 +247,10 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         "connect_args": {
             "check_same_thread": False,
             "timeout": 30,
-            "factory": _serialised_writes(os.path.realpath(database)),
+            "factory": _serialised_writes(
+                os.path.realpath(database),
+                f"{os.path.realpath(database)}.write-lock" if not memory else None,
+            ),
         },
         "pool_size": 20,
         "max_overflow": 40,
@@ -216,7 +281,12 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         dbapi_conn = conn.connection.dbapi_connection
         serialised = mode == "IMMEDIATE" and isinstance(dbapi_conn, SerialisedWrites)
         if serialised:
-            dbapi_conn.begin_write()  # type: ignore[union-attr]
+            try:
+                dbapi_conn.begin_write()  # type: ignore[union-attr]
+            except sqlite3.OperationalError as exc:
+                # As SQLite's own "database is locked" reaches callers: a database error the
+                # faces answer 503 with Retry-After (faces/errors.py), not an internal error.
+                raise sa_exc.OperationalError(f"BEGIN {mode}", None, exc) from exc
         try:
             conn.exec_driver_sql(f"BEGIN {mode}")
         except BaseException:

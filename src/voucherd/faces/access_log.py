@@ -49,23 +49,38 @@ class AccessLog:
         try:
             await self.app(scope, receive, recording)
         finally:
-            state = scope.get("state") or {}
-            face = state.get("face") or "native"
-            route = _template(scope)
-            elapsed = time.perf_counter() - started
-            metrics.observe_request(face, route, status, elapsed)
-            log.info(
-                "request",
-                extra={
-                    "request_id": state.get("request_id"),
-                    "face": face,
-                    "method": scope.get("method"),
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "tenant": state.get("tenant_id"),
-                    "client": state.get("client"),
-                    # the peer; behind a trusted proxy (serve --proxy-headers), the original client
-                    "remote": (scope.get("client") or (None,))[0],
-                },
-            )
+            _record(scope, status, time.perf_counter() - started)
+
+
+def _record(scope: Scope, status: int, elapsed: float) -> None:
+    """The request's metrics and access line."""
+    state = scope.get("state") or {}
+    face = state.get("face") or "native"
+    route = _template(scope)
+    metrics.observe_request(face, route, status, elapsed)
+    if not log.isEnabledFor(logging.INFO):
+        return
+    # Made and handled directly: ``log.info`` would first walk the stack for the caller's file
+    # and line (findCaller), the same for every access line.
+    record = log.makeRecord(
+        log.name,
+        logging.INFO,
+        __file__,
+        0,
+        "request",
+        (),
+        None,
+        extra={
+            "request_id": state.get("request_id"),
+            "face": face,
+            "method": scope.get("method"),
+            "route": route,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "tenant": state.get("tenant_id"),
+            "client": state.get("client"),
+            # the peer; behind a trusted proxy (serve --proxy-headers), the original client
+            "remote": (scope.get("client") or (None,))[0],
+        },
+    )
+    log.handle(record)

@@ -14,7 +14,7 @@ next): an event marked dispatched is not offered again. A subscriber's sender th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,6 +29,11 @@ PENDING, DELIVERING, DELIVERED, FAILED = "pending", "delivering", "delivered", "
 
 class Subscriber(Protocol):
     kind: str  # stored in deliveries.subscriber, e.g. "rm_callback"
+
+    def tenants(self, uow: UnitOfWork) -> Collection[int]:
+        """The tenants whose events this subscriber could want now (a live subscription, a
+        callback URL). Events of other tenants are marked dispatched without being read."""
+        ...
 
     def accept(self, uow: UnitOfWork, batch: Sequence[Any]) -> int:
         """Create the deliveries this subscriber wants for ``batch`` (event rows, by id);
@@ -64,7 +69,12 @@ def enqueue(
 
 
 def _pending(limit: int) -> Any:
-    return select(events).where(~events.c.dispatched).order_by(events.c.id).limit(limit)
+    return (
+        select(events.c.id, events.c.tenant_id)
+        .where(~events.c.dispatched)
+        .order_by(events.c.id)
+        .limit(limit)
+    )
 
 
 def dispatch(engine: Engine, subscribers: Sequence[Subscriber], *, batch_size: int = 500) -> int:
@@ -72,6 +82,9 @@ def dispatch(engine: Engine, subscribers: Sequence[Subscriber], *, batch_size: i
 
     Each batch is one transaction: the deliveries and the dispatched marks commit together,
     so a crash in between offers the batch again (``enqueue`` ignores what already exists).
+    Only the events of tenants some subscriber could want are read in full; the rest (most
+    of them, where no tenant has a webhook) are only marked: reading each event's two JSON
+    documents was a tenth of a server's CPU under a charge load (docs/benchmarks.md).
     """
     created = 0
     while True:
@@ -83,12 +96,20 @@ def dispatch(engine: Engine, subscribers: Sequence[Subscriber], *, batch_size: i
             query = _pending(batch_size)
             if uow.conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            batch = uow.conn.execute(query).all()
-            if not batch:
+            pending = uow.conn.execute(query).all()
+            if not pending:
                 return created
+            wanted: set[int] = set()
             for subscriber in subscribers:
-                created += subscriber.accept(uow, batch)
-            ids = [int(e.id) for e in batch]
+                wanted.update(subscriber.tenants(uow))
+            offered = [int(e.id) for e in pending if int(e.tenant_id) in wanted]
+            if offered:
+                batch = uow.conn.execute(
+                    select(events).where(events.c.id.in_(offered)).order_by(events.c.id)
+                ).all()
+                for subscriber in subscribers:
+                    created += subscriber.accept(uow, batch)
+            ids = [int(e.id) for e in pending]
             for start in range(0, len(ids), 500):
                 uow.conn.execute(
                     update(events)
@@ -96,7 +117,7 @@ def dispatch(engine: Engine, subscribers: Sequence[Subscriber], *, batch_size: i
                     .values(dispatched=True)
                 )
             uow.commit()
-        if len(batch) < batch_size:
+        if len(pending) < batch_size:
             return created
 
 

@@ -308,6 +308,10 @@ class NativeWebhooks:
 
     kind = "webhook"
 
+    def tenants(self, uow: UnitOfWork) -> set[int]:
+        live = select(webhooks.c.tenant_id).where(webhooks.c.deleted_at.is_(None)).distinct()
+        return {int(tenant_id) for tenant_id in uow.conn.execute(live).scalars()}
+
     def accept(self, uow: UnitOfWork, batch: Sequence[Any]) -> int:
         tenant_ids = sorted({int(e.tenant_id) for e in batch})
         subscriptions: dict[int, list[repo.Row]] = {}

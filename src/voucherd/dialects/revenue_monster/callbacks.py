@@ -68,6 +68,10 @@ class RmCallbacks:
     def __init__(self, engine: Engine, settings: RmSettings) -> None:
         self.engine, self.settings = engine, settings
 
+    def tenants(self, uow: UnitOfWork) -> set[int]:
+        called = select(rm_merchants.c.tenant_id).where(rm_merchants.c.callback_url.is_not(None))
+        return {int(tenant_id) for tenant_id in uow.conn.execute(called).scalars()}
+
     def accept(self, uow: UnitOfWork, batch: Sequence[Any]) -> int:
         wanted = [e for e in batch if changes_rm_status(e)]
         if not wanted:
