@@ -143,11 +143,13 @@ def serve(
     # uvicorn's own command replaces this process (same pid, so signals and supervisors are
     # unaffected): its supervisor then does not carry this CLI's imports (about 60 MB, see
     # docs/benchmarks.md) next to its workers, which import the app themselves.
-    # -P: the current directory is not put on sys.path.
+    # -P: the current directory is not put on sys.path. --ws none: no face speaks WebSocket, so
+    # the workers do not load a WebSocket protocol (~0.8 MB each; docs/benchmarks.md, "Session 5:
+    # server memory"); an upgrade request is answered as plain HTTP.
     argv = [
         sys.executable, "-P", "-m", "uvicorn", "voucherd.api.app:app_factory", "--factory",
         "--host", host, "--port", str(port), "--workers", str(workers),
-        "--log-level", log_level, "--no-access-log",
+        "--log-level", log_level, "--no-access-log", "--ws", "none",
         "--proxy-headers" if proxy_headers else "--no-proxy-headers",
     ]  # fmt: skip
     if forwarded_allow_ips is not None:
