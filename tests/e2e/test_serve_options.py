@@ -16,7 +16,6 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.ports import free_port
 from tests.support import clean_env, voucherd_serve, wait_until_serving
 
-
 WEBSOCKET_UPGRADE = {
     "Connection": "Upgrade",
     "Upgrade": "websocket",
