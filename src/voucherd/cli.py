@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from voucherd import __version__, cli_csv, dialects
 from voucherd.config import Settings
-from voucherd.db import migrate
+from voucherd.db import migrate, revisions
 from voucherd.db.engine import make_engine
 from voucherd.db.tables import clients
 from voucherd.db.tables import tenants as tenants_table
@@ -122,7 +122,7 @@ def serve(
     settings = Settings()
     engine = make_engine(database_url or settings.database_url)
     try:  # the same check as the app's startup, here to say it in one line and exit
-        refusal = migrate.refusal(
+        refusal = revisions.refusal(
             engine, _schema_branches(), needs_answer=settings.secret_key is None
         )
     finally:
@@ -135,11 +135,13 @@ def serve(
     # uvicorn's own command replaces this process (same pid, so signals and supervisors are
     # unaffected): its supervisor then does not carry this CLI's imports (about 60 MB, see
     # docs/benchmarks.md) next to its workers, which import the app themselves.
-    # -P: the current directory is not put on sys.path.
+    # -P: the current directory is not put on sys.path. --ws none: no face speaks WebSocket, so
+    # the workers do not load a WebSocket protocol (~0.8 MB each; docs/benchmarks.md, "Session 5:
+    # server memory"); an upgrade request is answered as plain HTTP.
     argv = [
         sys.executable, "-P", "-m", "uvicorn", "voucherd.api.app:app_factory", "--factory",
         "--host", host, "--port", str(port), "--workers", str(workers),
-        "--log-level", log_level, "--no-access-log",
+        "--log-level", log_level, "--no-access-log", "--ws", "none",
         "--proxy-headers" if proxy_headers else "--no-proxy-headers",
     ]  # fmt: skip
     if forwarded_allow_ips is not None:
@@ -185,9 +187,9 @@ def db_upgrade(database_url: DatabaseUrl = None, revision: str = "heads") -> Non
     sys.stderr.write(f"database at {where} is up to date\n")  # one line, never wrapped
 
 
-def _schema_status(database_url: str | None) -> migrate.SchemaStatus:
+def _schema_status(database_url: str | None) -> revisions.SchemaStatus:
     with database(database_url) as engine:  # one line if the database does not answer
-        return migrate.check(engine, _schema_branches())
+        return revisions.check(engine, _schema_branches())
 
 
 @db_app.command("current")

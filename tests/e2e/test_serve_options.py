@@ -1,5 +1,6 @@
-"""``voucherd serve`` options: --database-url reaches the workers, and --proxy-headers takes the
-client address from X-Forwarded-For only when the peer is in --forwarded-allow-ips."""
+"""``voucherd serve`` options: --database-url reaches the workers, --proxy-headers takes the
+client address from X-Forwarded-For only when the peer is in --forwarded-allow-ips, and no
+WebSocket protocol is loaded."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ from sqlalchemy import Engine
 from tests.conftest import TEST_SECRET_KEY
 from tests.ports import free_port
 from tests.support import clean_env, voucherd_serve, wait_until_serving
+
+WEBSOCKET_UPGRADE = {
+    "Connection": "Upgrade",
+    "Upgrade": "websocket",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+}
 
 
 def _access_lines(output: str) -> list[dict[str, Any]]:
@@ -67,5 +75,10 @@ def test_database_url_option_and_proxy_headers(
                 assert time.monotonic() < deadline, server.output()
                 time.sleep(0.1)
             remote[name] = lines[0]["remote"]
+            if name == "direct":
+                # No face speaks WebSocket: serve loads no WebSocket protocol (--ws none), so an
+                # upgrade request is answered as plain HTTP.
+                upgrade = httpx.get(f"{server.url}/ready", headers=WEBSOCKET_UPGRADE)
+                assert upgrade.status_code == 200, upgrade.text
     assert remote == {"behind": "203.0.113.7", "other": "127.0.0.1", "direct": "127.0.0.1"}
     assert not (tmp_path / "voucherd.db").exists()

@@ -24,12 +24,12 @@ from voucherd import __version__
 from voucherd.api.app import StartupRefused, create_app
 from voucherd.cli import app
 from voucherd.config import Settings
-from voucherd.db import migrate
+from voucherd.db import migrate, revisions
 from voucherd.db.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 DIALECTS = ("jtl", "revenue_monster", "shopee", "spaaza")
-ALL_HEADS = sorted(migrate.expected_heads(DIALECTS))
+ALL_HEADS = sorted(revisions.expected_heads(DIALECTS))
 CORE_HEAD = next(h for h in ALL_HEADS if not h.startswith(tuple(f"{d}_" for d in DIALECTS)))
 
 
@@ -39,7 +39,7 @@ def head(dialect: str) -> str:
 
 def test_one_expected_head_for_the_core_and_each_dialect() -> None:
     assert sorted([CORE_HEAD, *(head(d) for d in DIALECTS)]) == ALL_HEADS
-    assert sorted(migrate.expected_heads(["jtl"])) == sorted([CORE_HEAD, head("jtl")])
+    assert sorted(revisions.expected_heads(["jtl"])) == sorted([CORE_HEAD, head("jtl")])
 
 
 def cli(url: str, *args: str, dialects: str | None = None) -> tuple[int, str, str]:

@@ -27,7 +27,7 @@ from voucherd.api.routes import (
     webhooks,
 )
 from voucherd.config import Settings
-from voucherd.db import migrate, sealed
+from voucherd.db import revisions, sealed
 from voucherd.db.engine import make_engine
 from voucherd.faces import direct, guard
 from voucherd.faces.access_log import AccessLog
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Before anything writes (the first signing key does): a database without the schema
         # gets one line telling the operator what to run, not a failed INSERT. One that does
         # not answer stops the start only when no key is configured (nothing could work).
-        refusal = migrate.refusal(engine, branches, needs_answer=not keyed)
+        refusal = revisions.refusal(engine, branches, needs_answer=not keyed)
         if refusal is None:
             try:
                 app.state.kek = keys.kek(settings)

@@ -26,7 +26,7 @@ from voucherd.faces.runtime import Context, call
 from voucherd.services import campaigns, cards, exports, jobs, staff
 from voucherd.services.vouchers import NewVoucher
 from voucherd.web import qr
-from voucherd.web.face import FACE, PREFIX, Page, templates
+from voucherd.web.face import FACE, PREFIX, Page
 from voucherd.web.kit import common as _common
 from voucherd.web.kit import form, signed_in
 from voucherd.web.kit import run as _page
@@ -299,7 +299,6 @@ async def sheet(request: Request) -> Response:
 
 
 def register(sub: FastAPI) -> None:
-    templates.globals.setdefault("Action", Action)  # base.html's nav asks the user's role
     routes: list[tuple[str, Any, str]] = [
         ("/campaigns", list_campaigns, "GET"),
         ("/campaigns/new", new_campaign, "GET"),

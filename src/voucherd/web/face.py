@@ -4,31 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd.domain import errors
+from voucherd.domain.staff import Action
 from voucherd.faces.errors import ErrorTable, Internal, Refusal, TooManyAttempts, Unavailable
 from voucherd.faces.runtime import Face, Inbound
 from voucherd.services.idempotency import IdempotencyInFlight
 from voucherd.web import formats
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 PREFIX: Final = "/dashboard"
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE: Final = "vd_session"
 LOGIN_CSRF_COOKIE: Final = "vd_login_csrf"
 
-templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-templates.globals["prefix"] = PREFIX
+
+@cache
+def templates() -> Environment:
+    """The dashboard's template environment, built on the first page a worker renders: jinja2
+    then stays out of the API's workers that serve no dashboard page (docs/benchmarks.md,
+    "Session 5: server memory")."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["prefix"] = PREFIX
+    env.globals["Action"] = Action  # base.html's nav asks the user's role
+    return env
 
 
 class DashboardError(Exception):
@@ -103,7 +117,7 @@ TABLE: Final[ErrorTable] = {
 
 
 def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
+    return HTMLResponse(templates().get_template(name).render(**context), status_code=status)
 
 
 def _back(inbound: Inbound) -> str | None:

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from voucherd.api.errors import problem
-from voucherd.db import migrate
+from voucherd.db import revisions
 from voucherd.faces import metrics
 
 router = APIRouter(tags=["Health"])
@@ -28,7 +28,7 @@ def ready(request: Request) -> JSONResponse:
     does not know) stays ready, as expand-then-contract migrations keep the previous release
     working during a rolling upgrade; ``voucherd db check`` reports it."""
     try:
-        schema = migrate.check(request.app.state.engine, request.app.state.schema_branches)
+        schema = revisions.check(request.app.state.engine, request.app.state.schema_branches)
     except Exception as exc:  # any failure means "not ready"; internals are not for the prober
         log.warning("ready: the database does not answer (%s)", type(exc).__name__)
         return JSONResponse(
