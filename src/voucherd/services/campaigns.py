@@ -199,7 +199,7 @@ def generate(
     base = _base_values(row, actor, uow.now)
     refresh_voucher_statistics(uow, count)
     postgres = uow.conn.dialect.name == "postgresql"
-    before = _estimated_rows(uow) if postgres else {}
+    before = _estimated_rows(uow) if postgres and count >= ANALYZE_AFTER else {}
     generator = spec.generate(count * 4)
 
     def draw(wanted: int) -> Staged:
