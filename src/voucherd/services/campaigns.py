@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -201,32 +199,20 @@ def generate(
     postgres = uow.conn.dialect.name == "postgresql"
     before = _estimated_rows(uow) if postgres and count >= ANALYZE_AFTER else {}
     generator = spec.generate(count * 4)
-
-    def draw(wanted: int) -> Staged:
+    created, misses = 0, 0
+    while created < count:
+        wanted = min(chunk_size, count - created)
         # A code drawn twice within a chunk is staged once (the fast path below would otherwise
         # fail on it); the loop draws again for whatever the chunk did not create.
         drawn = list(dict.fromkeys(next(generator) for _ in range(wanted)))
         batch = list(zip(drawn, hashing.random_ids(len(drawn)), strict=True))
-        return Staged(batch, _copy_text(batch) if postgres else None)
-
-    created, misses = 0, 0
-    # The next chunk is drawn (codes, public ids, COPY text: ~1.2 s of Python per million) on
-    # a thread while the database inserts this one; the connection stays on this thread, and
-    # psycopg lets go of the GIL while it waits for the statement.
-    with ThreadPoolExecutor(max_workers=1) as drawer:
-        upcoming: Future[Staged] | None = drawer.submit(draw, min(chunk_size, count))
-        while created < count:
-            staged = upcoming.result() if upcoming else draw(min(chunk_size, count - created))
-            # Drawn as if this chunk is created whole; if it is not, the loop draws the rest.
-            after = min(chunk_size, count - created - len(staged.batch))
-            upcoming = drawer.submit(draw, after) if after > 0 else None
-            inserted = _insert_batch(uow, actor, base, staged.batch, staged.copy_text)
-            created += inserted
-            misses = misses + 1 if inserted == 0 else 0
-            if misses > 3:
-                raise errors.CodeSpaceTooSmall("no free codes left in this campaign's code space")
-            if progress:
-                progress(inserted)
+        inserted = _insert_batch(uow, actor, base, batch)
+        created += inserted
+        misses = misses + 1 if inserted == 0 else 0
+        if misses > 3:
+            raise errors.CodeSpaceTooSmall("no free codes left in this campaign's code space")
+        if progress:
+            progress(inserted)
     if postgres and created >= ANALYZE_AFTER:
         entries = created if base["balance"] else 0
         written = {"vouchers": created, "ledger_entries": entries, "events": created}
@@ -326,31 +312,11 @@ def import_codes(
     return inserted
 
 
-@dataclass(frozen=True, slots=True)
-class Staged:
-    """One chunk of (code, public id) pairs, with its COPY text on PostgreSQL."""
-
-    batch: Sequence[tuple[str, str]]
-    copy_text: str | None
-
-
-def _copy_text(batch: Sequence[tuple[str, str]]) -> str:
-    # One write of COPY text per chunk (row by row costs seconds per million). Codes hold no
-    # white space after normalisation; a backslash is COPY's escape, so it is doubled.
-    return "".join(
-        f"{code.replace(BACKSLASH, BACKSLASH * 2)}\t{public_id}\n" for code, public_id in batch
-    )
-
-
 def _insert_batch(
-    uow: UnitOfWork,
-    actor: Actor,
-    base: Mapping[str, Any],
-    batch: Sequence[tuple[str, str]],
-    copy_text: str | None = None,
+    uow: UnitOfWork, actor: Actor, base: Mapping[str, Any], batch: Sequence[tuple[str, str]]
 ) -> int:
     if uow.conn.dialect.name == "postgresql":
-        return _insert_batch_postgres(uow.conn, actor, base, copy_text or _copy_text(batch))
+        return _insert_batch_postgres(uow.conn, actor, base, batch)
     return _insert_batch_generic(uow.conn, actor, base, batch)
 
 
@@ -410,7 +376,7 @@ def _insert_batch_generic(
 
 
 def _insert_batch_postgres(
-    conn: Connection, actor: Actor, base: Mapping[str, Any], copy_text: str
+    conn: Connection, actor: Actor, base: Mapping[str, Any], batch: Sequence[tuple[str, str]]
 ) -> int:
     """COPY into a staging table, then one statement inserts vouchers, entries and events."""
     conn.execute(
@@ -426,7 +392,14 @@ def _insert_batch_postgres(
         raw.cursor() as cursor,
         cursor.copy("COPY voucher_stage (code, public_id) FROM STDIN") as copy,
     ):
-        copy.write(copy_text)
+        # One write of COPY text per chunk (row by row costs seconds per million). Codes hold
+        # no white space after normalisation; a backslash is COPY's escape, so it is doubled.
+        copy.write(
+            "".join(
+                f"{code.replace(BACKSLASH, BACKSLASH * 2)}\t{public_id}\n"
+                for code, public_id in batch
+            )
+        )
     columns = [c for c in base if c not in ("code", "public_id")]
     params = {
         **{f"p_{c}": base[c] for c in columns},
