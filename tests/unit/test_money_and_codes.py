@@ -81,6 +81,29 @@ def test_generated_codes_follow_the_spec() -> None:
     assert not set("01IOL") & set("".join(generated))
 
 
+def test_generate_draws_randomness_for_what_is_taken_not_for_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Callers ask for a generous bound (a single create asks for a million codes) and take
+    a few: the random bytes are drawn in blocks that grow, not for the whole bound at once."""
+    drawn: list[int] = []
+    real = codes.secrets.token_bytes
+
+    def counting(n: int) -> bytes:
+        drawn.append(n)
+        return real(n)
+
+    monkeypatch.setattr(codes.secrets, "token_bytes", counting)
+    spec = codes.CodeSpec(length=12)
+    generator = spec.generate(10**6)
+    first = [next(generator) for _ in range(3)]
+    assert sum(drawn) < 1_000  # a few codes' worth, not 12 MB
+    rest = list(generator)  # all of the bound is still there when it is taken
+    assert len(first) + len(rest) == 10**6
+    assert all(len(c) == 12 and set(c) <= set(codes.UNAMBIGUOUS) for c in first + rest[:1000])
+    assert max(drawn) < codes.MAX_CODE_BLOCK * 12 * 2  # no draw above one block's worth
+
+
 def test_pattern_prefix_suffix_and_check_character() -> None:
     spec = codes.CodeSpec(pattern="####-####", prefix="gift-", suffix="-x", check_char=True)
     for code in spec.generate(200):

@@ -27,6 +27,7 @@ SAFE_FILL_RATIO: Final = 0.1
 # guessing script finds live codes within the guess budgets. A campaign below it must be
 # marked as PIN-protected printed stock, whose PIN carries the entropy.
 MIN_CODE_BITS: Final = 40
+MAX_CODE_BLOCK: Final = 65_536  # codes per draw of random bytes in ``CodeSpec.generate``
 
 
 def normalize(code: str) -> str:
@@ -145,8 +146,14 @@ class CodeSpec:
         size = self.random_length
         produced = 0
         buffer = b""
+        # Random bytes are drawn in blocks that double from a few codes' worth, not for all
+        # ``count`` up front: callers ask for a generous bound (a single create asks for a
+        # million, a bulk generate for four times its count) and take far fewer (drawing a
+        # million codes' worth took 0.14 s per single create, and 48 MB per bulk million).
+        block = 16
         while produced < count:
-            need = (count - produced) * size - len(buffer)
+            need = min(count - produced, block) * size - len(buffer)
+            block = min(block * 2, MAX_CODE_BLOCK)
             if need > 0:
                 raw = secrets.token_bytes(int(need * 256 / accepted) + 64)
                 buffer += raw.translate(table, rejected)
