@@ -217,7 +217,10 @@ def import_vouchers(
             problems.count,
         )
     campaigns.refresh_voucher_statistics(uow, staged)
+    before = campaigns.statistics_before(uow, staged)
     created = _insert(uow, actor, import_id, staged, active, campaign_id, progress)
+    # Every imported voucher is stored value with its issue entry.
+    campaigns.statistics_after(uow, created, created, before)
     uow.conn.execute(delete(import_rows).where(import_rows.c.import_id == import_id))
     record_event(
         uow,
