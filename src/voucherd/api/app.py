@@ -178,7 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # which walks every native route before it reaches a mount.
     routes = app.router.routes
     fast = [
-        direct.route_for(routes, "POST", "/v1/charges", value.charge_direct),
+        direct.route_for(routes, "POST", "/v1/charges", value.charge_direct, json_only=True),
         direct.route_for(routes, "GET", "/v1/vouchers/{voucher_id}", vouchers.get_voucher_direct),
     ]
     for dialect, _command in loaded:

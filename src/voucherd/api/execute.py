@@ -20,13 +20,11 @@ M = TypeVar("M", bound=BaseModel)
 async def direct_body(request: Request, model: type[M]) -> M | None:
     """A direct route's JSON body as ``model``, or None to leave the request to FastAPI.
 
-    Only what FastAPI would parse the same way is taken: ``Content-Type: application/json``
-    exactly and a body that parses (orjson, as strict as ``json.loads`` on everything that
-    validates here) and validates in Python mode, as FastAPI validates it. Anything else goes
-    to the route, which answers it in the problem shape it always did.
+    Only what FastAPI would parse the same way is taken: a body that parses (orjson, as
+    strict as ``json.loads`` on everything that validates here) and validates in Python mode,
+    as FastAPI validates it (the route is declared ``json_only``: the body type was checked).
+    Anything else goes to the route, which answers it in the problem shape it always did.
     """
-    if request.headers.get("content-type") != "application/json":
-        return None
     raw = await request.body()
     if not raw:
         return None

@@ -59,6 +59,9 @@ class DirectRoute:
     mount: str = ""
     app: ASGIApp | None = None
     face: Face | None = None
+    # Taken only with ``Content-Type: application/json`` exactly (what the SDKs and the bench
+    # send); any other body type goes to the framework's route untouched.
+    json_only: bool = False
 
 
 class _Compiled:
@@ -103,6 +106,8 @@ class DirectRoutes:
                         params.values()
                     ):
                         break
+                if compiled.direct.json_only and not _sends_json(scope):
+                    break
                 if await self._direct(compiled.direct, params, scope, receive, send):
                     return
                 break
@@ -146,6 +151,12 @@ class DirectRoutes:
             await self.app(scope, replaying(body, receive), send)
             return True
         return False
+
+
+def _sends_json(scope: Scope) -> bool:
+    return any(
+        name == b"content-type" and value == b"application/json" for name, value in scope["headers"]
+    )
 
 
 # What a mount changes in the scope (restored when a mounted route declines).
@@ -214,7 +225,14 @@ def _taken(route: BaseRoute, method: str, path: str) -> list[str] | None:
     return literals
 
 
-def route_for(routes: Iterable[BaseRoute], method: str, path: str, handler: Handler) -> DirectRoute:
+def route_for(
+    routes: Iterable[BaseRoute],
+    method: str,
+    path: str,
+    handler: Handler,
+    *,
+    json_only: bool = False,
+) -> DirectRoute:
     """A direct route for the framework's route ``method path`` among ``routes``.
 
     Finds the route (the access line names it) and the parameter values that routes declared
@@ -228,13 +246,22 @@ def route_for(routes: Iterable[BaseRoute], method: str, path: str, handler: Hand
         if getattr(route, "path", None) == path and method in (
             getattr(route, "methods", None) or ()
         ):
-            return DirectRoute(method, path, handler, route, frozenset(shadowed))
+            return DirectRoute(
+                method, path, handler, route, frozenset(shadowed), json_only=json_only
+            )
         shadowed.update(_taken(route, method, path) or ())
     raise ValueError(f"no route {method} {path}")
 
 
 def mounted(
-    routes: Iterable[BaseRoute], prefix: str, method: str, path: str, handler: Handler, face: Face
+    routes: Iterable[BaseRoute],
+    prefix: str,
+    method: str,
+    path: str,
+    handler: Handler,
+    face: Face,
+    *,
+    json_only: bool = False,
 ) -> DirectRoute:
     """A direct route for ``method path`` of the app mounted at ``prefix`` among ``routes``,
     answered before the main router as that app would answer it (``face``'s guard included).
@@ -256,6 +283,7 @@ def mounted(
                 mount=prefix,
                 app=route.app,
                 face=face,
+                json_only=json_only,
             )
         shadowed.update(_taken(route, method, full) or ())
     raise ValueError(f"no mount {prefix}")

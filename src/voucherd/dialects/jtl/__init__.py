@@ -55,8 +55,12 @@ def direct_routes(declared: Iterable[BaseRoute]) -> list[direct.DirectRoute]:
     routes = list(declared)
     reserve, charge = "/v1/reservations", "/v1/reservations/{id}/charge"
     return [
-        direct.mounted(routes, PREFIX, "POST", reserve, value.reserve_direct, errors.FACE),
-        direct.mounted(routes, PREFIX, "POST", charge, value.charge_direct, errors.FACE),
+        direct.mounted(
+            routes, PREFIX, "POST", reserve, value.reserve_direct, errors.FACE, json_only=True
+        ),
+        direct.mounted(
+            routes, PREFIX, "POST", charge, value.charge_direct, errors.FACE, json_only=True
+        ),
     ]
 
 

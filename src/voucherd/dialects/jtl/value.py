@@ -101,21 +101,17 @@ async def _charge(request: Request, id: str) -> Response:
 
 # --- direct (``faces/direct.py``) ------------------------------------------------------------
 # The routes above parse and authenticate inside the runtime call, so a direct answer is the
-# route's own: the direct path only skips the framework's routing. It takes the body type the
-# bench and the SDKs send (``application/json`` exactly) and leaves anything else to the route.
+# route's own: the direct path only skips the framework's routing. Declared ``json_only``
+# (``jtl.direct_routes``): another body type goes to the route.
 
 
-async def reserve_direct(request: Request, _params: Mapping[str, str]) -> Response | None:
-    """``POST /v1/reservations`` answered directly; None leaves it to the route."""
-    if request.headers.get("content-type") != "application/json":
-        return None
+async def reserve_direct(request: Request, _params: Mapping[str, str]) -> Response:
+    """``POST /v1/reservations`` answered directly."""
     return await _reserve(request)
 
 
-async def charge_direct(request: Request, params: Mapping[str, str]) -> Response | None:
-    """``POST /v1/reservations/{id}/charge`` answered directly; None leaves it to the route."""
-    if request.headers.get("content-type") != "application/json":
-        return None
+async def charge_direct(request: Request, params: Mapping[str, str]) -> Response:
+    """``POST /v1/reservations/{id}/charge`` answered directly."""
     return await _charge(request, params["id"])
 
 

@@ -56,7 +56,8 @@ def mount(app: FastAPI) -> None:
 def direct_routes(declared: Iterable[BaseRoute]) -> list[direct.DirectRoute]:
     """The redeem the bench measures, answered before the main router (``faces/direct.py``)."""
     redeem = routes.redeem_vouchers_direct
-    return [direct.mounted(declared, PREFIX, "POST", "/v3/vouchers/redeem", redeem, errors.FACE)]
+    path = "/v3/vouchers/redeem"
+    return [direct.mounted(declared, PREFIX, "POST", path, redeem, errors.FACE, json_only=True)]
 
 
 # Rows ``voucherd sweep`` deletes once their ``expires_at`` has passed.

@@ -110,12 +110,10 @@ async def redeem_vouchers(request: Request) -> Response:
     return await _open_api(request, ops.bulk_redeem)
 
 
-async def redeem_vouchers_direct(request: Request, _params: Mapping[str, str]) -> Response | None:
-    """``POST /v3/vouchers/redeem`` answered directly (``faces/direct.py``); None leaves it to
-    the route. The route verifies and parses inside the runtime call, so the direct answer is
-    the route's own; only the body type the SDKs send (``application/json`` exactly) is taken."""
-    if request.headers.get("content-type") != "application/json":
-        return None
+async def redeem_vouchers_direct(request: Request, _params: Mapping[str, str]) -> Response:
+    """``POST /v3/vouchers/redeem`` answered directly (``faces/direct.py``). The route verifies
+    and parses inside the runtime call, so the direct answer is the route's own; declared
+    ``json_only`` (``revenue_monster.direct_routes``): another body type goes to the route."""
     return await _open_api(request, ops.bulk_redeem)
 
 
