@@ -126,12 +126,12 @@ def test_generate_in_a_crowded_code_space_still_creates_distinct_codes(
 def test_a_large_generate_leaves_statistics_that_count_its_rows(
     engine: Engine, tenant: TenantFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past ANALYZE_AFTER vouchers, the generate refreshes the statistics of the three tables
+    """Past BULK_ANALYZE vouchers, the generate refreshes the statistics of the three tables
     it wrote, in its own transaction (a coarse sample for a table it at least doubled), and
     leaves the session's statistics target as it found it."""
     if engine.dialect.name != "postgresql":
         pytest.skip("statistics are PostgreSQL's")
-    monkeypatch.setattr(campaigns, "ANALYZE_AFTER", 1_000)
+    monkeypatch.setattr(campaigns, "BULK_ANALYZE", 1_000)
     campaign_id = _campaign(engine, tenant)
     with UnitOfWork(engine) as uow:
         target = uow.conn.exec_driver_sql("SHOW default_statistics_target").scalar()
@@ -152,12 +152,12 @@ def test_a_large_generate_leaves_statistics_that_count_its_rows(
 def test_a_large_csv_import_leaves_statistics_that_count_its_events(
     engine: Engine, tenant: TenantFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past ANALYZE_AFTER rows a CSV import refreshes the written tables' statistics in its
+    """Past BULK_ANALYZE rows a CSV import refreshes the written tables' statistics in its
     own transaction, as a generate does: `verify` after a 100,000-row import otherwise
     planned its per-voucher event check for a handful of events and ran for minutes."""
     if engine.dialect.name != "postgresql":
         pytest.skip("statistics are PostgreSQL's")
-    monkeypatch.setattr(campaigns, "ANALYZE_AFTER", 1_000)
+    monkeypatch.setattr(campaigns, "BULK_ANALYZE", 1_000)
     lines = ["code,amount,currency"] + [f"STATS-{tenant.id}-{n:05d},100,EUR" for n in range(2_000)]
     with UnitOfWork(engine) as uow:
         before = uow.conn.execute(select(func.count()).select_from(events)).scalar_one()

@@ -157,26 +157,10 @@ def _base_values(row: repo.Row, actor: Actor, now: datetime) -> dict[str, Any]:
 
 
 Progress = Callable[[int], None]
-# Vouchers written in one call (generate, CSV or custom-code import) from which the written
-# tables' statistics are refreshed before commit: `verify` run before autovacuum got there took
-# minutes after a 100,000-row import (a merge anti join on the tenant alone).
-ANALYZE_AFTER = 10_000
-ANALYZE_BEFORE = 10_000  # vouchers written in one call from which statistics are refreshed first
-
-
-def refresh_voucher_statistics(uow: UnitOfWork, count: int) -> None:
-    """Before ``count`` new vouchers (each with a ledger entry) are written in bulk on
-    PostgreSQL: fresh statistics for ``vouchers``, which also drop the plans this connection
-    cached on old ones.
-
-    Why: the foreign-key check of every ledger entry (``(tenant_id, voucher_id) -> vouchers``)
-    is planned once per connection and kept. Planned while ``vouchers`` looked empty, every
-    index starting with ``tenant_id`` costs the same as the primary key, the smallest wins
-    (``(tenant_id, campaign_id)``), and each check then reads all of the tenant's vouchers:
-    a 100,000-row import after a 10,000-row one ran for minutes instead of seconds.
-    """
-    if uow.conn.dialect.name == "postgresql" and count >= ANALYZE_BEFORE:
-        uow.conn.execute(text("ANALYZE vouchers"))
+# Vouchers written in one call (generate, CSV or custom-code import) from which statistics are
+# refreshed: of ``vouchers`` before the write (``statistics_before``), of the three written
+# tables before commit (``statistics_after``).
+BULK_ANALYZE = 10_000
 
 
 def generate(
@@ -198,7 +182,6 @@ def generate(
     spec = code_spec(row)
     spec.ensure_room(count, repo.campaign_voucher_count(uow.conn, actor.tenant_id, row["id"]))
     base = _base_values(row, actor, uow.now)
-    refresh_voucher_statistics(uow, count)
     before = statistics_before(uow, count)
     generator = spec.generate(count * 4)
     created, misses = 0, 0
@@ -241,9 +224,19 @@ def _estimated_rows(uow: UnitOfWork) -> dict[str, float]:
 
 
 def statistics_before(uow: UnitOfWork, count: int) -> dict[str, float]:
-    """Before writing ``count`` vouchers in bulk: what ``statistics_after`` compares with."""
-    if uow.conn.dialect.name != "postgresql" or count < ANALYZE_AFTER:
+    """Before ``count`` new vouchers (each with a ledger entry) are written in bulk on
+    PostgreSQL: fresh statistics for ``vouchers``, which also drop the plans this connection
+    cached on old ones; returns the tables' sizes, what ``statistics_after`` compares with.
+
+    Why: the foreign-key check of every ledger entry (``(tenant_id, voucher_id) -> vouchers``)
+    is planned once per connection and kept. Planned while ``vouchers`` looked empty, every
+    index starting with ``tenant_id`` costs the same as the primary key, the smallest wins
+    (``(tenant_id, campaign_id)``), and each check then reads all of the tenant's vouchers:
+    a 100,000-row import after a 10,000-row one ran for minutes instead of seconds.
+    """
+    if uow.conn.dialect.name != "postgresql" or count < BULK_ANALYZE:
         return {}
+    uow.conn.execute(text("ANALYZE vouchers"))
     return _estimated_rows(uow)
 
 
@@ -251,8 +244,8 @@ def statistics_after(
     uow: UnitOfWork, vouchers_written: int, entries_written: int, before: Mapping[str, float]
 ) -> None:
     """After a bulk write of vouchers, each with its create event (and ``entries_written``
-    ledger entries): fresh statistics for the three tables, on PostgreSQL past ANALYZE_AFTER."""
-    if uow.conn.dialect.name != "postgresql" or vouchers_written < ANALYZE_AFTER:
+    ledger entries): fresh statistics for the three tables, on PostgreSQL past BULK_ANALYZE."""
+    if uow.conn.dialect.name != "postgresql" or vouchers_written < BULK_ANALYZE:
         return
     written = {
         "vouchers": vouchers_written,
@@ -312,7 +305,6 @@ def import_codes(
     if len(set(normalized)) != len(normalized):
         raise errors.DuplicateCode("the import lists a code twice", field="codes")
     batch = list(zip(normalized, hashing.random_ids(len(normalized)), strict=True))
-    refresh_voucher_statistics(uow, len(batch))
     before = statistics_before(uow, len(batch))
     inserted = 0
     for start in range(0, len(batch), 50_000):

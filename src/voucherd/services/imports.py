@@ -216,7 +216,6 @@ def import_vouchers(
             [e.as_dict() for e in kept],
             problems.count,
         )
-    campaigns.refresh_voucher_statistics(uow, staged)
     before = campaigns.statistics_before(uow, staged)
     created = _insert(uow, actor, import_id, staged, active, campaign_id, progress)
     # Every imported voucher is stored value with its issue entry.
